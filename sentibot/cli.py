@@ -1,0 +1,57 @@
+"""The `sentibot` command line: thin click shells over the core modules (DESIGN.md lists the commands)."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+import click
+
+from sentibot import __version__
+from sentibot.config import Settings, load_settings
+from sentibot.errors import SentibotError
+from sentibot.store import open_store
+
+db_option = click.option(
+    "--db", "db_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+    help="SQLite history file (default: SENTIBOT_DB, or data/sentibot.db).",
+)
+
+
+def settings_from(ctx: click.Context) -> Settings:
+    """Settings are loaded and validated once per invocation."""
+    root = ctx.find_root()
+    if "settings" not in root.meta:
+        root.meta["settings"] = load_settings()
+    return root.meta["settings"]
+
+
+def open_db(ctx: click.Context, db_path: Path | None):
+    return open_store(db_path or settings_from(ctx).db)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="sentibot")
+def cli() -> None:
+    """sentibot: retail sentiment tracker and alert bot for the Beijing Stock Exchange (北交所)."""
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point: every SentibotError ends as one line on stderr and exit status 1."""
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        cli.main(args=argv, prog_name="sentibot", standalone_mode=False)
+    except SentibotError as exc:
+        click.echo(f"sentibot: error: {exc}", err=True)
+        sys.exit(1)
+    except click.exceptions.Abort:
+        click.echo("sentibot: aborted", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except BrokenPipeError:
+        sys.exit(0)

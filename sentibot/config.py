@@ -1,0 +1,209 @@
+"""Settings from the environment or a .env file (prefix SENTIBOT_), validated once at start-up."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Callable, Mapping
+from urllib.parse import urlparse
+
+from dotenv import dotenv_values
+
+from sentibot.errors import ConfigError
+
+DEFAULT_BARS = ("zs899050",)  # the BSE 50 index bar; constituents are added from the stored universe
+
+
+def _url(name: str, raw: str) -> str:
+    parsed = urlparse(raw)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise ConfigError(f"{name}: expected an http(s) URL, got {raw!r}")
+    return raw.rstrip("/") if not raw.endswith("/bot") else raw
+
+
+def _optional_url(name: str, raw: str) -> str | None:
+    return _url(name, raw) if raw else None
+
+
+def _number(kind: type, minimum: float) -> Callable[[str, str], float]:
+    def parse(name: str, raw: str):
+        try:
+            value = kind(raw)
+        except ValueError:
+            raise ConfigError(f"{name}: expected a {kind.__name__}, got {raw!r}") from None
+        if value < minimum:
+            raise ConfigError(f"{name}: expected a value >= {minimum}, got {raw!r}")
+        return value
+
+    return parse
+
+
+def _ids(name: str, raw: str) -> tuple[int, ...]:
+    items = [item.strip() for item in raw.split(",") if item.strip()]
+    if not all(item.lstrip("-").isdigit() for item in items):
+        raise ConfigError(f"{name}: expected comma-separated Telegram user ids, got {raw!r}")
+    return tuple(int(item) for item in items)
+
+
+def _words(name: str, raw: str) -> tuple[str, ...]:
+    items = tuple(item.strip() for item in raw.split(",") if item.strip())
+    if not items:
+        raise ConfigError(f"{name}: expected a comma-separated list, got {raw!r}")
+    return items
+
+
+def _token(name: str, raw: str) -> str:
+    # Telegram tokens look like 123456:ABC-def; checking the shape catches pasted quotes or spaces.
+    head, sep, tail = raw.partition(":")
+    if not (head.isdigit() and sep and tail and " " not in raw):
+        raise ConfigError(f"{name}: expected a Telegram bot token like 123456:ABC..., got a value of another shape")
+    return raw
+
+
+def _text(name: str, raw: str) -> str:
+    return raw
+
+
+def _log_level(name: str, raw: str) -> str:
+    level = raw.upper()
+    if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        raise ConfigError(f"{name}: expected one of DEBUG, INFO, WARNING, ERROR, got {raw!r}")
+    return level
+
+
+class Secret(str):
+    """A string whose repr never shows its value."""
+
+    def __repr__(self) -> str:
+        return "Secret('***')" if self else "Secret('')"
+
+
+def _secret(parse: Callable[[str, str], str]) -> Callable[[str, str], Secret]:
+    return lambda name, raw: Secret(parse(name, raw))
+
+
+def _setting(env: str, default, parse, doc: str, secret: bool = False):
+    return field(default=default, metadata={"env": env, "parse": _secret(parse) if secret else parse, "doc": doc})
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every setting sentibot reads; .env.example documents each one."""
+
+    db: Path = _setting("SENTIBOT_DB", Path("data/sentibot.db"), lambda n, r: Path(r), "SQLite history file")
+    telegram_token: Secret = _setting(
+        "SENTIBOT_TELEGRAM_TOKEN", Secret(""), _token, "bot token from @BotFather; empty = log alerts only", secret=True
+    )
+    telegram_api_url: str = _setting(
+        "SENTIBOT_TELEGRAM_API_URL", "https://api.telegram.org/bot", _url, "Bot API base URL; the token is appended"
+    )
+    admin_ids: tuple[int, ...] = _setting("SENTIBOT_ADMIN_IDS", (), _ids, "comma-separated Telegram user ids")
+    http_proxy: str | None = _setting("SENTIBOT_HTTP_PROXY", None, _optional_url, "proxy for all source requests")
+    user_agent: str = _setting(
+        "SENTIBOT_USER_AGENT", "sentibot/0.1 (+https://github.com/sentibot/sentibot)", _text, "User-Agent of requests"
+    )
+    log_level: str = _setting("SENTIBOT_LOG_LEVEL", "INFO", _log_level, "DEBUG, INFO, WARNING or ERROR")
+    guba_url: str = _setting("SENTIBOT_GUBA_URL", "https://guba.eastmoney.com", _url, "Guba forum pages")
+    guba_api_url: str = _setting("SENTIBOT_GUBA_API_URL", "https://gbapi.eastmoney.com", _url, "Guba JSON API")
+    eastmoney_url: str = _setting(
+        "SENTIBOT_EASTMONEY_URL", "https://push2his.eastmoney.com", _url, "Eastmoney kline (market bars)"
+    )
+    bse_url: str = _setting("SENTIBOT_BSE_URL", "https://www.bse.cn", _url, "Beijing Stock Exchange site")
+    csrc_url: str = _setting("SENTIBOT_CSRC_URL", "http://www.csrc.gov.cn", _url, "CSRC site")
+    baidu_index_url: str = _setting("SENTIBOT_BAIDU_INDEX_URL", "https://index.baidu.com", _url, "Baidu Index")
+    wechat_index_url: str = _setting(
+        "SENTIBOT_WECHAT_INDEX_URL", "https://search.weixin.qq.com", _url, "WeChat Index endpoint host"
+    )
+    baidu_cookie: Secret = _setting(
+        "SENTIBOT_BAIDU_COOKIE", Secret(""), _text, "logged-in Baidu cookie (BDUSS=...); empty = not configured", True
+    )
+    baidu_cipher_text: Secret = _setting(
+        "SENTIBOT_BAIDU_CIPHER_TEXT", Secret(""), _text, "Cipher-Text header newer Baidu Index deployments need", True
+    )
+    baidu_keywords: tuple[str, ...] = _setting(
+        "SENTIBOT_BAIDU_KEYWORDS", ("北交所", "北证50", "北交所开户", "北交所打新"), _words, "Baidu Index keywords"
+    )
+    wechat_openid: Secret = _setting(
+        "SENTIBOT_WECHAT_OPENID", Secret(""), _text, "WeChat Index openid; empty = not configured", True
+    )
+    wechat_search_key: Secret = _setting(
+        "SENTIBOT_WECHAT_SEARCH_KEY", Secret(""), _text, "WeChat Index search_key (expires within hours)", True
+    )
+    wechat_keywords: tuple[str, ...] = _setting(
+        "SENTIBOT_WECHAT_KEYWORDS", ("北交所", "北证50"), _words, "WeChat Index keywords"
+    )
+    guba_bars: tuple[str, ...] = _setting(
+        "SENTIBOT_GUBA_BARS", DEFAULT_BARS, _words, "Guba bar ids; default the BSE 50 bar plus its constituents"
+    )
+    guba_max_pages: int = _setting("SENTIBOT_GUBA_MAX_PAGES", 5, _number(int, 1), "pages per bar and cycle")
+    min_interval_s: float = _setting(
+        "SENTIBOT_MIN_INTERVAL_S", 2.0, _number(float, 0), "seconds between requests to one host"
+    )
+    host_concurrency: int = _setting(
+        "SENTIBOT_HOST_CONCURRENCY", 1, _number(int, 1), "requests in flight at once per host"
+    )
+    http_retries: int = _setting("SENTIBOT_HTTP_RETRIES", 3, _number(int, 0), "retries of a retryable failure")
+    http_timeout_s: float = _setting("SENTIBOT_HTTP_TIMEOUT_S", 20.0, _number(float, 0.1), "request timeout")
+    block_pause_s: float = _setting(
+        "SENTIBOT_BLOCK_PAUSE_S", 600.0, _number(float, 0), "first pause after 3 consecutive blocks (doubles)"
+    )
+    source_down_after_s: float = _setting(
+        "SENTIBOT_SOURCE_DOWN_AFTER_S", 3600.0, _number(float, 0), "unhealthy this long = source_down alert"
+    )
+    guba_interval_s: float = _setting(
+        "SENTIBOT_GUBA_INTERVAL_S", 300.0, _number(float, 1), "forum collection interval in trading hours"
+    )
+    market_interval_s: float = _setting(
+        "SENTIBOT_MARKET_INTERVAL_S", 300.0, _number(float, 1), "market collection interval in trading hours"
+    )
+    off_hours_interval_s: float = _setting(
+        "SENTIBOT_OFF_HOURS_INTERVAL_S", 1800.0, _number(float, 1), "forum/market interval outside trading hours"
+    )
+    notices_interval_s: float = _setting(
+        "SENTIBOT_NOTICES_INTERVAL_S", 600.0, _number(float, 1), "regulator notice interval, around the clock"
+    )
+    search_interval_s: float = _setting(
+        "SENTIBOT_SEARCH_INTERVAL_S", 86400.0, _number(float, 1), "search-interest interval (daily)"
+    )
+    sender_interval_s: float = _setting(
+        "SENTIBOT_SENDER_INTERVAL_S", 2.0, _number(float, 0.05), "how often the outbox sender drains"
+    )
+    polling_watchdog_s: float = _setting(
+        "SENTIBOT_POLLING_WATCHDOG_S", 300.0, _number(float, 1), "restart polling if it has not succeeded this long"
+    )
+
+    @property
+    def telegram_configured(self) -> bool:
+        return bool(self.telegram_token)
+
+
+def setting_names() -> list[str]:
+    """The environment names of every setting, in declaration order."""
+    return [f.metadata["env"] for f in fields(Settings)]
+
+
+def setting_docs() -> list[tuple[str, str, object]]:
+    """(name, doc, default) for every setting."""
+    return [(f.metadata["env"], f.metadata["doc"], f.default) for f in fields(Settings)]
+
+
+def load_settings(environ: Mapping[str, str] | None = None, env_file: str | Path | None = ".env", **overrides) -> Settings:
+    """Build Settings from a .env file, then the environment (which wins), then keyword overrides."""
+    values: dict[str, str] = {}
+    if env_file is not None and Path(env_file).is_file():
+        values.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+    values.update(os.environ if environ is None else environ)
+    kwargs = {}
+    for f in fields(Settings):
+        raw = values.get(f.metadata["env"])
+        if raw is None:
+            continue
+        raw = raw.strip()
+        if raw == "":
+            if f.default in (None, "", ()):
+                continue  # an empty optional setting means "not configured"
+            raise ConfigError(f"{f.metadata['env']}: is set but empty")
+        kwargs[f.name] = f.metadata["parse"](f.metadata["env"], raw)
+    kwargs.update(overrides)
+    return Settings(**kwargs)

@@ -1,0 +1,121 @@
+"""Typed records passed between layers: sources -> store -> scoring -> alerts -> bot."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+
+class Level(str, Enum):
+    """Heat levels, ordered from calm to frenzy."""
+
+    CALM = "calm"
+    WARMING = "warming"
+    HOT = "hot"
+    FRENZY = "frenzy"
+
+    @property
+    def rank(self) -> int:
+        return list(Level).index(self)
+
+
+class AlertKind(str, Enum):
+    FRENZY = "frenzy"
+    COOLING = "cooling"
+    REGULATOR_WARNING = "regulator_warning"
+    SOURCE_DOWN = "source_down"
+
+
+class Outcome(str, Enum):
+    """How one fetch attempt of a source ended."""
+
+    OK = "ok"
+    EMPTY = "empty"  # a legitimate empty answer (no new posts, no notices today)
+    BLOCKED = "blocked"  # captcha, empty shell, busy message, not-logged-in
+    FAILED = "failed"  # network error, 5xx, unparseable body
+    NOT_CONFIGURED = "not_configured"  # credentials missing: not an error
+    PAUSED = "paused"  # skipped because the source is backing off
+
+
+@dataclass(frozen=True)
+class Post:
+    """One forum post from a list page."""
+
+    source: str
+    post_id: str
+    bar: str
+    title: str
+    published_at: str  # ISO-8601 with +08:00
+    reads: int | None = None
+    comments: int | None = None
+    author_id: str | None = None
+    author_name: str | None = None
+    kind: str = "normal"  # normal, pinned, qa (问董秘), news (财富号/资讯)
+    url: str | None = None
+
+
+@dataclass(frozen=True)
+class Observation:
+    """One value of an attention series: (source, subject, metric) at ts."""
+
+    source: str
+    subject: str
+    metric: str
+    ts: str  # ISO date (daily) or datetime (hourly)
+    value: float
+    origin: str = "collected"  # collected, imported, reconstructed
+
+
+@dataclass(frozen=True)
+class Bar:
+    """One daily market bar; code 899050 is the BSE 50 index."""
+
+    code: str
+    date: str
+    close: float
+    amount: float  # turnover in yuan
+    open: float | None = None
+    high: float | None = None
+    low: float | None = None
+    volume: float | None = None
+    turnover_rate: float | None = None
+    origin: str = "collected"
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A regulator or exchange notice, or a company disclosure title."""
+
+    url: str
+    source: str
+    published_at: str
+    title: str
+    text: str = ""
+    origin: str = "collected"
+
+
+@dataclass(frozen=True)
+class Alert:
+    """An alert as stored, printed as JSON and sent to subscribers."""
+
+    kind: AlertKind
+    ts: str
+    title: str
+    level: str = ""
+    score: float | None = None
+    reasons: tuple[str, ...] = field(default_factory=tuple)
+    dedupe_key: str = ""
+
+    def to_json(self) -> dict:
+        """The alert JSON of DESIGN.md."""
+        return {
+            "kind": self.kind.value,
+            "ts": self.ts,
+            "level": self.level,
+            "score": self.score,
+            "title": self.title,
+            "reasons": list(self.reasons),
+        }
+
+
+BSE50_CODE = "899050"

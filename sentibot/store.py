@@ -1,0 +1,252 @@
+"""The SQLite history: connection, schema migrations and idempotent writes (sqlite-utils)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sqlite3
+from dataclasses import asdict
+from pathlib import Path
+from typing import Iterable
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+from sentibot.errors import StoreError
+from sentibot.models import Alert, AlertKind, Bar, Level, Notice, Observation, Post
+
+SQLITE_MAGIC = b"SQLite format 3\x00"
+BATCH = 100  # rows per upsert statement; sqlite-utils caps a statement at 999 variables
+
+migrations = Migrations("sentibot")
+
+
+@migrations()
+def m001_initial(db: Database) -> None:
+    db["posts"].create(
+        {"source": str, "post_id": str, "bar": str, "title": str, "published_at": str, "reads": int,
+         "comments": int, "author_id": str, "author_name": str, "kind": str, "url": str,
+         "first_seen": str, "updated_at": str},
+        pk=("source", "post_id"),
+    )
+    db["posts"].create_index(["bar", "published_at"])
+    db["posts"].create_index(["published_at"])
+    db["observations"].create(
+        {"source": str, "subject": str, "metric": str, "ts": str, "value": float, "origin": str, "updated_at": str},
+        pk=("source", "subject", "metric", "ts"),
+    )
+    db["observations"].create_index(["ts"])
+    db["bars"].create(
+        {"code": str, "date": str, "open": float, "high": float, "low": float, "close": float, "volume": float,
+         "amount": float, "turnover_rate": float, "origin": str, "updated_at": str},
+        pk=("code", "date"),
+    )
+    db["bars"].create_index(["date"])
+    db["notices"].create(
+        {"url": str, "source": str, "published_at": str, "title": str, "text": str, "content_hash": str,
+         "notice_class": str, "severity": int, "triggers": str, "origin": str, "revision": int,
+         "first_seen": str, "updated_at": str},
+        pk="url",
+    )
+    db["notices"].create_index(["published_at"])
+    db["notices"].create_index(["notice_class", "published_at"])
+    db["notice_revisions"].create(
+        {"url": str, "revision": int, "content_hash": str, "title": str, "text": str, "seen_at": str},
+        pk=("url", "revision"),
+    )
+    db["scores"].create(
+        {"date": str, "score": float, "level": str, "components": str, "computed_at": str}, pk="date"
+    )
+    db["alerts"].create(
+        {"id": int, "kind": str, "ts": str, "level": str, "score": float, "title": str, "reasons": str,
+         "dedupe_key": str, "audience": str, "created_at": str},
+        pk="id",
+    )
+    db["alerts"].create_index(["dedupe_key"], unique=True)
+    db["alerts"].create_index(["ts"])
+    db["subscribers"].create(
+        {"chat_id": int, "user_id": int, "chat_type": str, "username": str, "min_level": str, "active": int,
+         "subscribed_at": str, "updated_at": str},
+        pk="chat_id",
+    )
+    db["deliveries"].create(
+        {"alert_id": int, "chat_id": int, "status": str, "attempts": int, "next_attempt_at": str,
+         "last_error": str, "message_id": int, "sent_at": str, "updated_at": str},
+        pk=("alert_id", "chat_id"),
+        foreign_keys=[("alert_id", "alerts", "id")],
+    )
+    db["deliveries"].create_index(["status", "next_attempt_at"])
+    db["source_health"].create(
+        {"source": str, "status": str, "detail": str, "last_attempt_at": str, "last_success_at": str,
+         "consecutive_blocks": int, "consecutive_failures": int, "paused_until": str, "unhealthy_since": str,
+         "down_alerted": int},
+        pk="source",
+    )
+    db["source_attempts"].create(
+        {"id": int, "source": str, "ts": str, "outcome": str, "detail": str, "items": int}, pk="id"
+    )
+    db["source_attempts"].create_index(["source", "ts"])
+    db["cursors"].create({"source": str, "key": str, "value": str, "updated_at": str}, pk=("source", "key"))
+
+
+KNOWN_MIGRATIONS = {m.name for m in migrations._migrations}
+
+
+def _check_file(path: Path) -> None:
+    """Refuse a path that is not a usable SQLite file, before anything touches it."""
+    if path.is_dir():
+        raise StoreError(f"database {path}: is a directory, expected a SQLite file")
+    if path.exists():
+        with path.open("rb") as fh:
+            head = fh.read(16)
+        if head and head != SQLITE_MAGIC:
+            raise StoreError(f"database {path}: not a SQLite database (left untouched)")
+        if not os.access(path, os.W_OK):
+            raise StoreError(f"database {path}: file is not writable")
+        return
+    parent = path.parent if str(path.parent) else Path(".")
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StoreError(f"database {path}: cannot create directory {parent}: {exc.strerror}") from None
+    if not os.access(parent, os.W_OK):
+        raise StoreError(f"database {path}: directory {parent} is not writable")
+
+
+def open_store(path: str | Path, *, migrate: bool = True) -> Database:
+    """Open (creating if needed) the history at path, with WAL, a busy timeout and the schema applied."""
+    path = Path(path)
+    _check_file(path)
+    try:
+        conn = sqlite3.connect(str(path), timeout=10, isolation_level=None, check_same_thread=False)
+        conn.execute("PRAGMA schema_version").fetchone()  # raises on a corrupt header
+        db = Database(conn)
+        db.execute("PRAGMA busy_timeout = 10000")
+        db.execute("PRAGMA foreign_keys = ON")
+        if db.journal_mode != "wal":
+            db.enable_wal()
+        db.execute("PRAGMA synchronous = NORMAL")  # durable with WAL except for the last commit on power loss
+        if migrate:
+            _refuse_newer(db, path)
+            migrations.apply(db)
+    except sqlite3.DatabaseError as exc:
+        raise StoreError(f"database {path}: {exc} (is it a SQLite file? left untouched)") from None
+    except OSError as exc:
+        raise StoreError(f"database {path}: {exc.strerror or exc}") from None
+    return db
+
+
+def _refuse_newer(db: Database, path: Path) -> None:
+    applied = {m.name for m in migrations.applied(db)}
+    unknown = sorted(applied - KNOWN_MIGRATIONS)
+    if unknown:
+        raise StoreError(
+            f"database {path}: written by a newer sentibot (schema step {unknown[-1]}); upgrade sentibot to open it"
+        )
+
+
+def _batched(db: Database, table: str, rows: Iterable[dict], pk) -> int:
+    """Upsert rows in batches inside one transaction; returns the row count."""
+    rows = list(rows)
+    with db.atomic():
+        for start in range(0, len(rows), BATCH):
+            db[table].upsert_all(rows[start:start + BATCH], pk=pk, batch_size=BATCH)
+    return len(rows)
+
+
+def upsert_posts(db: Database, posts: Iterable[Post], now: str) -> int:
+    """Insert new posts and refresh reads/comments of known ones; first_seen is kept."""
+    rows = [dict(asdict(p), updated_at=now) for p in posts]
+    with db.atomic():
+        # INSERT OR IGNORE keeps first_seen; the upsert then refreshes the counts of every row.
+        for start in range(0, len(rows), BATCH):
+            chunk = rows[start:start + BATCH]
+            db["posts"].insert_all([dict(r, first_seen=now) for r in chunk], ignore=True)
+            db["posts"].upsert_all(chunk, pk=("source", "post_id"))
+    return len(rows)
+
+
+def upsert_observations(db: Database, observations: Iterable[Observation], now: str) -> int:
+    rows = (dict(asdict(o), updated_at=now) for o in observations)
+    return _batched(db, "observations", rows, ("source", "subject", "metric", "ts"))
+
+
+def upsert_bars(db: Database, bars: Iterable[Bar], now: str) -> int:
+    rows = (dict(asdict(b), updated_at=now) for b in bars)
+    return _batched(db, "bars", rows, ("code", "date"))
+
+
+def content_hash(title: str, text: str) -> str:
+    return hashlib.sha256(f"{title}\n{text}".encode()).hexdigest()[:16]
+
+
+def upsert_notice(db: Database, notice: Notice, now: str, notice_class: str = "other", severity: int = 0,
+                  triggers: Iterable[str] = ()) -> str:
+    """Store a notice once per URL; returns 'new', 'edited' (content changed, revision kept) or 'unchanged'."""
+    digest = content_hash(notice.title, notice.text)
+    row = dict(asdict(notice), content_hash=digest, notice_class=notice_class, severity=severity,
+               triggers=json.dumps(list(triggers), ensure_ascii=False), updated_at=now)
+    with db.atomic():
+        old = next(db.query("select content_hash, revision from notices where url = ?", [notice.url]), None)
+        if old and old["content_hash"] == digest:
+            return "unchanged"
+        revision = (old["revision"] + 1) if old else 1
+        db["notice_revisions"].insert({"url": notice.url, "revision": revision, "content_hash": digest,
+                                       "title": notice.title, "text": notice.text, "seen_at": now})
+        if old:
+            db["notices"].update(notice.url, dict(row, revision=revision))
+            return "edited"
+        db["notices"].insert(dict(row, revision=1, first_seen=now))
+        return "new"
+
+
+def save_scores(db: Database, rows: Iterable[dict], now: str) -> int:
+    """Store daily scores: dicts with date, score, level and components (a dict)."""
+    prepared = ({"date": r["date"], "score": r["score"], "level": r["level"],
+                 "components": json.dumps(r.get("components", {}), ensure_ascii=False, default=str),
+                 "computed_at": now} for r in rows)
+    return _batched(db, "scores", prepared, "date")
+
+
+def _recipients(db: Database, alert: Alert, admin_ids: Iterable[int]) -> list[int]:
+    if alert.kind is AlertKind.SOURCE_DOWN:
+        return sorted(set(admin_ids))
+    active = db.query("select chat_id, min_level from subscribers where active = 1")
+    if alert.kind is AlertKind.FRENZY and alert.level in {lv.value for lv in Level}:
+        rank = Level(alert.level).rank
+        return [r["chat_id"] for r in active if Level(r["min_level"]).rank <= rank]
+    return [r["chat_id"] for r in active]  # regulator warnings and cooling reach every subscriber
+
+
+def add_alert(db: Database, alert: Alert, now: str, admin_ids: Iterable[int] = ()) -> int | None:
+    """Write an alert and one pending delivery per recipient in one transaction; None if its dedupe key exists."""
+    key = alert.dedupe_key or f"{alert.kind.value}:{alert.ts}:{alert.level}"
+    audience = "admins" if alert.kind is AlertKind.SOURCE_DOWN else "subscribers"
+    with db.atomic():
+        if next(db.query("select 1 from alerts where dedupe_key = ?", [key]), None):
+            return None
+        alert_id = db["alerts"].insert({
+            "kind": alert.kind.value, "ts": alert.ts, "level": alert.level, "score": alert.score,
+            "title": alert.title, "reasons": json.dumps(list(alert.reasons), ensure_ascii=False),
+            "dedupe_key": key, "audience": audience, "created_at": now}).last_pk
+        db["deliveries"].insert_all(
+            ({"alert_id": alert_id, "chat_id": chat_id, "status": "pending", "attempts": 0,
+              "next_attempt_at": now, "updated_at": now} for chat_id in _recipients(db, alert, admin_ids)),
+            pk=("alert_id", "chat_id"))
+    return alert_id
+
+
+def alert_from_row(row: dict) -> Alert:
+    return Alert(kind=AlertKind(row["kind"]), ts=row["ts"], title=row["title"], level=row["level"] or "",
+                 score=row["score"], reasons=tuple(json.loads(row["reasons"] or "[]")),
+                 dedupe_key=row["dedupe_key"])
+
+
+def get_cursor(db: Database, source: str, key: str) -> str | None:
+    row = next(db.query("select value from cursors where source = ? and key = ?", [source, key]), None)
+    return row["value"] if row else None
+
+
+def set_cursor(db: Database, source: str, key: str, value: str, now: str) -> None:
+    db["cursors"].upsert({"source": source, "key": key, "value": value, "updated_at": now}, pk=("source", "key"))
