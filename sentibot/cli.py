@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -37,6 +38,44 @@ def cli() -> None:
     """sentibot: retail sentiment tracker and alert bot for the Beijing Stock Exchange (北交所)."""
 
 
+# --- foundation commands ---
+
+
+@cli.command()
+@db_option
+@click.option("--kind", "kind", metavar="K", default=None,
+              help="alerts, scores or notices; or an alert kind (frenzy, cooling, regulator_warning, source_down) "
+                   "for alerts of that kind. Default: all three.")
+@click.option("--since", metavar="DATE", default=None,
+              help="Only records at or after DATE (YYYY-MM-DD, or YYYY-MM-DDTHH:MM in Asia/Shanghai).")
+@click.option("--csv", "as_csv", is_flag=True, help="CSV export (header ts,record,kind,level,score,title,detail).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line (alert JSON for alerts).")
+@click.pass_context
+def history(ctx: click.Context, db_path: Path | None, kind: str | None, since: str | None, as_csv: bool,
+            as_json: bool) -> None:
+    """Print the stored alerts, scores and notices, oldest first."""
+    from sentibot import history as hist
+    from sentibot.errors import InputError
+
+    if as_csv and as_json:
+        raise InputError("--csv and --json: choose one output format")
+    query = hist.build_query(kind, since)
+    path = db_path or settings_from(ctx).db
+    if db_path is None and not path.exists():
+        click.echo(f"No history yet: {path} does not exist (run `sentibot demo` or `sentibot run` first).")
+        return
+    rows = hist.query_history(open_store(path, create=False), query)
+    if as_csv:
+        hist.write_csv(rows, click.get_text_stream("stdout"))
+    elif as_json:
+        for line in hist.json_lines(rows):
+            click.echo(line)
+    elif rows:
+        click.echo(hist.format_table(rows))
+    if not rows:
+        click.echo(f"No {query.describe()} stored in {path}.", err=as_csv or as_json)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: every SentibotError ends as one line on stderr and exit status 1."""
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -44,6 +83,9 @@ def main(argv: list[str] | None = None) -> None:
         cli.main(args=argv, prog_name="sentibot", standalone_mode=False)
     except SentibotError as exc:
         click.echo(f"sentibot: error: {exc}", err=True)
+        sys.exit(1)
+    except sqlite3.Error as exc:  # e.g. "database is locked" past the busy timeout
+        click.echo(f"sentibot: error: database: {exc}", err=True)
         sys.exit(1)
     except click.exceptions.Abort:
         click.echo("sentibot: aborted", err=True)
