@@ -54,6 +54,8 @@ def cli() -> None:
 def history(ctx: click.Context, db_path: Path | None, kind: str | None, since: str | None, as_csv: bool,
             as_json: bool) -> None:
     """Print the stored alerts, scores and notices, oldest first."""
+    import io
+
     from sentibot import history as hist
     from sentibot.errors import InputError
 
@@ -66,7 +68,9 @@ def history(ctx: click.Context, db_path: Path | None, kind: str | None, since: s
         return
     rows = hist.query_history(open_store(path, create=False), query)
     if as_csv:
-        hist.write_csv(rows, click.get_text_stream("stdout"))
+        out = io.StringIO()
+        hist.write_csv(rows, out)
+        click.echo(out.getvalue(), nl=False)
     elif as_json:
         for line in hist.json_lines(rows):
             click.echo(line)
