@@ -147,7 +147,7 @@ def open_store(path: str | Path, *, migrate: bool = True, create: bool = True) -
         conn.execute("PRAGMA schema_version").fetchone()
         tables = set(db.table_names())
         if migrate:
-            _refuse_foreign(tables, path)
+            _refuse_foreign(db, tables, path)
             _refuse_newer(db, path)
         db.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
         db.execute("PRAGMA foreign_keys = ON")
@@ -173,9 +173,10 @@ def _close(conn: sqlite3.Connection | None) -> None:
         conn.close()
 
 
-def _refuse_foreign(tables: set[str], path: Path) -> None:
+def _refuse_foreign(db: Database, tables: set[str], path: Path) -> None:
     """A SQLite file with tables but no sentibot schema belongs to another program: do not add ours to it."""
-    if tables and Migrations.migrations_table not in tables:
+    # Our first step and its record commit together, so a sentibot database always has at least one applied step.
+    if tables and not migrations.applied(db):
         shown = ", ".join(sorted(tables)[:3])
         raise StoreError(
             f"database {path}: not a sentibot database (has tables {shown} but no sentibot schema; left untouched)"

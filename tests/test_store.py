@@ -137,12 +137,14 @@ def test_corrupt_or_foreign_file_is_refused_and_left_untouched(tmp_path, make, m
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.db"]  # no -wal/-shm left behind either
 
 
-def test_database_of_another_program_is_refused_untouched(tmp_path):
+@pytest.mark.parametrize("other_migrations", [False, True])
+def test_database_of_another_program_is_refused_untouched(tmp_path, other_migrations):
     path = tmp_path / "other.db"
-    conn = sqlite3.connect(path)
-    conn.execute("create table customers(id integer primary key, name text)")
-    conn.commit()
-    conn.close()
+    db = Database(path)
+    db["customers"].insert({"id": 1, "name": "x"}, pk="id")
+    if other_migrations:  # another sqlite-utils application with its own migrations set
+        db["_sqlite_migrations"].insert({"id": 1, "migration_set": "shop", "name": "m001", "applied_at": "x"})
+    db.close()
     before = path.read_bytes()
     with pytest.raises(StoreError, match="not a sentibot database .*customers"):
         open_store(path)
@@ -307,6 +309,7 @@ def test_two_connections_write_alternately(tmp_path):
 # --- kill -9 in the middle of writes ----------------------------------------------------------------------------
 
 WRITER = """
+import os
 import sys
 from sentibot.models import Alert, AlertKind, Observation, Post
 from sentibot.store import add_alert, open_store, upsert_observations, upsert_posts
@@ -315,12 +318,13 @@ db["subscribers"].upsert({"chat_id": 1, "min_level": "calm", "active": 1}, pk="c
 print("ready", flush=True)
 i = 0
 while True:
-    posts = [Post("guba", f"{i}-{j}", "zs899050", "北交所" * 20, "2023-11-15T10:00:00+08:00", reads=j)
-             for j in range(300)]
-    upsert_posts(db, posts, f"t{i}")
-    upsert_observations(db, [Observation("guba", "北交所", "posts", f"t{i}-{j}", j) for j in range(300)], f"t{i}")
-    add_alert(db, Alert(AlertKind.COOLING, f"t{i}", "c"), f"t{i}")
     i += 1
+    run = f"{os.getpid()}-{i}"  # new rows on every round, not only updates
+    posts = [Post("guba", f"{run}-{j}", "zs899050", "北交所" * 20, "2023-11-15T10:00:00+08:00", reads=j)
+             for j in range(300)]
+    upsert_posts(db, posts, run)
+    upsert_observations(db, [Observation("guba", "北交所", "posts", f"{run}-{j}", j) for j in range(300)], run)
+    add_alert(db, Alert(AlertKind.COOLING, run, "c"), run)
 """
 
 
@@ -350,7 +354,8 @@ def test_kill_9_during_writes_never_corrupts(tmp_path):
         conn.close()
         db = open_store(path)  # and the next start-up works on it
         assert schema_version(db) == ALL_STEPS
-        # every alert has its deliveries: the transaction is all or nothing
+        # each call is one transaction: whole pages of 300 or nothing, every alert with its delivery
+        assert db["posts"].count % 300 == 0 and db["observations"].count % 300 == 0
         assert db.execute("select count(*) from alerts a where not exists "
                           "(select 1 from deliveries d where d.alert_id = a.id)").fetchone()[0] == 0
         db.close()
