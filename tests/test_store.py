@@ -365,7 +365,7 @@ def test_kill_9_during_writes_never_corrupts(tmp_path):
             time.sleep(rng.uniform(0.05, 0.25))  # may land during creation or migration
         else:
             assert proc.stdout.readline().strip() == "ready", proc.stderr.read()
-            time.sleep(rng.uniform(0.02, 0.4))
+            time.sleep(rng.uniform(0.02, 0.25))
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=10)
         assert proc.returncode == -signal.SIGKILL, proc.stderr.read()
