@@ -220,7 +220,12 @@ def test_subprocess_reads_env_file(filled):
 
 
 def test_table_aligns_chinese_text_and_cuts_long_titles():
-    from sentibot.history import HistoryRow, _width, format_table
+    import unicodedata
+
+    from sentibot.history import HistoryRow, format_table
+
+    def _width(text: str) -> int:  # terminal columns: CJK characters take two
+        return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
 
     rows = [HistoryRow("2023-11-15", "alert", "frenzy", "frenzy", 3.4, "北交所" * 30, "", {}),
             HistoryRow("2023-11-16", "notice", "other", "", None, "short", "bse https://x", {})]
