@@ -122,5 +122,5 @@ def test_forum_slang_alone_is_not_a_notice():
 def test_analyze_row_has_the_contract_keys():
     row = analyze("北交所利空出尽,贝特瑞起飞[看多]")
     assert list(row) == ["text", "tokens", "sentiment", "label", "mentions", "notice_class"]
-    assert row["label"] == "positive" and row["mentions"]["stocks"] == ("835185",)
+    assert row["label"] == "positive" and row["mentions"]["stocks"] == ["835185"]
     json.dumps(row, ensure_ascii=False)
