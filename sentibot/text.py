@@ -23,6 +23,22 @@ __all__ = [
 # Old BSE codes (83/87/88xxxx, 43xxxx) and the new 920xxx codes; not when glued to other digits or a unit (a price).
 _CODE_RE = re.compile(r"(?<![0-9])(8[378][0-9]{4}|43[0-9]{4}|920[0-9]{3})(?![0-9]|元|万|亿|点|%|手|股)")
 _TAG_RE = re.compile(r"<[^<>]{0,300}>")
+# Traditional -> simplified for the characters of trading talk (no full converter: jieba's dictionary is simplified,
+# and forum posts mix scripts; 北證50漲停 must read as 北证50涨停).
+_TRAD = str.maketrans(
+    (
+        "證漲開戶買賣監風險場個數當們為這還會來時後說對發現點錢價貨資產業際東車長進過從見氣線間實機關頭號與讓"
+        "麼嗎無損賺虧億萬幣銀紅綠熱盤創極強彈續穩維報導應讀態勢區緊處覺邊將專層權幾暫帳賬訊傳優務動週題離撐壓"
+        "斷衝飆紀罰誡擊謝體樣參經濟總結構質隊補倉單額異臺灣門問貝術網絡電腦寶藥醫療鋰鈉輪軸標準則財費夠紙織紡"
+        "設計談論認識該誰變換頂顯歲龍齊鳳書華陽陰雙難雲靈順須預領頻願類顧飛馬驗黃懸獲歷盡戰擬據禮"
+    ),
+    (
+        "证涨开户买卖监风险场个数当们为这还会来时后说对发现点钱价货资产业际东车长进过从见气线间实机关头号与让"
+        "么吗无损赚亏亿万币银红绿热盘创极强弹续稳维报导应读态势区紧处觉边将专层权几暂账账讯传优务动周题离撑压"
+        "断冲飙纪罚诫击谢体样参经济总结构质队补仓单额异台湾门问贝术网络电脑宝药医疗锂钠轮轴标准则财费够纸织纺"
+        "设计谈论认识该谁变换顶显岁龙齐凤书华阳阴双难云灵顺须预领频愿类顾飞马验黄悬获历尽战拟据礼"
+    ),
+)
 _TOPICS = (
     ("北交所", ("北交所", "北京证券交易所")),
     ("北证50", ("北证50", "899050")),
@@ -122,12 +138,12 @@ def model() -> _Model:
 
 
 def normalize(text: str) -> str:
-    """NFKC (full-width digits and letters to ASCII), HTML tags and entities removed."""
+    """NFKC (full-width digits and letters to ASCII), common traditional characters simplified, HTML removed."""
     if "<" in text:
         text = _TAG_RE.sub(" ", text)
     if "&" in text:
         text = html.unescape(text)
-    return unicodedata.normalize("NFKC", text)
+    return unicodedata.normalize("NFKC", text).translate(_TRAD)
 
 
 def _tokens(clean: str, m: _Model) -> list[str]:
