@@ -87,7 +87,8 @@ def test_real_2023_notice_is_a_regulator_warning():
     cls = classify_notice(body, title="北交所加强交易监管")
     assert cls.label == "regulator_warning"
     assert "重点监控" in cls.triggers and "自律监管措施" in cls.triggers
-    assert cls.severity >= classify_notice("口头警示").severity
+    assert cls.severity == 3  # 出具警示函 is the strongest measure it names
+    assert cls.severity > classify_notice("口头警示").severity
 
 
 def test_suspension_outranks_oral_warning():
