@@ -16,7 +16,7 @@ from sentibot.sentiment import Lexicon, Sentiment, load_lexicon, score_tokens
 DICT_DIR = Path(__file__).resolve().parents[1] / "data" / "dict"
 
 __all__ = [
-    "DICT_DIR", "Mentions", "NoticeClass", "Sentiment", "analyze", "classify_notice", "mentions", "normalize",
+    "DICT_DIR", "Mentions", "NoticeClass", "Sentiment", "analyze", "classify_notice", "explain", "mentions", "normalize",
     "sentiment", "tokenize",
 ]
 
@@ -125,6 +125,7 @@ def _build(dict_dir: Path, segmenter: str) -> _Model:
         if not tokenizer.FREQ.get(word):  # words jieba knows keep its frequency: fewer side effects on neighbours
             tokenizer.add_word(word, 100000)
     stoplist = frozenset(_lines(dict_dir / "mention_stoplist.txt"))
+    tokenizer.lcut("北交所", HMM=False)  # builds lazy internals (jieba-next's prefix table) here, under the lock
     return _Model(segmenter, tokenizer, lexicon, names, stoplist)
 
 
@@ -170,7 +171,7 @@ def _mentions(tokens: list[str], clean: str, m: _Model) -> Mentions:
         code = m.names.get(token)
         if code and (token not in m.stoplist or code in found):
             found[code] = None
-    stocks = tuple(dict.fromkeys(code for code in found))
+    stocks = tuple(found)  # dict keys: first-seen order, no duplicates
     topics = tuple(topic for topic, words in _TOPICS if any(w in clean for w in words))
     return Mentions(stocks, topics)
 
@@ -181,14 +182,14 @@ def mentions(text: str) -> Mentions:
     return _mentions(_tokens(clean, m), clean, m)
 
 
-def analyze(text: str) -> dict:
-    """Everything about one text, as one `sentibot analyze --json` row."""
+def explain(text: str) -> tuple[dict, Sentiment]:
+    """The `analyze` row and the full Sentiment (with its deciding words), from one pass."""
     clean, m = normalize(text), model()
     tokens = _tokens(clean, m)
     senti = score_tokens(tokens, clean, m.lexicon)
     found = _mentions(tokens, clean, m)
     notice = classify_notice(clean)
-    return {
+    row = {
         "text": text,
         "tokens": tokens,
         "sentiment": senti.score,
@@ -196,3 +197,9 @@ def analyze(text: str) -> dict:
         "mentions": {"stocks": list(found.stocks), "topics": list(found.topics)},
         "notice_class": {"label": notice.label, "severity": notice.severity, "triggers": list(notice.triggers)},
     }
+    return row, senti
+
+
+def analyze(text: str) -> dict:
+    """Everything about one text, as one `sentibot analyze --json` row."""
+    return explain(text)[0]
