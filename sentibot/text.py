@@ -16,12 +16,13 @@ from sentibot.sentiment import Lexicon, Sentiment, load_lexicon, score_tokens
 DICT_DIR = Path(__file__).resolve().parents[1] / "data" / "dict"
 
 __all__ = [
-    "DICT_DIR", "Mentions", "NoticeClass", "Sentiment", "analyze", "classify_notice", "explain", "mentions", "normalize",
-    "sentiment", "tokenize",
+    "DICT_DIR", "Mentions", "NoticeClass", "Sentiment", "analyze", "classify_notice", "explain", "mentions",
+    "normalize", "sentiment", "tokenize",
 ]
 
-# Old BSE codes (83/87/88xxxx, 43xxxx) and the new 920xxx codes; not when glued to other digits or a unit (a price).
-_CODE_RE = re.compile(r"(?<![0-9])(8[378][0-9]{4}|43[0-9]{4}|920[0-9]{3})(?![0-9]|元|万|亿|点|%|手|股)")
+# Old BSE codes (83/87/88xxxx, 43xxxx) and the new 920xxx codes; not when glued to other digits or followed by a unit
+# (a price or a share count: 835000元, 430000股), but 835185股吧 / 股价 / 股票 is the stock.
+_CODE_RE = re.compile(r"(?<![0-9])(8[378][0-9]{4}|43[0-9]{4}|920[0-9]{3})(?![0-9]|元|万|亿|点|%|手|股(?![吧价票]))")
 _TAG_RE = re.compile(r"<[^<>]{0,300}>")
 # Traditional -> simplified for the characters of trading talk (no full converter: jieba's dictionary is simplified,
 # and forum posts mix scripts; 北證50漲停 must read as 北证50涨停).

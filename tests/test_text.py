@@ -74,6 +74,8 @@ def test_mentions_by_name_and_code():
 def test_mentions_ignore_prices_and_other_exchanges():
     assert mentions("贵州茅台600519跌到835000元").stocks == ()
     assert mentions("北证50 899050").stocks == ()
+    assert mentions("买了430000股,亏了870000元").stocks == ()
+    assert mentions("835185股吧今天很热闹").stocks == ("835185",)
 
 
 def test_stoplisted_short_name_needs_its_code():
