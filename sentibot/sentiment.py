@@ -6,6 +6,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from sentibot.errors import ConfigError
+
 _EMOTICON_RE = re.compile(r"\[[^\[\]\s]{1,8}\]")
 _NEGATION_WINDOW = 2  # a negator up to two tokens before a word flips it (不会 大涨, 没 什么 利好)
 _QUESTION = -1.0  # a forum question casts doubt ("牛市回归?", "能否见底?"): mildly bearish on its own
@@ -34,12 +36,12 @@ class Lexicon:
         return [w for w in self.weights if len(w) > 1] + [w for w in self.negators if len(w) > 1]
 
 
-def _entries(path: Path):
-    with path.open(encoding="utf-8") as fh:
-        for number, line in enumerate(fh, 1):
-            line = line.strip()
-            if line and not line.startswith("#"):
-                yield number, line
+def _entries(path: Path) -> list[tuple[int, str]]:
+    try:
+        raw = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read this sentibot lexicon file ({exc.__class__.__name__})") from None
+    return [(n, line.strip()) for n, line in enumerate(raw, 1) if line.strip() and not line.strip().startswith("#")]
 
 
 def load_lexicon(path: Path, negators_path: Path) -> Lexicon:
@@ -51,7 +53,7 @@ def load_lexicon(path: Path, negators_path: Path) -> Lexicon:
         try:
             weight = float(raw)
         except ValueError:
-            raise ValueError(f"{path}:{number}: expected word<TAB>weight, got {line!r}") from None
+            raise ConfigError(f"{path}:{number}: expected word<TAB>weight, got {line!r}") from None
         (emoticons if word.startswith("[") else weights)[word] = weight
     negators = frozenset(line for _, line in _entries(negators_path))
     return Lexicon(weights, emoticons, negators)

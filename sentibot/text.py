@@ -10,6 +10,7 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
+from sentibot.errors import ConfigError
 from sentibot.notice_class import NoticeClass, classify_notice
 from sentibot.sentiment import Lexicon, Sentiment, load_lexicon, score_tokens
 
@@ -69,20 +70,22 @@ _model: _Model | None = None
 _lock = threading.Lock()
 
 
-def _lines(path: Path):
+def _lines(path: Path) -> list[str]:
     """Non-comment, non-blank lines of a dictionary file."""
-    with path.open(encoding="utf-8") as fh:
-        for line in fh:
-            line = line.strip()
-            if line and not line.startswith("#"):
-                yield line
+    try:
+        raw = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read this sentibot dictionary file ({exc.__class__.__name__})") from None
+    return [line.strip() for line in raw if line.strip() and not line.lstrip().startswith("#")]
 
 
 def load_companies(path: Path) -> dict[str, str]:
     """Read a code<TAB>name company list into {name: code}."""
     names = {}
     for line in _lines(path):
-        code, _, name = line.partition("\t")
+        code, tab, name = line.partition("\t")
+        if not (tab and code.strip().isdigit() and name.strip()):
+            raise ConfigError(f"{path}: expected code<TAB>name, got {line!r}")
         names[name.strip()] = code.strip()
     return names
 
@@ -113,10 +116,12 @@ def _new_tokenizer(segmenter: str):
 
 
 def _build(dict_dir: Path, segmenter: str) -> _Model:
-    tokenizer = _new_tokenizer(segmenter)
-    names = load_companies(dict_dir / "bse_companies.txt")
+    names = load_companies(dict_dir / "bse_companies.txt")  # read every file first: a bad one fails fast
     lexicon = load_lexicon(dict_dir / "sentiment.txt", dict_dir / "negators.txt")
-    for line in _lines(dict_dir / "userdict.txt"):
+    stoplist = frozenset(_lines(dict_dir / "mention_stoplist.txt"))
+    userdict = _lines(dict_dir / "userdict.txt")
+    tokenizer = _new_tokenizer(segmenter)
+    for line in userdict:
         word, *rest = line.split()
         tokenizer.add_word(word, int(rest[0]) if rest else None, rest[1] if len(rest) > 1 else None)
     # Names and lexicon phrases become single tokens, so a phrase wins over its parts (利空出尽 over 利空).
@@ -125,7 +130,6 @@ def _build(dict_dir: Path, segmenter: str) -> _Model:
     for word in lexicon.phrases():
         if not tokenizer.FREQ.get(word):  # words jieba knows keep its frequency: fewer side effects on neighbours
             tokenizer.add_word(word, 100000)
-    stoplist = frozenset(_lines(dict_dir / "mention_stoplist.txt"))
     tokenizer.lcut("北交所", HMM=False)  # builds lazy internals (jieba-next's prefix table) here, under the lock
     return _Model(segmenter, tokenizer, lexicon, names, stoplist)
 

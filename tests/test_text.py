@@ -181,3 +181,16 @@ def test_accuracy_on_the_labelled_dev_titles():
     # regression floor under the measured figure (docs/text.md); neutral counts as a miss
     assert result["accuracy"] >= 0.45
     assert result["precision_decided"] >= 0.74  # accuracy on the titles the lexicon decides
+
+
+def test_broken_dictionaries_are_one_line_config_errors(tmp_path):
+    from sentibot.errors import ConfigError
+
+    for name in ("userdict.txt", "bse_companies.txt", "mention_stoplist.txt", "sentiment.txt", "negators.txt"):
+        (tmp_path / name).write_text((text.DICT_DIR / name).read_text(encoding="utf-8"), encoding="utf-8")
+    (tmp_path / "sentiment.txt").write_text("利好\t2\n暴涨 two\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"sentiment.txt:2: expected word<TAB>weight"):
+        text._build(tmp_path, "jieba")
+    (tmp_path / "sentiment.txt").unlink()
+    with pytest.raises(ConfigError, match=r"sentiment.txt: cannot read"):
+        text._build(tmp_path, "jieba")
