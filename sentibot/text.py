@@ -64,6 +64,7 @@ class _Model:
     lexicon: Lexicon
     names: dict[str, str]  # short name -> code
     stoplist: frozenset[str]  # names counted only together with their code
+    renamed: dict[str, str]  # old code -> current code (the 920xxx switch), where the company list knows it
 
 
 _model: _Model | None = None
@@ -79,15 +80,21 @@ def _lines(path: Path) -> list[str]:
     return [line.strip() for line in raw if line.strip() and not line.lstrip().startswith("#")]
 
 
-def load_companies(path: Path) -> dict[str, str]:
-    """Read a code<TAB>name company list into {name: code}."""
-    names = {}
+def _company_rows(path: Path) -> list[tuple[str, str, str]]:
+    """(code, name, old code or "") of each code<TAB>name[<TAB>old code] line."""
+    rows = []
     for line in _lines(path):
-        code, tab, name = line.partition("\t")
-        if not (tab and code.strip().isdigit() and name.strip()):
-            raise ConfigError(f"{path}: expected code<TAB>name, got {line!r}")
-        names[name.strip()] = code.strip()
-    return names
+        parts = [part.strip() for part in line.split("\t")]
+        code, name, old = (parts + [""])[:3]
+        if len(parts) not in (2, 3) or not (code.isdigit() and name) or (old and not old.isdigit()):
+            raise ConfigError(f"{path}: expected code<TAB>name[<TAB>old code], got {line!r}")
+        rows.append((code, name, old))
+    return rows
+
+
+def load_companies(path: Path) -> dict[str, str]:
+    """Read a code<TAB>name[<TAB>old code] company list into {name: code}."""
+    return {name: code for code, name, _ in _company_rows(path)}
 
 
 def available_segmenter() -> str:
@@ -116,7 +123,9 @@ def _new_tokenizer(segmenter: str):
 
 
 def _build(dict_dir: Path, segmenter: str) -> _Model:
-    names = load_companies(dict_dir / "bse_companies.txt")  # read every file first: a bad one fails fast
+    companies = _company_rows(dict_dir / "bse_companies.txt")  # read every file first: a bad one fails fast
+    names = {name: code for code, name, _ in companies}
+    renamed = {old: code for code, _, old in companies if old}
     lexicon = load_lexicon(dict_dir / "sentiment.txt", dict_dir / "negators.txt")
     stoplist = frozenset(_lines(dict_dir / "mention_stoplist.txt"))
     userdict = _lines(dict_dir / "userdict.txt")
@@ -131,7 +140,7 @@ def _build(dict_dir: Path, segmenter: str) -> _Model:
         if not tokenizer.FREQ.get(word):  # words jieba knows keep its frequency: fewer side effects on neighbours
             tokenizer.add_word(word, 100000)
     tokenizer.lcut("北交所", HMM=False)  # builds lazy internals (jieba-next's prefix table) here, under the lock
-    return _Model(segmenter, tokenizer, lexicon, names, stoplist)
+    return _Model(segmenter, tokenizer, lexicon, names, stoplist, renamed)
 
 
 def model() -> _Model:
@@ -171,7 +180,7 @@ def sentiment(text: str) -> Sentiment:
 
 def _mentions(tokens: list[str], clean: str, m: _Model) -> Mentions:
     codes = _CODE_RE.findall(clean) if any(c.isdigit() for c in clean) else []
-    found = dict.fromkeys(codes)
+    found = dict.fromkeys(m.renamed.get(code, code) for code in codes)  # an old code counts as the current one
     for token in tokens:
         code = m.names.get(token)
         if code and (token not in m.stoplist or code in found):
