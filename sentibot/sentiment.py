@@ -9,6 +9,7 @@ from pathlib import Path
 from sentibot.errors import ConfigError
 
 _EMOTICON_RE = re.compile(r"\[[^\[\]\s]{1,8}\]")
+_EMOTICON_TOKENS = 3  # an emoticon name is at most this many tokens
 _NEGATION_WINDOW = 2  # a negator up to two tokens before a word flips it (不会 大涨, 没 什么 利好)
 _QUESTION = -1.0  # a forum question casts doubt ("牛市回归?", "能否见底?"): mildly bearish on its own
 _SQUASH = 2.0  # score = total / (|total| + _SQUASH): one strong word gives ~0.5, several approach 1
@@ -66,15 +67,15 @@ def score_tokens(tokens: list[str], clean: str, lexicon: Lexicon) -> Sentiment:
     words: list[str] = []
     last_negator = -10
     negator = ""
-    inside = False  # tokens inside [...] belong to an emoticon, counted below
+    opened = -10  # index of the last "[": tokens of an emoticon name ([看多]) are counted below, not here
     for i, token in enumerate(tokens):
         if token == "[":
-            inside = True
+            opened = i
             continue
         if token == "]":
-            inside = False
+            opened = -10
             continue
-        if inside:
+        if i - opened <= _EMOTICON_TOKENS:  # a stray "[" (a cut-off title) stops hiding words after a few tokens
             continue
         if token in negators:
             last_negator, negator = i, token

@@ -194,3 +194,8 @@ def test_broken_dictionaries_are_one_line_config_errors(tmp_path):
     (tmp_path / "sentiment.txt").unlink()
     with pytest.raises(ConfigError, match=r"sentiment.txt: cannot read"):
         text._build(tmp_path, "jieba")
+
+
+def test_a_stray_bracket_does_not_hide_the_rest_of_the_title():
+    assert sentiment("[cp 今天 大家 都 在 说 利好").label == "positive"
+    assert sentiment("有好消息[看").words == ("好消息",)
