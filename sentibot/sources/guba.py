@@ -165,11 +165,9 @@ def derive_observations(db: Database, days: set[str], retail_only: bool = True) 
 
 
 def bullish_shares(db: Database, base: str, args: list) -> list[Observation]:
-    """Share of bullish among opinionated titles per bar and day, and BSE-wide; only once sentibot.text exists."""
-    try:
-        from sentibot.text import sentiment
-    except ImportError:  # branch `text` not merged yet: no sentiment series rather than a made-up one
-        return []
+    """Share of positive among positive + negative titles (sentibot.text), per bar and day and BSE-wide."""
+    from sentibot.text import sentiment  # imported here: loading jieba's dictionaries is not start-up work
+
     counts: dict[tuple[str, str], list[int]] = {}
     for row in db.query(f"select bar, substr(published_at, 1, 10) as day, title {base}", args):
         label = sentiment(row["title"]).label
