@@ -5,7 +5,8 @@ Run: python -m benchmarks.bench_collect [BARS] [PAGES]   (default 260 bars x 5 p
 Figures, each against an anchor measured in the same run:
 - parse: parse_list_page (embedded-JSON path) pages/s, anchor raw json.loads of the blob; BeautifulSoup on the whole
   page shown as the slow path it replaces.
-- sweep: the Guba collector (fetch + parse + store + observations, politeness off, 8 connections) pages/s, anchor
+- sweep: the Guba collector (fetch + parse + store + observations incl. sentiment, politeness off, 8 connections)
+  pages/s, anchor
   httpx's own fetch ceiling on the same pages (8 workers, pool of 8, body read, nothing else). A second sweep over
   every page (cursors reset) must leave 0 duplicate rows.
 The local server runs in its own process and serves pages built from the FORMAT.md key list (constructed).
@@ -125,8 +126,12 @@ async def fetch_ceiling(base: str, urls: list[str]) -> float:
 def bench_sweep(bars: int, pages: int) -> list[dict]:
     from sentibot.config import load_settings
     from sentibot.sources import collect_cycle
+    from sentibot.sources.guba import derive_observations
     from sentibot.store import open_store
+    from sentibot.text import sentiment
     from sentibot.timeutil import SHANGHAI
+
+    sentiment("预热")  # the text model loads once per process, at start-up: not part of a sweep
 
     context = multiprocessing.get_context("fork")
     port_out = context.Queue()
@@ -150,6 +155,10 @@ def bench_sweep(bars: int, pages: int) -> list[dict]:
             start = time.perf_counter()
             (second,) = asyncio.run(collect_cycle(["guba"], settings, db, now))
             again = len(urls) / (time.perf_counter() - start)
+            days = {r["d"] for r in db.query("select distinct substr(published_at, 1, 10) as d from posts")}
+            start = time.perf_counter()
+            observations = len(derive_observations(db, days))
+            derive = time.perf_counter() - start
             duplicates = db["posts"].count - posts + next(db.query(
                 "select count(*) - count(distinct source || ':' || post_id) as d from posts"))["d"]
     finally:
@@ -157,7 +166,8 @@ def bench_sweep(bars: int, pages: int) -> list[dict]:
         server.join()
     print(f"sweep {bars} bars x {pages} pages = {len(urls)} pages, {posts:,} posts: {sweep:,.0f} pages/s "
           f"({first.outcome.value}); httpx fetch ceiling {ceiling:,.0f} pages/s; second sweep {again:,.0f} pages/s "
-          f"({second.outcome.value}), {duplicates} duplicate rows")
+          f"({second.outcome.value}), {duplicates} duplicate rows; of each sweep, deriving {observations:,} observations "
+          f"(incl. sentiment of every title) took {derive:.2f} s")
     return [
         {"figure": "guba sweep fetch+parse+store (politeness off)", "value": round(sweep), "unit": "pages/s",
          "anchor": "httpx fetch ceiling, same pages, pool 8", "anchor_value": round(ceiling),
@@ -165,6 +175,9 @@ def bench_sweep(bars: int, pages: int) -> list[dict]:
         {"figure": "guba second sweep (every post already stored)", "value": round(again), "unit": "pages/s",
          "anchor": "first sweep", "anchor_value": round(sweep), "ratio": round(again / sweep, 3),
          "goal": "0 duplicate rows"},
+        {"figure": "observation derivation per sweep (incl. bullish_share sentiment)", "value": round(derive, 2),
+         "unit": "s", "anchor": "first sweep duration", "anchor_value": round(len(urls) / sweep, 2),
+         "ratio": round(derive * sweep / len(urls), 3), "goal": "informational"},
         {"figure": "duplicate post rows after the second sweep", "value": duplicates, "unit": "rows",
          "anchor": "posts after the first sweep", "anchor_value": posts, "ratio": duplicates / max(posts, 1),
          "goal": "0"},
