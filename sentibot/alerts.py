@@ -19,7 +19,9 @@ COMPANY_WORDS = ("股票交易异常波动", "风险提示性公告", "停牌核
 
 
 @dataclass(frozen=True)
-class _Interim:
+class StoredClass:
+    """A notice class as stored with the notice (label, severity, triggers)."""
+
     label: str
     severity: int
     triggers: tuple[str, ...]
@@ -34,9 +36,9 @@ def classify_notice(text: str, title: str = ""):
         body = f"{title}\n{text}"
         hits = tuple(w for w in WARNING_WORDS if w in body)
         if hits:
-            return _Interim("regulator_warning", len(hits), hits)
+            return StoredClass("regulator_warning", len(hits), hits)
         company = tuple(w for w in COMPANY_WORDS if w in body)
-        return _Interim("company_volatility_notice", 1, company) if company else _Interim("other", 0, ())
+        return StoredClass("company_volatility_notice", 1, company) if company else StoredClass("other", 0, ())
     return classify(text, title)
 
 
