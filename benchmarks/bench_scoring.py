@@ -1,5 +1,8 @@
 """Scoring speed: full recompute over 300 series x 1,250 trading days, and one incremental day.
 
+The 300 attention series get every per-series step (log-ratio, robust z, aggregates); 300 stock closes give the
+30% price-limit context; the index gives turnover, RSI, return from low, coupling, lead-lag and percentiles.
+
 Run: python benchmarks/bench_scoring.py  (prints a table; main() also returns the figures as dicts)
 Anchor, measured in the same run: a plain pandas rolling(20) mean + median over the same wide frame.
 """
@@ -14,7 +17,7 @@ import pandas as pd
 
 from sentibot import scoring
 
-SERIES, DAYS, REPEATS = 300, 1250, 5
+SERIES, DAYS, REPEATS = 300, 1250, 7
 
 
 def frames(seed: int = 0):
@@ -38,16 +41,6 @@ def timed(fn) -> float:
     return statistics.median(runs)
 
 
-def per_series(attention: pd.DataFrame, stocks: pd.DataFrame) -> None:
-    """Every per-series transform on 300 columns each (what a stock-level recompute needs)."""
-    scoring.attention_log_ratio(attention)
-    scoring.robust_z(attention)
-    scoring.percentile(attention)
-    scoring.rsi(stocks)
-    scoring.turnover_ratio(stocks)
-    scoring.return_from_low(stocks)
-
-
 def main() -> list[dict]:
     market, attention, stocks = frames()
     previous = scoring.score_history(market.iloc[:-1], attention.iloc[:-1], stocks=stocks.iloc[:-1]).daily
@@ -55,8 +48,6 @@ def main() -> list[dict]:
     figures = [
         ("full recompute: score_history, 300 attention series + 300 stocks x 1,250 days",
          timed(lambda: scoring.score_history(market, attention, stocks=stocks)), 1.0),
-        ("full recompute: every per-series transform, 300 + 300 series x 1,250 days",
-         timed(lambda: per_series(attention, stocks)), 1.0),
         ("incremental day: score_latest (newest row of 300 + 300 series, trailing market rows)",
          timed(lambda: scoring.score_latest(market, attention, previous, stocks=stocks)), 0.05),
     ]

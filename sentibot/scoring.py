@@ -51,36 +51,59 @@ def _positive(wide: pd.DataFrame) -> pd.DataFrame:
     return wide.where(wide > 0)
 
 
+def _sorted_median(ordered: np.ndarray, n: np.ndarray, transform=None) -> np.ndarray:
+    """Median of each sorted row (NaN sorted last) with n valid values; transform applies before averaging."""
+    lo = np.take_along_axis(ordered, np.maximum((n - 1) // 2, 0)[..., None], axis=-1)[..., 0]
+    hi = np.take_along_axis(ordered, np.maximum(n // 2, 0)[..., None], axis=-1)[..., 0]
+    if transform is not None:
+        lo, hi = transform(lo), transform(hi)
+    return np.where(n > 0, (lo + hi) / 2, np.nan)
+
+
+def window_stats(wide: pd.DataFrame, window: int) -> dict[str, np.ndarray]:
+    """For every row t: ln x_t and, over rows t−N..t−1, the median of x, median and MAD of ln x, valid count.
+
+    One sort of all windows serves both the log-ratio and the robust z (the pandas rolling median is slower).
+    """
+    logs = np.log(_positive(wide.astype(float))).to_numpy()
+    shape = logs.shape
+    out = {k: np.full(shape, np.nan) for k in ("median", "log_median", "mad")}
+    out["n"], out["logs"] = np.zeros(shape, dtype=int), logs
+    if shape[0] > window:
+        windows = np.sort(sliding_window_view(logs[:-1], window, axis=0), axis=-1)  # rows t-N..t-1
+        n = np.sum(~np.isnan(windows), axis=-1)
+        med = _sorted_median(windows, n)
+        out["median"][window:] = _sorted_median(windows, n, np.exp)  # exp is monotone: the median of x itself
+        out["log_median"][window:] = med
+        deviations = np.sort(np.abs(windows - med[..., None]), axis=-1)
+        out["mad"][window:] = _sorted_median(deviations, n)
+        out["n"][window:] = n
+    return out
+
+
+def _log_ratio(stats: dict, window: int) -> np.ndarray:
+    with np.errstate(all="ignore"):
+        ratio = stats["logs"] - np.log(stats["median"])
+    return np.where(stats["n"] >= _min_periods(window), ratio, np.nan)
+
+
+def _robust_z(stats: dict, window: int) -> np.ndarray:
+    mad = stats["mad"] * MAD_SCALE
+    with np.errstate(all="ignore"):
+        z = (stats["logs"] - stats["log_median"]) / np.where(mad > 1e-9, mad, np.nan)
+    return np.where(stats["n"] >= _min_periods(window), z, np.nan)
+
+
 def attention_log_ratio(wide: pd.DataFrame, window: int | None = None) -> pd.DataFrame:
     """ln(x_t) − ln(median(x_{t−1..t−N})): abnormal attention (Da, Engelberg & Gao 2011)."""
     window = window or infer_window(wide.index)
-    x = _positive(wide.astype(float))
-    median = x.rolling(window, min_periods=_min_periods(window)).median().shift(1)
-    return np.log(x) - np.log(median)
-
-
-def _sorted_median(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Median over the last axis ignoring NaN, and the count of non-NaN values (sorting: NaN goes last)."""
-    ordered = np.sort(values, axis=-1)
-    n = np.sum(~np.isnan(values), axis=-1)
-    lo = np.take_along_axis(ordered, np.maximum((n - 1) // 2, 0)[..., None], axis=-1)[..., 0]
-    hi = np.take_along_axis(ordered, np.maximum(n // 2, 0)[..., None], axis=-1)[..., 0]
-    return np.where(n > 0, (lo + hi) / 2, np.nan), n
+    return pd.DataFrame(_log_ratio(window_stats(wide, window), window), index=wide.index, columns=wide.columns)
 
 
 def robust_z(wide: pd.DataFrame, window: int | None = None) -> pd.DataFrame:
     """(ln x_t − median of the N previous ln x) / (1.4826 · their MAD); a flat window gives NaN, not infinity."""
     window = window or infer_window(wide.index)
-    logs = np.log(_positive(wide.astype(float))).to_numpy()
-    out = np.full(logs.shape, np.nan)
-    if len(logs) > window:
-        windows = sliding_window_view(logs[:-1], window, axis=0)  # rows t-N..t-1 for t = N..T-1
-        med, n = _sorted_median(windows)
-        mad, _ = _sorted_median(np.abs(windows - med[..., None]))
-        with np.errstate(all="ignore"):
-            z = (logs[window:] - med) / np.where(mad > 1e-9, mad * MAD_SCALE, np.nan)
-        out[window:] = np.where(n >= _min_periods(window), z, np.nan)
-    return pd.DataFrame(out, index=wide.index, columns=wide.columns)
+    return pd.DataFrame(_robust_z(window_stats(wide, window), window), index=wide.index, columns=wide.columns)
 
 
 class _quiet:
@@ -136,7 +159,7 @@ def limit_context(stock_close: pd.DataFrame) -> pd.DataFrame:
 
 def rolling_rank_corr(a: pd.Series, b: pd.Series, window: int = CORR_WINDOW) -> pd.Series:
     """Spearman correlation of a and b over each trailing window (ranks taken inside the window)."""
-    pair = pd.concat([a, b], axis=1).to_numpy(dtype=float)
+    pair = pd.concat([a, b.reindex(a.index)], axis=1).to_numpy(dtype=float)
     out = np.full(len(pair), np.nan)
     if len(pair) >= window:
         w = sliding_window_view(pair, window, axis=0)  # (T-w+1, 2, w)
@@ -215,18 +238,23 @@ class ScoreResult:
 def attention_stats(attention: pd.DataFrame, window: int | None = None) -> tuple[pd.DataFrame, pd.DataFrame,
                                                                                      pd.DataFrame]:
     """Per-day aggregates over all attention series, plus the per-series ratio and z frames."""
-    log_ratio = attention_log_ratio(attention, window)
+    window = window or infer_window(attention.index)
+    stats = window_stats(attention, window)
+    with _quiet():  # a day with no attention value at all has no mean: NaN, not a warning
+        level = np.exp(np.nanmean(stats["logs"], axis=1)) if attention.shape[1] else np.nan
+    log_ratio = pd.DataFrame(_log_ratio(stats, window), index=attention.index, columns=attention.columns)
+    z = pd.DataFrame(_robust_z(stats, window), index=attention.index, columns=attention.columns)
     ratio = np.exp(log_ratio)
-    stats = pd.DataFrame({
+    daily = pd.DataFrame({
         "attention": log_ratio.mean(axis=1),  # composite: mean log-ratio of the series present that day
         "attention_series": log_ratio.notna().sum(axis=1),
         "attention_hot": (ratio >= ATTENTION_HOT).sum(axis=1),
         "attention_confirmed": (ratio >= ATTENTION_CONFIRM).sum(axis=1),
         "attention_max": ratio.max(axis=1),
         # geometric mean of the raw series: a scale-free composite level for the lead-lag
-        "attention_level": np.exp(np.log(_positive(attention)).mean(axis=1)),
+        "attention_level": level,
     }, index=attention.index)
-    return stats, ratio, robust_z(attention, window)
+    return daily, ratio, z
 
 
 def score_history(market: pd.DataFrame, attention: pd.DataFrame | None = None,
