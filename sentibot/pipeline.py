@@ -18,8 +18,17 @@ from sentibot.timeutil import SHANGHAI
 ALERT_LOOKBACK_DAYS = 3  # live rescoring alerts on recent transitions only; an old one is history, not news
 SERIES_NAMES = {("wechat_index", None): "WeChat index", ("baidu_index", None): "Baidu index",
                 ("guba", "posts"): "Guba posts", ("guba", "reads"): "Guba reads",
-                ("guba", "comments"): "Guba comments"}
-SENTIMENT_METRIC = ("guba", "bullish_share")  # observations the guba collector/text module provide
+                ("em_rank", None): "Eastmoney popularity"}
+GENERIC_METRICS = {"index", "all", "value", "posts", "reads", "inv_rank"}  # implied by the series name
+MARKET_SUBJECT = "北交所"  # subject of the exchange-wide series (guba, em_rank); also the CSV default
+SENTIMENT = ("guba", MARKET_SUBJECT, "bullish_share")  # written by the guba collector from sentibot.text
+# Only daily, market-wide series enter the heat score: hourly (*_1h), weekly (*_week), per-stock (6-digit
+# subjects), per-bar forum series and Baidu's pc/wise parts of "all" would let one stock or one device type
+# count as an independent confirmation.
+OBSERVATIONS_SQL = (
+    "select source, subject, metric, ts as date, value, origin from observations where length(ts) = 10 "
+    "and ts <= ? and metric not like '%\\_1h' escape '\\' and metric not like '%\\_week' escape '\\' "
+    "and (source != 'guba' or subject = ?) order by ts")
 
 
 @dataclass(frozen=True)
@@ -35,8 +44,22 @@ class History:
 
 def series_label(source: str, subject: str, metric: str) -> str:
     """'WeChat index 北交所' — the human name used in reasons and /heat."""
-    name = SERIES_NAMES.get((source, metric)) or SERIES_NAMES.get((source, None)) or f"{source} {metric}"
-    return f"{name} {subject}".strip()
+    name = SERIES_NAMES.get((source, metric)) or SERIES_NAMES.get((source, None)) or source
+    parts = [name] + [p for p in (subject, metric) if p and p not in GENERIC_METRICS and p not in name]
+    return " ".join(dict.fromkeys(parts))
+
+
+def is_market_series(source: str, subject: str, metric: str) -> bool:
+    """Whether a daily series measures market-wide attention (see OBSERVATIONS_SQL for the why)."""
+    if metric == SENTIMENT[2] or subject.isdigit():
+        return False
+    if source == "guba":
+        return subject == MARKET_SUBJECT and metric in ("posts", "reads")
+    if source == "baidu_index":
+        return metric not in ("pc", "wise")
+    if source == "em_rank":
+        return subject == MARKET_SUBJECT
+    return True
 
 
 def load_history(db: Database, until: date) -> History:
@@ -44,9 +67,7 @@ def load_history(db: Database, until: date) -> History:
     day = until.isoformat()
     bars = pd.DataFrame(db.query("select code, date, close, amount, origin from bars where date <= ? order by date",
                                  [day]))
-    obs = pd.DataFrame(db.query(
-        "select source, subject, metric, substr(ts, 1, 10) as date, value, origin from observations "
-        "where substr(ts, 1, 10) <= ? order by ts", [day]))
+    obs = pd.DataFrame(db.query(OBSERVATIONS_SQL, [day, MARKET_SUBJECT]))
     if bars.empty or not (bars["code"] == BSE50_CODE).any():
         return History(pd.DataFrame(), pd.DataFrame(), None, None, False)
     index_bars = bars[bars["code"] == BSE50_CODE].set_index("date")
@@ -58,15 +79,16 @@ def load_history(db: Database, until: date) -> History:
     origins = set(index_bars["origin"])
     if not obs.empty:
         origins |= set(obs["origin"])
-        is_sent = (obs["source"] == SENTIMENT_METRIC[0]) & (obs["metric"] == SENTIMENT_METRIC[1])
+        is_sent = (obs["source"] == SENTIMENT[0]) & (obs["subject"] == SENTIMENT[1]) & (obs["metric"] == SENTIMENT[2])
         if is_sent.any():
-            sentiment = obs[is_sent].groupby("date")["value"].mean()
+            sentiment = obs[is_sent].set_index("date")["value"]
             sentiment.index = pd.to_datetime(sentiment.index)
-        att = obs[~is_sent].copy()
-        att["series"] = [series_label(s, j, m) for s, j, m in zip(att["source"], att["subject"], att["metric"])]
-        # one value per series and day: an intraday refresh replaces the earlier reading of the same day
-        attention = att.pivot_table(index="date", columns="series", values="value", aggfunc="last")
-        attention.index = pd.to_datetime(attention.index)
+        keep = [is_market_series(s, j, m) for s, j, m in zip(obs["source"], obs["subject"], obs["metric"])]
+        att = obs[keep].copy()
+        if not att.empty:
+            att["series"] = [series_label(s, j, m) for s, j, m in zip(att["source"], att["subject"], att["metric"])]
+            attention = att.pivot_table(index="date", columns="series", values="value", aggfunc="last")
+            attention.index = pd.to_datetime(attention.index)
     return History(market, attention, sentiment, stocks if not stocks.empty else None, origins == {"reconstructed"})
 
 

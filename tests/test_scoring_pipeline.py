@@ -29,11 +29,11 @@ def seed(db, surge: bool = True, bullish: bool = False, stocks: bool = False):
         bars += [Bar("830799", d.date().isoformat(), float(p), 1e6) for d, p in zip(DAYS, price)]
     upsert_bars(db, bars, STAMP)
     obs = []
-    for source, subject, metric, base in (("wechat_index", "北交所", "北交所", 1e6), ("guba", "北证50", "posts", 300)):
+    for source, subject, metric, base in (("wechat_index", "北交所", "index", 1e6), ("guba", "北交所", "posts", 300)):
         values = base * np.exp(rng.normal(0, 0.05, N) + boost)
         obs += [Observation(source, subject, metric, d.date().isoformat(), float(v)) for d, v in zip(DAYS, values)]
     if bullish:
-        obs += [Observation("guba", "北证50", "bullish_share", d.date().isoformat(), 0.5 + 0.3 * b / 3)
+        obs += [Observation("guba", "北交所", "bullish_share", d.date().isoformat(), 0.5 + 0.3 * b / 3)
                 for d, b in zip(DAYS, boost)]
     upsert_observations(db, obs, STAMP)
 
@@ -81,7 +81,7 @@ def test_bullish_share_and_price_limits_enter_when_present(tmp_path):
     seed(db, bullish=True, stocks=True)
     pipeline.rescore(db, at(DAYS[-1]))
     history = pipeline.load_history(db, DAYS[-1].date())
-    assert history.sentiment is not None and "guba 北证50 bullish_share" not in history.attention
+    assert history.sentiment is not None and list(history.attention) == ["Guba posts 北交所", "WeChat index 北交所"]
     import json
 
     last = json.loads(next(db.query("select components from scores order by date desc limit 1"))["components"])
@@ -90,9 +90,27 @@ def test_bullish_share_and_price_limits_enter_when_present(tmp_path):
 
 
 def test_series_labels():
-    assert pipeline.series_label("wechat_index", "北交所", "北交所") == "WeChat index 北交所"
-    assert pipeline.series_label("baidu_index", "北证50", "北证50") == "Baidu index 北证50"
-    assert pipeline.series_label("guba", "北证50", "posts") == "Guba posts 北证50"
+    assert pipeline.series_label("wechat_index", "北交所", "index") == "WeChat index 北交所"
+    assert pipeline.series_label("wechat_index", "北交所", "北交所") == "WeChat index 北交所"  # DESIGN.md CSV style
+    assert pipeline.series_label("baidu_index", "北证50", "all") == "Baidu index 北证50"
+    assert pipeline.series_label("guba", "北交所", "posts") == "Guba posts 北交所"
+
+
+def test_only_daily_market_wide_series_enter_the_score(tmp_path):
+    db = open_store(tmp_path / "h.db")
+    seed(db, surge=False)
+    noise = [Observation("guba", "北交所", "posts_1h", "2023-06-01T10", 5.0),  # hourly
+             Observation("guba", "zs899050", "posts", "2023-06-01", 5.0),  # one forum bar
+             Observation("guba", "北交所", "comments", "2023-06-01", 5.0),
+             Observation("em_rank", "830799", "rank", "2023-06-01", 5.0),  # one stock
+             Observation("baidu_index", "北证50", "wise", "2023-06-01", 5.0),  # part of "all"
+             Observation("baidu_index", "北证50", "all_week", "2023-06-01", 5.0),
+             Observation("baidu_index", "北证50", "all", "2023-06-01", 5.0),
+             Observation("em_rank", "北交所", "inv_rank", "2023-06-01", 0.2)]
+    upsert_observations(db, noise, STAMP)
+    history = pipeline.load_history(db, DAYS[-1].date())
+    assert sorted(history.attention) == ["Baidu index 北证50", "Eastmoney popularity 北交所", "Guba posts 北交所",
+                                         "WeChat index 北交所"]
 
 
 def test_chart_renders_and_falls_back_without_a_cjk_font(tmp_path, monkeypatch):
