@@ -261,11 +261,11 @@ def test_guard_catches_remote_attempts_even_when_swallowed():
     async def go():
         async with client(retries=0) as c:
             try:
-                await c.get("http://guba.eastmoney.com/list,zs899050,f_1.html")
+                await c.get("http://guba.example.test/list,zs899050,f_1.html")
             except FetchError:
                 pass  # a collector would turn this into a FAILED result
 
     run(go())
     seen = list(conftest._attempts)
     conftest._attempts.clear()  # this test's own attempt was deliberate
-    assert seen == ["resolve guba.eastmoney.com"]
+    assert seen == ["resolve guba.example.test"]
