@@ -37,27 +37,6 @@ def cli() -> None:
     """sentibot: retail sentiment tracker and alert bot for the Beijing Stock Exchange (北交所)."""
 
 
-# --- scoring commands ---
-
-
-@cli.command()
-@db_option
-@click.option("--json", "as_json", is_flag=True, help="Print the snapshot as one JSON object.")
-@click.pass_context
-def heat(ctx: click.Context, db_path: Path | None, as_json: bool) -> None:
-    """The current heat snapshot (the same content as the bot's /heat)."""
-    import json
-
-    from sentibot.heat import EMPTY_MESSAGE, format_heat, heat_snapshot
-
-    snapshot = heat_snapshot(open_db(ctx, db_path))
-    if as_json:
-        click.echo(json.dumps(snapshot.to_json() if snapshot else {"empty": True, "message": EMPTY_MESSAGE},
-                              ensure_ascii=False))
-    else:
-        click.echo(format_heat(snapshot, html=False))
-
-
 # --- text commands ---
 def _analyze_texts(csv_path: Path) -> list[str]:
     """The `title` (or else `text`) column of a CSV file."""
@@ -145,6 +124,80 @@ def collect(ctx: click.Context, sources: tuple[str, ...], db_path: Path | None, 
     failed = [r.source for r in results if r.outcome.value in COLLECT_FAILED]
     if failed:
         raise SentibotError(f"collect: {', '.join(failed)} blocked or failed (see the summary above)")
+
+
+# --- scoring commands ---
+
+
+@cli.command()
+@db_option
+@click.option("--json", "as_json", is_flag=True, help="Print the snapshot as one JSON object.")
+@click.pass_context
+def heat(ctx: click.Context, db_path: Path | None, as_json: bool) -> None:
+    """The current heat snapshot (the same content as the bot's /heat)."""
+    import json
+
+    from sentibot.heat import EMPTY_MESSAGE, format_heat, heat_snapshot
+
+    snapshot = heat_snapshot(open_db(ctx, db_path))
+    if as_json:
+        click.echo(json.dumps(snapshot.to_json() if snapshot else {"empty": True, "message": EMPTY_MESSAGE},
+                              ensure_ascii=False))
+    else:
+        click.echo(format_heat(snapshot, html=False))
+
+
+def _alert_line(alert) -> str:
+    score = "" if alert.score is None else f" score {alert.score:.0f}"
+    reasons = f"  ({'; '.join(alert.reasons)})" if alert.reasons else ""
+    return f"{alert.ts}  {alert.kind.value:17} {alert.level:8}{score}  {alert.title}{reasons}"
+
+
+@cli.command()
+@click.option("--market", "market", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Market CSV: date,close,amount[,open,high,low,volume,turnover_rate,code].")
+@click.option("--attention", "attention", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Attention CSV (long): date,source,metric,value[,subject].")
+@click.option("--notices", "notices", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Notices CSV or JSON Lines: published_at,source,title,text,url.")
+@db_option
+@click.option("--json", "as_json", is_flag=True, help="One alert JSON object per line.")
+@click.pass_context
+def replay(ctx: click.Context, market: Path, attention: Path | None, notices: Path | None, db_path: Path | None,
+           as_json: bool) -> None:
+    """Import a history and score it day by day as if live; prints the alerts."""
+    import json
+
+    from sentibot.replay import replay as run_replay
+
+    db = open_db(ctx, db_path)
+    result = run_replay(db, market, attention, notices, admin_ids=settings_from(ctx).admin_ids)
+    if as_json:
+        for alert in result.alerts:
+            click.echo(json.dumps(alert.to_json(), ensure_ascii=False))
+        return
+    click.echo(f"imported {result.bars} bars, {result.observations} attention values, {result.notices} notices "
+               f"({result.first} .. {result.last}); {len(result.alerts)} alerts")
+    for alert in result.alerts:
+        click.echo(_alert_line(alert))
+
+
+@cli.command()
+@click.option("--db", "db_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="SQLite file for the demo (default: a fresh data/out/demo.db; never your SENTIBOT_DB).")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("data/out"),
+              help="Directory for the chart PNG (default data/out).")
+def demo(db_path: Path | None, out_dir: Path) -> None:
+    """Offline: replay the bundled, reconstructed Nov-2023 BSE episode; print timeline and alerts; write a chart."""
+    from sentibot.demo import run_demo
+
+    if db_path is None:
+        db_path = out_dir / "demo.db"
+        for suffix in ("", "-wal", "-shm"):  # a fresh demo history each run: the default file is the demo's own
+            Path(f"{db_path}{suffix}").unlink(missing_ok=True)
+    result = run_demo(open_store(db_path), out_dir)
+    click.echo("\n".join(result.lines))
+    click.echo(f"history: {db_path}")
 
 
 def main(argv: list[str] | None = None) -> None:
