@@ -235,16 +235,31 @@ class ScoreResult:
     attention_z: pd.DataFrame
 
 
-def attention_stats(attention: pd.DataFrame, window: int | None = None) -> tuple[pd.DataFrame, pd.DataFrame,
-                                                                                     pd.DataFrame]:
-    """Per-day aggregates over all attention series, plus the per-series ratio and z frames."""
+def _weekly_columns(attention: pd.DataFrame) -> list:
+    return [c for c in attention if infer_window(attention[c].dropna().index) == WEEKLY_WINDOW]
+
+
+def attention_stats(attention: pd.DataFrame, window: int | None = None,
+                    weekly: pd.DataFrame | None = None) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Per-day aggregates over all attention series, plus the per-series ratio and z frames.
+
+    `attention` holds daily series on the trading days; `weekly` series are scored with N = 8 on their own dates
+    and each value then stands for the trading days of the following week (never before its own date).
+    """
     window = window or infer_window(attention.index)
     stats = window_stats(attention, window)
-    with _quiet():  # a day with no attention value at all has no mean: NaN, not a warning
-        level = np.exp(np.nanmean(stats["logs"], axis=1)) if attention.shape[1] else np.nan
-    log_ratio = pd.DataFrame(_log_ratio(stats, window), index=attention.index, columns=attention.columns)
-    z = pd.DataFrame(_robust_z(stats, window), index=attention.index, columns=attention.columns)
+    frame = lambda values: pd.DataFrame(values, index=attention.index, columns=attention.columns)  # noqa: E731
+    logs, log_ratio, z = frame(stats["logs"]), frame(_log_ratio(stats, window)), frame(_robust_z(stats, window))
+    for name in ([] if weekly is None else weekly.columns):
+        own = weekly[[name]].dropna().sort_index()
+        ws = window_stats(own, WEEKLY_WINDOW)
+        for target, values in ((logs, ws["logs"]), (log_ratio, _log_ratio(ws, WEEKLY_WINDOW)),
+                               (z, _robust_z(ws, WEEKLY_WINDOW))):
+            target[name] = pd.Series(values[:, 0], index=own.index).reindex(
+                attention.index, method="ffill", tolerance=pd.Timedelta(days=6))
     ratio = np.exp(log_ratio)
+    with _quiet():  # a day with no attention value at all has no mean: NaN, not a warning
+        level = np.exp(np.nanmean(logs.to_numpy(), axis=1)) if logs.shape[1] else np.nan
     daily = pd.DataFrame({
         "attention": log_ratio.mean(axis=1),  # composite: mean log-ratio of the series present that day
         "attention_series": log_ratio.notna().sum(axis=1),
@@ -262,8 +277,10 @@ def score_history(market: pd.DataFrame, attention: pd.DataFrame | None = None,
                   window: int | None = None) -> ScoreResult:
     """Heat scores from market (index date; close, amount), wide attention, bullish share and stock closes."""
     market = market.sort_index()
-    attention = (attention if attention is not None else pd.DataFrame(index=market.index)).reindex(market.index)
-    stats, ratio, z = attention_stats(attention, window)
+    attention = attention if attention is not None else pd.DataFrame(index=market.index)
+    weekly = _weekly_columns(attention)
+    daily_part = attention.drop(columns=weekly).reindex(market.index)
+    stats, ratio, z = attention_stats(daily_part, window, attention[weekly] if weekly else None)
     limits = limit_context(stocks.reindex(market.index)) if stocks is not None and not stocks.empty else None
     return ScoreResult(combine(market, stats, sentiment, limits), ratio, z)
 
@@ -311,7 +328,7 @@ def score_latest(market: pd.DataFrame, attention: pd.DataFrame, previous: pd.Dat
                  sentiment: pd.Series | None = None, stocks: pd.DataFrame | None = None,
                  window: int | None = None) -> pd.Series:
     """The newest day's scores, incrementally: attention aggregates of earlier days come from `previous`
-    (a daily frame from score_history); only the newest row of the attention series is computed."""
+    (a daily frame from score_history); only the newest row of the (daily) attention series is computed."""
     market = market.sort_index().iloc[-TAIL_ROWS:]
     window = window or infer_window(market.index)
     day = market.index[-1]
