@@ -206,19 +206,38 @@ def best_lag(table: pd.DataFrame) -> dict:
     return {"lag": lag, "corr": round(float(row["corr"]), 3), "leader": leader}
 
 
+def _shift(x: np.ndarray, k: int) -> np.ndarray:
+    out = np.full_like(x, np.nan)
+    out[k:] = x[: len(x) - k] if k else x
+    return out
+
+
+def rolling_corr(x: np.ndarray, y: np.ndarray, window: int, min_periods: int) -> np.ndarray:
+    """Pearson correlation over each trailing window of pairwise-present values (running sums, no Python loop)."""
+    ok = ~(np.isnan(x) | np.isnan(y))
+    x0, y0 = np.where(ok, x, 0.0), np.where(ok, y, 0.0)
+    sums = np.cumsum(np.vstack([ok, x0, y0, x0 * x0, y0 * y0, x0 * y0]), axis=1)
+    sums = np.hstack([np.zeros((6, 1)), sums])
+    start = np.maximum(np.arange(1, len(x) + 1) - window, 0)
+    n, sx, sy, sxx, syy, sxy = sums[:, 1:] - sums[:, start]
+    with np.errstate(all="ignore"):
+        cov, vx, vy = sxy - sx * sy / n, sxx - sx * sx / n, syy - sy * sy / n
+        r = cov / np.sqrt(vx * vy)
+    return np.where((n >= min_periods) & (vx > 1e-12) & (vy > 1e-12), np.clip(r, -1, 1), np.nan)
+
+
 def rolling_lead_lag(attention: pd.Series, turnover: pd.Series, max_lag: int = MAX_LAG,
                      window: int = LEADLAG_WINDOW) -> pd.DataFrame:
     """For every day, the best lag and its correlation over the trailing `window` days (no look-ahead)."""
-    a, b = _changes(attention), _changes(turnover)
-    corrs = {}
-    for k in range(-max_lag, max_lag + 1):
-        x, y = (a.shift(k), b) if k >= 0 else (a, b.shift(-k))
-        corrs[k] = x.rolling(window, min_periods=_min_periods(window)).corr(y)
-    frame = pd.DataFrame(corrs).replace([np.inf, -np.inf], np.nan)
-    values = frame.to_numpy()
+    a, b = _changes(attention).to_numpy(float), _changes(turnover.reindex(attention.index)).to_numpy(float)
+    lags = range(-max_lag, max_lag + 1)
+    values = np.column_stack([rolling_corr(_shift(a, k), b, window, _min_periods(window)) if k >= 0 else
+                              rolling_corr(a, _shift(b, -k), window, _min_periods(window)) for k in lags])
     any_valid = ~np.isnan(values).all(axis=1)
     best = np.argmax(np.where(np.isnan(values), -np.inf, values), axis=1) - max_lag
-    return pd.DataFrame({"lag": np.where(any_valid, best, np.nan), "corr": frame.max(axis=1)}, index=frame.index)
+    with _quiet():
+        corr = np.where(any_valid, np.nanmax(np.where(any_valid[:, None], values, 0.0), axis=1), np.nan)
+    return pd.DataFrame({"lag": np.where(any_valid, best, np.nan), "corr": corr}, index=attention.index)
 
 
 def percentile(component: pd.DataFrame | pd.Series, window: int = PCT_WINDOW, min_periods: int = PCT_MIN):

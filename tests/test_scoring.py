@@ -196,3 +196,14 @@ def test_weekly_attention_uses_n_8_on_its_own_dates():
     assert ratio[days[days > last][:4]].tolist() == pytest.approx([4.0] * 4)  # stands for the next trading days
     assert ratio[days[days < last]].dropna().eq(1.0).all()  # never before its own date
     assert ratio[: fridays[8] - pd.Timedelta(days=1)].isna().all()  # fewer than 8 weeks: no score
+
+
+def test_rolling_corr_matches_pandas_with_gaps():
+    rng = np.random.default_rng(5)
+    x, y = rng.normal(size=200), rng.normal(size=200)
+    y = y + 0.5 * x
+    x[[3, 50, 51, 120]] = np.nan
+    y[[10, 51, 199]] = np.nan
+    ours = scoring.rolling_corr(x, y, 60, 45)
+    theirs = pd.Series(x).rolling(60, min_periods=45).corr(pd.Series(y)).to_numpy()
+    assert np.allclose(ours, theirs, equal_nan=True, atol=1e-9)
