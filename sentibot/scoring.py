@@ -255,7 +255,17 @@ class ScoreResult:
 
 
 def _weekly_columns(attention: pd.DataFrame) -> list:
-    return [c for c in attention if infer_window(attention[c].dropna().index) == WEEKLY_WINDOW]
+    """Columns whose own dates are a week apart (median spacing >= 5 days), as infer_window decides."""
+    if attention.empty:
+        return []
+    days = pd.to_datetime(attention.index).to_numpy().astype("datetime64[D]").astype(np.int64)
+    present = attention.notna().to_numpy()
+    out = []
+    for j, name in enumerate(attention.columns):
+        own = days[present[:, j]]
+        if len(own) >= 3 and np.median(np.diff(own)) >= 5:
+            out.append(name)
+    return out
 
 
 def attention_stats(attention: pd.DataFrame, window: int | None = None,
