@@ -141,7 +141,9 @@ def replay(ctx: click.Context, market: Path, attention: Path | None, notices: Pa
             click.echo(json.dumps(alert.to_json(), ensure_ascii=False))
         return
     click.echo(f"imported {result.bars} bars, {result.observations} attention values, {result.notices} notices "
-               f"({result.first} .. {result.last}); {len(result.alerts)} alerts")
+               f"({result.first} .. {result.last}); scored {result.scored} days; {len(result.alerts)} alerts")
+    if result.scored == 0:
+        click.echo("no day could be scored yet: a score needs about 60 trading days of market and attention history")
     for alert in result.alerts:
         click.echo(_alert_line(alert))
 

@@ -181,6 +181,7 @@ class ReplayResult:
     first: date
     last: date
     alerts: list[Alert]
+    scored: int = 0  # days with a score (the first needs about 60 trading days of history)
 
 
 def replay(db: Database, market: Path, attention: Path | None = None, notices: Path | None = None,
@@ -209,5 +210,7 @@ def replay(db: Database, market: Path, attention: Path | None = None, notices: P
     found = pipeline.evaluate(db, end, since=first)
     for alert in found:
         add_alert(db, alert, stamp, admin_ids)
-    return ReplayResult(len(bars), len(observations), len(notice_list), first, last, found)
+    scored = next(db.query("select count(*) as n from scores where date between ? and ?",
+                           [first.isoformat(), last.isoformat()]))["n"]
+    return ReplayResult(len(bars), len(observations), len(notice_list), first, last, found, scored)
 

@@ -117,6 +117,7 @@ def test_replay_scores_alerts_and_is_idempotent(tmp_path):
     assert ("frenzy", "frenzy") in kinds and ("regulator_warning", kinds[-1][1]) in kinds
     before = counts(db)
     assert before["bars"] == 160 and before["observations"] == 320 and before["alerts"] == len(first.alerts)
+    assert first.scored == before["scores"] and 50 < first.scored < 160
     assert {r["origin"] for r in db.query("select origin from bars union select origin from observations")} == {
         "imported"}
     second = replay.replay(db, m, a, n)
