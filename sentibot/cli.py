@@ -135,7 +135,7 @@ def replay(ctx: click.Context, market: Path, attention: Path | None, notices: Pa
     from sentibot.replay import replay as run_replay
 
     db = open_db(ctx, db_path)
-    result = run_replay(db, market, attention, notices, admin_ids=settings_from(ctx).admin_ids)
+    result = run_replay(db, market, attention, notices)
     if as_json:
         for alert in result.alerts:
             click.echo(json.dumps(alert.to_json(), ensure_ascii=False))

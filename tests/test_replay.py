@@ -125,6 +125,13 @@ def test_replay_scores_alerts_and_is_idempotent(tmp_path):
     assert counts(db) == before
 
 
+def test_replayed_alerts_are_history_not_deliveries(tmp_path):
+    db = open_store(tmp_path / "h.db")
+    db["subscribers"].insert({"chat_id": 1, "user_id": 1, "chat_type": "private", "min_level": "calm", "active": 1})
+    result = replay.replay(db, *surge_files(tmp_path))
+    assert result.alerts and db["alerts"].count == len(result.alerts) and db["deliveries"].count == 0
+
+
 def test_replay_json_cli(tmp_path):
     m, a, n = surge_files(tmp_path)
     args = ["replay", "--market", str(m), "--attention", str(a), "--notices", str(n), "--db", str(tmp_path / "h.db"),
