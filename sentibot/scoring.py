@@ -254,18 +254,22 @@ class ScoreResult:
     attention_z: pd.DataFrame
 
 
-def _weekly_columns(attention: pd.DataFrame) -> list:
-    """Columns whose own dates are a week apart (median spacing >= 5 days), as infer_window decides."""
-    if attention.empty:
-        return []
+def split_frequencies(attention: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(daily, weekly) columns; each series counts from its third value on.
+
+    The spacing of a series' first three dates decides its N (weekly if both gaps are >= 5 days), so the choice
+    never changes as later data arrives: no look-ahead in choosing N. Before its third value a series waits.
+    """
     days = pd.to_datetime(attention.index).to_numpy().astype("datetime64[D]").astype(np.int64)
     present = attention.notna().to_numpy()
-    out = []
+    daily, weekly = {}, {}
     for j, name in enumerate(attention.columns):
-        own = days[present[:, j]]
-        if len(own) >= 3 and np.median(np.diff(own)) >= 5:
-            out.append(name)
-    return out
+        rows = np.flatnonzero(present[:, j])
+        if len(rows) < 3:
+            continue
+        gap = np.diff(days[rows[:3]]).min()
+        (weekly if gap >= 5 else daily)[name] = attention[name].where(days >= days[rows[2]])
+    return pd.DataFrame(daily, index=attention.index), pd.DataFrame(weekly, index=attention.index)
 
 
 def attention_stats(attention: pd.DataFrame, window: int | None = None,
@@ -307,11 +311,12 @@ def score_history(market: pd.DataFrame, attention: pd.DataFrame | None = None,
     """Heat scores from market (index date; close, amount), wide attention, bullish share and stock closes."""
     market = market.sort_index()
     attention = attention if attention is not None else pd.DataFrame(index=market.index)
-    weekly = _weekly_columns(attention)
-    daily_part = attention.drop(columns=weekly).reindex(market.index)
-    stats, ratio, z = attention_stats(daily_part, window, attention[weekly] if weekly else None)
+    daily_part, weekly = split_frequencies(attention)
+    stats, ratio, z = attention_stats(daily_part.reindex(market.index), window, weekly)
     limits = limit_context(stocks.reindex(market.index)) if stocks is not None and not stocks.empty else None
-    return ScoreResult(combine(market, stats, sentiment, limits), ratio, z)
+    columns = list(attention.columns)  # a series still waiting for its third value shows as missing
+    return ScoreResult(combine(market, stats, sentiment, limits), ratio.reindex(columns=columns),
+                       z.reindex(columns=columns))
 
 
 def combine(market: pd.DataFrame, stats: pd.DataFrame, sentiment: pd.Series | None = None,
