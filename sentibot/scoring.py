@@ -261,15 +261,16 @@ def split_frequencies(attention: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFra
     never changes as later data arrives: no look-ahead in choosing N. Before its third value a series waits.
     """
     days = pd.to_datetime(attention.index).to_numpy().astype("datetime64[D]").astype(np.int64)
-    present = attention.notna().to_numpy()
-    daily, weekly = {}, {}
-    for j, name in enumerate(attention.columns):
-        rows = np.flatnonzero(present[:, j])
-        if len(rows) < 3:
-            continue
-        gap = np.diff(days[rows[:3]]).min()
-        (weekly if gap >= 5 else daily)[name] = attention[name].where(days >= days[rows[2]])
-    return pd.DataFrame(daily, index=attention.index), pd.DataFrame(weekly, index=attention.index)
+    count = attention.notna().to_numpy().cumsum(axis=0)
+    if count.size == 0:
+        return attention.iloc[:, :0], attention.iloc[:, :0]
+    first, second, third = (days[np.argmax(count >= k, axis=0)] for k in (1, 2, 3))
+    enough = count[-1] >= 3
+    weekly = enough & (np.minimum(second - first, third - second) >= 5)
+    values = np.where(days[:, None] >= third[None, :], attention.to_numpy(float), np.nan)
+    frame = lambda keep: pd.DataFrame(values[:, keep], index=attention.index,  # noqa: E731
+                                      columns=attention.columns[keep])
+    return frame(enough & ~weekly), frame(weekly)
 
 
 def attention_stats(attention: pd.DataFrame, window: int | None = None,
@@ -362,12 +363,13 @@ def score_latest(market: pd.DataFrame, attention: pd.DataFrame, previous: pd.Dat
                  sentiment: pd.Series | None = None, stocks: pd.DataFrame | None = None,
                  window: int | None = None) -> pd.Series:
     """The newest day's scores, incrementally: attention aggregates of earlier days come from `previous`
-    (a daily frame from score_history); only the newest row of the (daily) attention series is computed."""
+    (a daily frame from score_history); only the newest row of the attention series is computed."""
     market = market.sort_index().iloc[-TAIL_ROWS:]
     window = window or infer_window(market.index)
     day = market.index[-1]
-    recent = attention.reindex(market.index).iloc[-(window + 1):]  # the newest day and the window before it
-    newest, _, _ = attention_stats(recent, window)
+    daily_part, weekly = split_frequencies(attention)
+    recent = daily_part.reindex(market.index).iloc[-(window + 1):]  # the newest day and the window before it
+    newest, _, _ = attention_stats(recent, window, weekly)
     stats = pd.concat([previous[newest.columns].loc[market.index[0]:day].drop(index=day, errors="ignore"),
                        newest.iloc[[-1]]])
     limits = None
