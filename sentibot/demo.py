@@ -58,6 +58,12 @@ def _timeline(db: Database, alerts: list[Alert]) -> list[str]:
     return out
 
 
+def _wechat_growth(db: Database) -> float | None:
+    rows = {r["ts"]: r["value"] for r in db.query(
+        "select ts, value from observations where source = 'wechat_index' and ts in ('2023-10-27', '2023-11-27')")}
+    return rows["2023-11-27"] / rows["2023-10-27"] if len(rows) == 2 and rows["2023-10-27"] else None
+
+
 def _fmt(x) -> str:
     return "-" if x is None else f"{x:.1f}x"
 
@@ -80,6 +86,10 @@ def run_demo(db: Database, out_dir: Path, directory: Path = DEMO_DIR) -> DemoRes
              f"imported {result.bars} bars, {result.observations} attention values, {result.notices} notice "
              f"({result.first} .. {result.last}); scored day by day", "", "Timeline (reconstructed):"]
     lines += _timeline(db, result.alerts)
+    growth = _wechat_growth(db)
+    if growth:
+        lines.append(f"WeChat index 北交所, 2023-10-27 → 2023-11-27: ×{growth:.1f} (reported: about 40-fold in the "
+                     "month before 27 Nov; the reconstruction is built to match)")
     lines += ["", f"Alerts ({len(result.alerts)}):"]
     for a in result.alerts:
         score = "" if a.score is None else f" score {a.score:.0f}"
