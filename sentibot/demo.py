@@ -14,6 +14,7 @@ from sentibot import replay, scoring
 from sentibot.errors import InputError
 from sentibot.heat import describe_lead_lag
 from sentibot.models import Alert
+from sentibot.pipeline import load_history
 
 DEMO_DIR = Path(__file__).resolve().parents[1] / "data" / "demo"
 BANNER = ("RECONSTRUCTED DATA: the BSE 50 closes, turnover and attention below are a seeded reconstruction "
@@ -70,11 +71,9 @@ def _fmt(x) -> str:
 
 def lead_lag_at(db: Database, day: date) -> tuple[pd.DataFrame, dict]:
     """The lead-lag table over the 60 trading days up to `day`, from stored bars and observations."""
-    from sentibot.pipeline import load_history
-
     history = load_history(db, day)
-    composite = history.attention.where(history.attention > 0).apply("log").mean(axis=1).apply("exp")
-    table = scoring.lead_lag_table(composite, history.market["amount"])
+    daily = scoring.score_history(history.market, history.attention).daily
+    table = scoring.lead_lag_table(daily["attention_level"], history.market["amount"])
     return table, scoring.best_lag(table)
 
 
