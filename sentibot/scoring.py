@@ -6,6 +6,8 @@ equals scoring it day by day (tests/test_scoring_props.py checks this with hypot
 
 from __future__ import annotations
 
+import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -106,18 +108,12 @@ def robust_z(wide: pd.DataFrame, window: int | None = None) -> pd.DataFrame:
     return pd.DataFrame(_robust_z(window_stats(wide, window), window), index=wide.index, columns=wide.columns)
 
 
-class _quiet:
-    """Silence numpy's all-NaN-slice warnings (an all-missing window legitimately has no median)."""
-
-    def __enter__(self):
-        import warnings
-
-        self._ctx = warnings.catch_warnings()
-        self._ctx.__enter__()
+@contextmanager
+def _quiet():
+    """Silence numpy's empty-slice warnings (an all-missing window or day legitimately has no value)."""
+    with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-
-    def __exit__(self, *exc):
-        return self._ctx.__exit__(*exc)
+        yield
 
 
 def turnover_ratio(amount: pd.DataFrame | pd.Series, window: int = TURNOVER_WINDOW):
@@ -177,21 +173,26 @@ def _changes(series: pd.Series) -> pd.Series:
     return np.log(series.where(series > 0)).diff()
 
 
+def _pair(a: np.ndarray, b: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """(attention_{t−k}, turnover_t) for k >= 0, (attention_t, turnover_{t+k}) for k < 0 — past values only."""
+    return (_shift(a, k), b) if k >= 0 else (a, _shift(b, -k))
+
+
 def lead_lag_table(attention: pd.Series, turnover: pd.Series, max_lag: int = MAX_LAG,
-                   window: int | None = None) -> pd.DataFrame:
+                   window: int | None = LEADLAG_WINDOW) -> pd.DataFrame:
     """corr(Δln attention_{t−k}, Δln turnover_t) for k = −max_lag..max_lag over the last `window` days.
 
-    k > 0: attention leads turnover by k days; k < 0: turnover leads attention.
+    k > 0: attention leads turnover by k days; k < 0: turnover leads attention. The same numbers as
+    rolling_lead_lag on the last day.
     """
-    a, b = _changes(attention), _changes(turnover)
-    if window:
-        a, b = a.iloc[-window:], b.iloc[-window:]
+    a, b = _changes(attention).to_numpy(float), _changes(turnover.reindex(attention.index)).to_numpy(float)
+    window = window or len(a)
     rows = []
     for k in range(-max_lag, max_lag + 1):
-        x, y = (a.shift(k), b) if k >= 0 else (a, b.shift(-k))
-        both = pd.concat([x, y], axis=1).dropna()
-        corr = both.iloc[:, 0].corr(both.iloc[:, 1]) if len(both) >= 10 else np.nan
-        rows.append({"lag": k, "corr": corr, "n": len(both)})
+        x, y = _pair(a, b, k)
+        n = int((~(np.isnan(x) | np.isnan(y)))[-window:].sum())
+        corr = rolling_corr(x, y, window, _min_periods(window))[-1] if len(a) else np.nan
+        rows.append({"lag": k, "corr": corr, "n": n})
     return pd.DataFrame(rows)
 
 
@@ -206,19 +207,37 @@ def best_lag(table: pd.DataFrame) -> dict:
     return {"lag": lag, "corr": round(float(row["corr"]), 3), "leader": leader}
 
 
+def _shift(x: np.ndarray, k: int) -> np.ndarray:
+    out = np.full_like(x, np.nan)
+    out[k:] = x[: len(x) - k] if k else x
+    return out
+
+
+def rolling_corr(x: np.ndarray, y: np.ndarray, window: int, min_periods: int) -> np.ndarray:
+    """Pearson correlation over each trailing window of pairwise-present values (running sums, no Python loop)."""
+    ok = ~(np.isnan(x) | np.isnan(y))
+    x0, y0 = np.where(ok, x, 0.0), np.where(ok, y, 0.0)
+    sums = np.cumsum(np.vstack([ok, x0, y0, x0 * x0, y0 * y0, x0 * y0]), axis=1)
+    sums = np.hstack([np.zeros((6, 1)), sums])
+    start = np.maximum(np.arange(1, len(x) + 1) - window, 0)
+    n, sx, sy, sxx, syy, sxy = sums[:, 1:] - sums[:, start]
+    with np.errstate(all="ignore"):
+        cov, vx, vy = sxy - sx * sy / n, sxx - sx * sx / n, syy - sy * sy / n
+        r = cov / np.sqrt(vx * vy)
+    return np.where((n >= min_periods) & (vx > 1e-12) & (vy > 1e-12), np.clip(r, -1, 1), np.nan)
+
+
 def rolling_lead_lag(attention: pd.Series, turnover: pd.Series, max_lag: int = MAX_LAG,
                      window: int = LEADLAG_WINDOW) -> pd.DataFrame:
     """For every day, the best lag and its correlation over the trailing `window` days (no look-ahead)."""
-    a, b = _changes(attention), _changes(turnover)
-    corrs = {}
-    for k in range(-max_lag, max_lag + 1):
-        x, y = (a.shift(k), b) if k >= 0 else (a, b.shift(-k))
-        corrs[k] = x.rolling(window, min_periods=_min_periods(window)).corr(y)
-    frame = pd.DataFrame(corrs).replace([np.inf, -np.inf], np.nan)
-    values = frame.to_numpy()
+    a, b = _changes(attention).to_numpy(float), _changes(turnover.reindex(attention.index)).to_numpy(float)
+    lags = range(-max_lag, max_lag + 1)
+    values = np.column_stack([rolling_corr(*_pair(a, b, k), window, _min_periods(window)) for k in lags])
     any_valid = ~np.isnan(values).all(axis=1)
     best = np.argmax(np.where(np.isnan(values), -np.inf, values), axis=1) - max_lag
-    return pd.DataFrame({"lag": np.where(any_valid, best, np.nan), "corr": frame.max(axis=1)}, index=frame.index)
+    with _quiet():
+        corr = np.where(any_valid, np.nanmax(np.where(any_valid[:, None], values, 0.0), axis=1), np.nan)
+    return pd.DataFrame({"lag": np.where(any_valid, best, np.nan), "corr": corr}, index=attention.index)
 
 
 def percentile(component: pd.DataFrame | pd.Series, window: int = PCT_WINDOW, min_periods: int = PCT_MIN):
@@ -235,16 +254,46 @@ class ScoreResult:
     attention_z: pd.DataFrame
 
 
-def attention_stats(attention: pd.DataFrame, window: int | None = None) -> tuple[pd.DataFrame, pd.DataFrame,
-                                                                                     pd.DataFrame]:
-    """Per-day aggregates over all attention series, plus the per-series ratio and z frames."""
+def split_frequencies(attention: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(daily, weekly) columns; each series counts from its third value on.
+
+    The spacing of a series' first three dates decides its N (weekly if both gaps are >= 5 days), so the choice
+    never changes as later data arrives: no look-ahead in choosing N. Before its third value a series waits.
+    """
+    days = pd.to_datetime(attention.index).to_numpy().astype("datetime64[D]").astype(np.int64)
+    count = attention.notna().to_numpy().cumsum(axis=0)
+    if count.size == 0:
+        return attention.iloc[:, :0], attention.iloc[:, :0]
+    first, second, third = (days[np.argmax(count >= k, axis=0)] for k in (1, 2, 3))
+    enough = count[-1] >= 3
+    weekly = enough & (np.minimum(second - first, third - second) >= 5)
+    values = np.where(days[:, None] >= third[None, :], attention.to_numpy(float), np.nan)
+    frame = lambda keep: pd.DataFrame(values[:, keep], index=attention.index,  # noqa: E731
+                                      columns=attention.columns[keep])
+    return frame(enough & ~weekly), frame(weekly)
+
+
+def attention_stats(attention: pd.DataFrame, window: int | None = None,
+                    weekly: pd.DataFrame | None = None) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Per-day aggregates over all attention series, plus the per-series ratio and z frames.
+
+    `attention` holds daily series on the trading days; `weekly` series are scored with N = 8 on their own dates
+    and each value then stands for the trading days of the following week (never before its own date).
+    """
     window = window or infer_window(attention.index)
     stats = window_stats(attention, window)
-    with _quiet():  # a day with no attention value at all has no mean: NaN, not a warning
-        level = np.exp(np.nanmean(stats["logs"], axis=1)) if attention.shape[1] else np.nan
-    log_ratio = pd.DataFrame(_log_ratio(stats, window), index=attention.index, columns=attention.columns)
-    z = pd.DataFrame(_robust_z(stats, window), index=attention.index, columns=attention.columns)
+    frame = lambda values: pd.DataFrame(values, index=attention.index, columns=attention.columns)  # noqa: E731
+    logs, log_ratio, z = frame(stats["logs"]), frame(_log_ratio(stats, window)), frame(_robust_z(stats, window))
+    for name in ([] if weekly is None else weekly.columns):
+        own = weekly[[name]].dropna().sort_index()
+        ws = window_stats(own, WEEKLY_WINDOW)
+        for target, values in ((logs, ws["logs"]), (log_ratio, _log_ratio(ws, WEEKLY_WINDOW)),
+                               (z, _robust_z(ws, WEEKLY_WINDOW))):
+            target[name] = pd.Series(values[:, 0], index=own.index).reindex(
+                attention.index, method="ffill", tolerance=pd.Timedelta(days=6))
     ratio = np.exp(log_ratio)
+    with _quiet():  # a day with no attention value at all has no mean: NaN, not a warning
+        level = np.exp(np.nanmean(logs.to_numpy(), axis=1)) if logs.shape[1] else np.nan
     daily = pd.DataFrame({
         "attention": log_ratio.mean(axis=1),  # composite: mean log-ratio of the series present that day
         "attention_series": log_ratio.notna().sum(axis=1),
@@ -262,10 +311,13 @@ def score_history(market: pd.DataFrame, attention: pd.DataFrame | None = None,
                   window: int | None = None) -> ScoreResult:
     """Heat scores from market (index date; close, amount), wide attention, bullish share and stock closes."""
     market = market.sort_index()
-    attention = (attention if attention is not None else pd.DataFrame(index=market.index)).reindex(market.index)
-    stats, ratio, z = attention_stats(attention, window)
+    attention = attention if attention is not None else pd.DataFrame(index=market.index)
+    daily_part, weekly = split_frequencies(attention)
+    stats, ratio, z = attention_stats(daily_part.reindex(market.index), window, weekly)
     limits = limit_context(stocks.reindex(market.index)) if stocks is not None and not stocks.empty else None
-    return ScoreResult(combine(market, stats, sentiment, limits), ratio, z)
+    columns = list(attention.columns)  # a series still waiting for its third value shows as missing
+    return ScoreResult(combine(market, stats, sentiment, limits), ratio.reindex(columns=columns),
+                       z.reindex(columns=columns))
 
 
 def combine(market: pd.DataFrame, stats: pd.DataFrame, sentiment: pd.Series | None = None,
@@ -315,8 +367,9 @@ def score_latest(market: pd.DataFrame, attention: pd.DataFrame, previous: pd.Dat
     market = market.sort_index().iloc[-TAIL_ROWS:]
     window = window or infer_window(market.index)
     day = market.index[-1]
-    recent = attention.reindex(market.index).iloc[-(window + 1):]  # the newest day and the window before it
-    newest, _, _ = attention_stats(recent, window)
+    daily_part, weekly = split_frequencies(attention)
+    recent = daily_part.reindex(market.index).iloc[-(window + 1):]  # the newest day and the window before it
+    newest, _, _ = attention_stats(recent, window, weekly)
     stats = pd.concat([previous[newest.columns].loc[market.index[0]:day].drop(index=day, errors="ignore"),
                        newest.iloc[[-1]]])
     limits = None

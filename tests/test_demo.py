@@ -37,10 +37,20 @@ def test_demo_exits_0_and_says_reconstructed(demo_run):
     tmp, proc = demo_run
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.count("RECONSTRUCTED DATA") == 2
+    assert "WeChat index 北交所, 2023-10-27 → 2023-11-27: ×40.0" in proc.stdout
     assert "attention leads turnover by 1 day" in proc.stdout
     assert not (tmp / "user-history.db").exists()  # the user's history is never touched
     png = tmp / "data" / "out" / "demo_bse50_2023.png"
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 20_000
+
+
+def test_heat_after_the_demo(demo_run):
+    tmp, _ = demo_run
+    proc = subprocess.run([sys.executable, "-m", "sentibot", "heat", "--db", str(tmp / "data" / "out" / "demo.db")],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert "BSE heat 2023-12-29" in proc.stdout and "(reconstructed demo data)" in proc.stdout
+    assert "attention leads turnover by 1 day" in proc.stdout and "北交所加强交易监管" in proc.stdout
 
 
 def test_demo_shows_the_episode(demo_run):
