@@ -60,13 +60,54 @@ def load_lexicon(path: Path, negators_path: Path) -> Lexicon:
     return Lexicon(weights, emoticons, negators)
 
 
+_CLAUSE_END = frozenset(",.;!?:。,;、~…|")  # tokens that close a clause (text is NFKC-normalised: ，→, ！→! ？→?)
+_CONTRAST = frozenset({"但", "但是", "可惜", "不过", "然而", "可是", "只是"})  # the clause after these decides
+_CONTRAST_DAMPEN = 0.5  # evidence before a contrast word counts half
+_INTENSIFIERS = frozenset({"必", "必将", "必然", "一定", "肯定", "绝对", "非常", "超级", "特别", "真的", "极"})
+_INTENSIFY = 1.5  # an intensifier up to two tokens before a word, or a clause ending in "!", scales its weight
+_DEGREE_PREFIX = "太很真超最巨狂猛"  # 太弱, 很强: a degree character glued to a lexicon word
+_PARTICLE_SUFFIX = "了啦吧呀啊哦"  # 跌了, 涨啦: a particle glued to a lexicon word
+_WEAK_UP, _WEAK_DOWN = 0.5, -0.5  # an unknown token with 涨 (连涨四天) or 跌 (四连跌) in it: weak price evidence
+_RHETORICAL = frozenset({"还", "怎么", "怎么还", "为什么", "为何"})  # 还不跑?: urging the action, not negating it
+_ACTIONS = frozenset({"跑", "卖", "买", "走", "走人", "出", "进", "上车", "下车", "加仓", "抄底", "清仓", "割肉", "止损",
+                      "买入", "卖出", "进场", "离场", "减仓", "补仓", "出货", "逃"})
+
+
+def _lookup(token: str, weights: dict[str, float], negators: frozenset[str]) -> tuple[float, str] | None:
+    """(weight, shown) of a token: a lexicon word, or one with a glued negator, degree prefix, particle or 涨/跌."""
+    weight = weights.get(token)
+    if weight is not None:
+        return weight, token
+    if len(token) < 2:
+        return None
+    head, rest = token[0], token[1:]
+    if head in negators and rest in weights:  # jieba may glue a one-character negator to the word (不涨, 没跌)
+        return -weights[rest], token
+    if head in _DEGREE_PREFIX and rest in weights:
+        return weights[rest] * _INTENSIFY, token
+    if token[-1] in _PARTICLE_SUFFIX and token[:-1] in weights:
+        return weights[token[:-1]], token
+    up, down = "涨" in token, "跌" in token
+    if up != down:  # both (涨跌) says nothing
+        return (_WEAK_UP if up else _WEAK_DOWN), token
+    return None
+
+
 def score_tokens(tokens: list[str], clean: str, lexicon: Lexicon) -> Sentiment:
-    """Sum the weights of lexicon tokens (flipped after a negator) and of emoticons in the text."""
+    """Sum lexicon weights clause by clause, with negation, intensifiers, 吗-questions, contrast and emoticons.
+
+    One pass over the tokens. A clause ends at punctuation; its sum is then adjusted as a whole: a bullish clause
+    ending in 吗 is a doubt (还能涨吗) and counts as bearish, a clause ending in "!" is intensified, and after a
+    contrast word (但, 可惜 ...) the evidence before it counts half.
+    """
     weights, negators = lexicon.weights, lexicon.negators
-    total = 0.0
+    total = 0.0  # closed clauses
+    clause = 0.0  # the open clause
     words: list[str] = []
-    last_negator = -10
+    last_negator = last_intensifier = -10
     negator = ""
+    rhetorical = False
+    question = False
     opened = -10  # index of the last "[": tokens of an emoticon name ([看多]) are counted below, not here
     for i, token in enumerate(tokens):
         if token == "[":
@@ -77,29 +118,49 @@ def score_tokens(tokens: list[str], clean: str, lexicon: Lexicon) -> Sentiment:
             continue
         if i - opened <= _EMOTICON_TOKENS:  # a stray "[" (a cut-off title) stops hiding words after a few tokens
             continue
+        if token in _CLAUSE_END or token == "吗" or token == "吗?":
+            if token == "吗" and clause > 0:  # 还能涨吗: a bullish claim put as a question is a doubt
+                clause = -clause
+                words.append("吗")
+            if token == "吗" or token == "?":
+                question = True
+            elif token == "!":
+                clause *= _INTENSIFY
+            total += clause
+            clause = 0.0
+            continue
+        if token in _CONTRAST:
+            total = (total + clause) * _CONTRAST_DAMPEN
+            clause = 0.0
+            continue
         if token in negators:
+            rhetorical = i > 0 and tokens[i - 1] in _RHETORICAL
             last_negator, negator = i, token
             continue
-        weight = weights.get(token)
-        if weight is None:
-            # jieba may glue a one-character negator to the word (不涨, 没跌)
-            if len(token) > 1 and token[0] in negators and token[1:] in weights:
-                weight, shown = -weights[token[1:]], token
+        if token in _INTENSIFIERS:
+            last_intensifier = i
+            continue
+        found = _lookup(token, weights, negators)
+        if found is None:
+            continue
+        weight, shown = found
+        if i - last_negator <= _NEGATION_WINDOW and shown == token:
+            if rhetorical and token in _ACTIONS:  # 还不跑 urges running: keep the sign
+                shown = "还" + negator + token
             else:
-                continue
-        elif i - last_negator <= _NEGATION_WINDOW:
-            weight, shown = -weight, negator + token
-        else:
-            shown = token
-        total += weight
+                weight, shown = -weight, negator + token
+        if i - last_intensifier <= _NEGATION_WINDOW:
+            weight *= _INTENSIFY
+        clause += weight
         words.append(shown)
+    total += clause
     if "[" in clean:
         for emoticon in _EMOTICON_RE.findall(clean):
             weight = lexicon.emoticons.get(emoticon)
             if weight is not None:
                 total += weight
                 words.append(emoticon)
-    if "?" in clean:  # text is NFKC-normalised, so ？ arrives as ?
+    if question or "?" in clean:  # a forum question usually casts doubt (牛市回归?); weak evidence on its own
         total += _QUESTION
         words.append("?")
     score = round(total / (abs(total) + _SQUASH), 3)
