@@ -63,7 +63,7 @@ def load_lexicon(path: Path, negators_path: Path) -> Lexicon:
 _CLAUSE_END = frozenset(",.;!?:。,;、~…|")  # tokens that close a clause (text is NFKC-normalised: ，→, ！→! ？→?)
 _CONTRAST = frozenset({"但", "但是", "可惜", "不过", "然而", "可是", "只是"})  # the clause after these decides
 _CONTRAST_DAMPEN = 0.5  # evidence before a contrast word counts half
-_INTENSIFIERS = frozenset({"必", "必将", "必然", "一定", "肯定", "绝对", "非常", "超级", "特别", "真的", "极"})
+_INTENSIFIERS = frozenset({"必", "必将", "必然", "一定", "肯定", "绝对", "非常", "超级", "特别", "真的", "极", "很", "太", "更", "最", "超", "真"})
 _INTENSIFY = 1.5  # an intensifier up to two tokens before a word, or a clause ending in "!", scales its weight
 _DEGREE_PREFIX = "太很真超最巨狂猛"  # 太弱, 很强: a degree character glued to a lexicon word
 _PARTICLE_SUFFIX = "了啦吧呀啊哦"  # 跌了, 涨啦: a particle glued to a lexicon word
