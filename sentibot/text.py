@@ -139,6 +139,8 @@ def _build(dict_dir: Path, segmenter: str) -> _Model:
     for word in lexicon.phrases():
         if not tokenizer.FREQ.get(word):  # words jieba knows keep its frequency: fewer side effects on neighbours
             tokenizer.add_word(word, 100000)
+        elif tokenizer.lcut(word, HMM=False) != [word]:  # ... unless that frequency is too low to keep it whole (拿住)
+            tokenizer.add_word(word, 100000)
     tokenizer.lcut("北交所", HMM=False)  # builds lazy internals (jieba-next's prefix table) here, under the lock
     return _Model(segmenter, tokenizer, lexicon, names, stoplist, renamed)
 
