@@ -134,12 +134,14 @@ def _build(dict_dir: Path, segmenter: str) -> _Model:
         word, *rest = line.split()
         tokenizer.add_word(word, int(rest[0]) if rest else None, rest[1] if len(rest) > 1 else None)
     # Names and lexicon phrases become single tokens, so a phrase wins over its parts (利空出尽 over 利空).
+    # Words jieba knows keep its frequency (fewer side effects on neighbours) unless it is too low to keep them
+    # whole (拿住). That is checked before any add_word: each add_word makes the next cut rebuild jieba's tables.
+    phrases = lexicon.phrases()
+    split = {w for w in phrases if tokenizer.FREQ.get(w) and tokenizer.lcut(w, HMM=False) != [w]}
     for name in names:
         tokenizer.add_word(name, 100000, "nz")
-    for word in lexicon.phrases():
-        if not tokenizer.FREQ.get(word):  # words jieba knows keep its frequency: fewer side effects on neighbours
-            tokenizer.add_word(word, 100000)
-        elif tokenizer.lcut(word, HMM=False) != [word]:  # ... unless that frequency is too low to keep it whole (拿住)
+    for word in phrases:
+        if not tokenizer.FREQ.get(word) or word in split:
             tokenizer.add_word(word, 100000)
     tokenizer.lcut("北交所", HMM=False)  # builds lazy internals (jieba-next's prefix table) here, under the lock
     return _Model(segmenter, tokenizer, lexicon, names, stoplist, renamed)
