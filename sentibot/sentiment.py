@@ -68,7 +68,8 @@ _INTENSIFY = 1.5  # an intensifier up to two tokens before a word, or a clause e
 _DEGREE_PREFIX = "太很真超最巨狂猛"  # 太弱, 很强: a degree character glued to a lexicon word
 _PARTICLE_SUFFIX = "了啦吧呀啊哦"  # 跌了, 涨啦: a particle glued to a lexicon word
 _WEAK_UP, _WEAK_DOWN = 0.5, -0.5  # an unknown token with 涨 (连涨四天) or 跌 (四连跌) in it: weak price evidence
-_RHETORICAL = frozenset({"还", "怎么", "怎么还", "为什么", "为何"})  # 还不跑?: urging the action, not negating it
+_RHETORICAL = frozenset({"还", "怎么还", "咋还"})  # 还不跑?: urging the action, not negating it
+_COMPLAINT = frozenset({"怎么", "为什么", "为何", "咋"})  # 怎么还不涨 / 怎么还不跌: a complaint, bearish either way
 _ACTIONS = frozenset({"跑", "卖", "买", "走", "走人", "出", "进", "上车", "下车", "加仓", "抄底", "清仓", "割肉", "止损",
                       "买入", "卖出", "进场", "离场", "减仓", "补仓", "出货", "逃"})
 
@@ -106,7 +107,8 @@ def score_tokens(tokens: list[str], clean: str, lexicon: Lexicon) -> Sentiment:
     words: list[str] = []
     last_negator = last_intensifier = -10
     negator = ""
-    rhetorical = False
+    rhetorical = complaint = False
+    asked = ""
     question = False
     opened = -10  # index of the last "[": tokens of an emoticon name ([看多]) are counted below, not here
     for i, token in enumerate(tokens):
@@ -135,6 +137,8 @@ def score_tokens(tokens: list[str], clean: str, lexicon: Lexicon) -> Sentiment:
             continue
         if token in negators:
             rhetorical = i > 0 and tokens[i - 1] in _RHETORICAL
+            complaint = rhetorical and (tokens[i - 1] != "还" or (i > 1 and tokens[i - 2] in _COMPLAINT))
+            asked = (tokens[i - 2] if tokens[i - 1] == "还" else "") + tokens[i - 1] if complaint else ""
             last_negator, negator = i, token
             continue
         if token in _INTENSIFIERS:
@@ -147,6 +151,8 @@ def score_tokens(tokens: list[str], clean: str, lexicon: Lexicon) -> Sentiment:
         if i - last_negator <= _NEGATION_WINDOW and shown == token:
             if rhetorical and token in _ACTIONS:  # 还不跑 urges running: keep the sign
                 shown = "还" + negator + token
+            elif complaint:  # 怎么还不跌: impatience with the price, bearish whichever way it was hoped to go
+                weight, shown = -abs(weight), asked + negator + token
             else:
                 weight, shown = -weight, negator + token
         if i - last_intensifier <= _NEGATION_WINDOW:

@@ -76,3 +76,10 @@ def test_negation_scope_is_two_tokens():
     assert sentiment("不会大跌").label == "positive"
     assert sentiment("没有任何利好").label == "negative"  # 没有 [任何] 利好
     assert sentiment("不是说好了今天会大涨").label == "positive"  # too far away to flip
+
+
+def test_why_still_not_is_a_complaint_either_way():
+    assert sentiment("怎么还不涨").words == ("怎么还不涨",)
+    assert sentiment("怎么还不跌").label == "negative"
+    assert sentiment("为什么还不涨").words == ("为什么还不涨",)
+    assert sentiment("就是不跌").label == "positive"  # plain negation is unchanged
