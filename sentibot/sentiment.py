@@ -120,7 +120,7 @@ def score_tokens(tokens: list[str], clean: str, lexicon: Lexicon) -> Sentiment:
             continue
         if i - opened <= _EMOTICON_TOKENS:  # a stray "[" (a cut-off title) stops hiding words after a few tokens
             continue
-        if token in _CLAUSE_END or token == "吗" or token == "吗?":
+        if token in _CLAUSE_END or token == "吗":
             if token == "吗" and clause > 0:  # 还能涨吗: a bullish claim put as a question is a doubt
                 clause = -clause
                 words.append("吗")
