@@ -159,6 +159,7 @@ def score_tokens(tokens: list[str], clean: str, lexicon: Lexicon) -> Sentiment:
                 clause *= _INTENSIFY
             total += clause
             clause = 0.0
+            last_negator = last_intensifier = -10  # negation and intensity do not reach past the clause
         elif role == _CONTRAST:
             total = (total + clause) * _CONTRAST_DAMPEN
             clause = 0.0

@@ -83,3 +83,8 @@ def test_why_still_not_is_a_complaint_either_way():
     assert sentiment("怎么还不跌").label == "negative"
     assert sentiment("为什么还不涨").words == ("为什么还不涨",)
     assert sentiment("就是不跌").label == "positive"  # plain negation is unchanged
+
+
+def test_negation_stops_at_the_clause_end():
+    assert sentiment("不,涨").label == "positive"
+    assert sentiment("不涨").label == "negative"
