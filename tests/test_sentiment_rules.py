@@ -88,3 +88,15 @@ def test_why_still_not_is_a_complaint_either_way():
 def test_negation_stops_at_the_clause_end():
     assert sentiment("不,涨").label == "positive"
     assert sentiment("不涨").label == "negative"
+
+
+def test_kept_whole_is_jiebas_own_route():
+    from sentibot import text
+
+    tokenizer = text._new_tokenizer("jieba")
+    words = [w for w in text.model().lexicon.weights if tokenizer.FREQ.get(w)] + ["北交所", "人工智能", "股票市场"]
+    assert len(words) > 100
+    for word in words:
+        assert text._kept_whole(word, tokenizer.FREQ, tokenizer.total) == (tokenizer.lcut(word, HMM=False) == [word])
+    # a lexicon word jieba knows too rarely to keep whole is bumped, so it is one token in the shipped model
+    assert text.tokenize("拿住") == ["拿住"] and text.tokenize("回本") == ["回本"]
