@@ -182,8 +182,8 @@ def test_accuracy_on_the_labelled_dev_titles():
     # (odd rows, never read while developing the lexicon) is the honest figure.
     assert result["held_out_half"]["accuracy"] >= 0.47  # measured 47.6%
     assert result["all"]["accuracy"] >= 0.51  # measured 51.8%
-    assert result["held_out_half"]["precision_decided"] >= 0.74  # accuracy on the titles decided: 75.3%
-    assert result["all"]["precision_decided"] >= 0.77  # 78.0%
+    assert result["held_out_half"]["precision_decided"] >= 0.74  # accuracy on the titles decided: 74.8%
+    assert result["all"]["precision_decided"] >= 0.77  # 77.8%
 
 
 def test_broken_dictionaries_are_one_line_config_errors(tmp_path):
