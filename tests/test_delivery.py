@@ -126,7 +126,7 @@ def test_fan_out_to_2000_with_faults_loses_nothing_and_duplicates_nothing(tmp_pa
 
 def test_per_chat_spacing_and_order_with_several_alerts(tmp_path):
     limits = Limits(overall_per_s=200, private_per_s=5, group_per_min=60)
-    db = make_db(tmp_path / "spacing.db", private=10, groups=5)
+    db = make_db(tmp_path / "spacing.db", private=50, groups=5)
     for n in range(1, 4):
         add_alert(db, alert(n, title=f"alert {n}"), NOW)
 
@@ -137,7 +137,7 @@ def test_per_chat_spacing_and_order_with_several_alerts(tmp_path):
             return fake
 
     fake = asyncio.run(main())
-    assert statuses(db) == Counter(sent=45)
+    assert statuses(db) == Counter(sent=165)
     assert max_in_window([c.ts for c in sends(fake)], 0.1) <= 200 * 0.1 + 2  # the overall pacer binds here
     for chat, gaps in per_chat_gaps(sends(fake)).items():
         assert len(gaps) == 2 and min(gaps) >= expected_interval(limits, chat) * 0.9, (chat, gaps)
