@@ -37,6 +37,59 @@ def cli() -> None:
     """sentibot: retail sentiment tracker and alert bot for the Beijing Stock Exchange (北交所)."""
 
 
+# --- text commands ---
+def _analyze_texts(csv_path: Path) -> list[str]:
+    """The `title` (or else `text`) column of a CSV file."""
+    import csv
+
+    from sentibot.errors import InputError
+
+    try:
+        with csv_path.open(encoding="utf-8-sig", newline="") as fh:
+            reader = csv.DictReader(fh)
+            columns = reader.fieldnames or []
+            column = "title" if "title" in columns else "text" if "text" in columns else None
+            if column is None:
+                raise InputError(f"{csv_path}: no 'title' or 'text' column (columns: {', '.join(columns) or 'none'})")
+            return [row[column] or "" for row in reader]
+    except FileNotFoundError:
+        raise InputError(f"{csv_path}: no such file") from None
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise InputError(f"{csv_path}: not a readable UTF-8 CSV file ({exc})") from None
+    except OSError as exc:
+        raise InputError(f"{csv_path}: cannot read ({exc.strerror})") from None
+
+
+@cli.command()
+@click.argument("texts", nargs=-1)
+@click.option("--file", "csv_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="CSV file whose 'title' (or 'text') column holds the texts.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per text, one per line.")
+def analyze(texts: tuple[str, ...], csv_path: Path | None, as_json: bool) -> None:
+    """Tokens, sentiment, mentioned stocks/topics and notice class of titles or notices."""
+    import json
+
+    from sentibot import text as textmod
+
+    items = list(texts) + (_analyze_texts(csv_path) if csv_path else [])
+    if not items:
+        raise click.UsageError("give TEXT arguments or --file CSV")
+    for item in items:
+        row, senti = textmod.explain(item)
+        if as_json:
+            click.echo(json.dumps(row, ensure_ascii=False))
+            continue
+        words = senti.words
+        mentions, notice = row["mentions"], row["notice_class"]
+        click.echo(
+            f"{row['label']:<8} {row['sentiment']:+.2f}  {item[:60]}\n"
+            f"    tokens: {' '.join(row['tokens'][:40])}\n"
+            f"    words: {', '.join(words) or '-'}  stocks: {', '.join(mentions['stocks']) or '-'}  "
+            f"topics: {', '.join(mentions['topics']) or '-'}  notice: {notice['label']}"
+            + (f" (severity {notice['severity']}: {', '.join(notice['triggers'])})" if notice["triggers"] else "")
+        )
+
+
 # --- scoring commands ---
 
 
@@ -56,6 +109,61 @@ def heat(ctx: click.Context, db_path: Path | None, as_json: bool) -> None:
                               ensure_ascii=False))
     else:
         click.echo(format_heat(snapshot, html=False))
+
+
+def _alert_line(alert) -> str:
+    score = "" if alert.score is None else f" score {alert.score:.0f}"
+    reasons = f"  ({'; '.join(alert.reasons)})" if alert.reasons else ""
+    return f"{alert.ts}  {alert.kind.value:17} {alert.level:8}{score}  {alert.title}{reasons}"
+
+
+@cli.command()
+@click.option("--market", "market", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Market CSV: date,close,amount[,open,high,low,volume,turnover_rate,code].")
+@click.option("--attention", "attention", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Attention CSV (long): date,source,metric,value[,subject].")
+@click.option("--notices", "notices", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Notices CSV or JSON Lines: published_at,source,title,text,url.")
+@db_option
+@click.option("--json", "as_json", is_flag=True, help="One alert JSON object per line.")
+@click.pass_context
+def replay(ctx: click.Context, market: Path, attention: Path | None, notices: Path | None, db_path: Path | None,
+           as_json: bool) -> None:
+    """Import a history and score it day by day as if live; prints the alerts."""
+    import json
+
+    from sentibot.replay import replay as run_replay
+
+    db = open_db(ctx, db_path)
+    result = run_replay(db, market, attention, notices)
+    if as_json:
+        for alert in result.alerts:
+            click.echo(json.dumps(alert.to_json(), ensure_ascii=False))
+        return
+    click.echo(f"imported {result.bars} bars, {result.observations} attention values, {result.notices} notices "
+               f"({result.first} .. {result.last}); scored {result.scored} days; {len(result.alerts)} alerts")
+    if result.scored == 0:
+        click.echo("no day could be scored yet: a score needs about 60 trading days of market and attention history")
+    for alert in result.alerts:
+        click.echo(_alert_line(alert))
+
+
+@cli.command()
+@click.option("--db", "db_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="SQLite file for the demo (default: a fresh data/out/demo.db; never your SENTIBOT_DB).")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("data/out"),
+              help="Directory for the chart PNG (default data/out).")
+def demo(db_path: Path | None, out_dir: Path) -> None:
+    """Offline: replay the bundled, reconstructed Nov-2023 BSE episode; print timeline and alerts; write a chart."""
+    from sentibot.demo import run_demo
+
+    if db_path is None:
+        db_path = out_dir / "demo.db"
+        for suffix in ("", "-wal", "-shm"):  # a fresh demo history each run: the default file is the demo's own
+            Path(f"{db_path}{suffix}").unlink(missing_ok=True)
+    result = run_demo(open_store(db_path), out_dir)
+    click.echo("\n".join(result.lines))
+    click.echo(f"history: {db_path}")
 
 
 # --- bot commands ---

@@ -1,0 +1,233 @@
+"""Rescore from the store: load history up to `now`, score (pure), save scores, add new alerts (deduped)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Mapping
+
+import pandas as pd
+from sqlite_utils import Database
+
+from sentibot import alerts, scoring
+from sentibot.models import BSE50_CODE, Alert, Notice
+from sentibot.store import add_alert, save_scores
+from sentibot.timeutil import SHANGHAI
+
+ALERT_LOOKBACK_DAYS = 3  # live rescoring alerts on recent transitions only; an old one is history, not news
+SERIES_NAMES = {("wechat_index", None): "WeChat index", ("baidu_index", None): "Baidu index",
+                ("guba", "posts"): "Guba posts", ("guba", "reads"): "Guba reads",
+                ("em_rank", None): "Eastmoney popularity"}
+GENERIC_METRICS = {"index", "all", "value", "posts", "reads", "inv_rank"}  # implied by the series name
+MARKET_SUBJECT = "北交所"  # subject of the exchange-wide series (guba, em_rank); also the CSV default
+SENTIMENT = ("guba", MARKET_SUBJECT, "bullish_share")  # written by the guba collector from sentibot.text
+# Only daily, market-wide series enter the heat score: hourly (*_1h), weekly (*_week), per-stock (6-digit
+# subjects), per-bar forum series and Baidu's pc/wise parts of "all" would let one stock or one device type
+# count as an independent confirmation.
+OBSERVATIONS_SQL = (
+    "select source, subject, metric, ts as date, value, origin from observations where length(ts) = 10 "
+    "and ts <= ? and metric not like '%\\_1h' escape '\\' and metric not like '%\\_week' escape '\\' "
+    "and (source != 'guba' or subject = ?) and subject not glob '[0-9][0-9][0-9][0-9][0-9][0-9]' order by ts")
+
+
+@dataclass(frozen=True)
+class History:
+    """Everything scoring needs, as wide frames indexed by trading date."""
+
+    market: pd.DataFrame
+    attention: pd.DataFrame
+    sentiment: pd.Series | None
+    stocks: pd.DataFrame | None
+    reconstructed: bool
+
+
+def series_label(source: str, subject: str, metric: str) -> str:
+    """'WeChat index 北交所' — the human name used in reasons and /heat."""
+    name = SERIES_NAMES.get((source, metric)) or SERIES_NAMES.get((source, None)) or source
+    parts = [name] + [p for p in (subject, metric) if p and p not in GENERIC_METRICS and p not in name]
+    return " ".join(dict.fromkeys(parts))
+
+
+def is_market_series(source: str, subject: str, metric: str) -> bool:
+    """Whether a daily series measures market-wide attention (see OBSERVATIONS_SQL for the why)."""
+    if metric == SENTIMENT[2] or subject.isdigit():
+        return False
+    if source == "guba":
+        return subject == MARKET_SUBJECT and metric in ("posts", "reads")
+    if source == "baidu_index":
+        return metric not in ("pc", "wise")
+    if source == "em_rank":
+        return subject == MARKET_SUBJECT
+    return True
+
+
+def load_history(db: Database, until: date) -> History:
+    """Bars and daily observations up to and including `until` (ISO dates compare as strings)."""
+    day = until.isoformat()
+    bars = pd.DataFrame(db.query("select code, date, close, amount, origin from bars where date <= ? order by date",
+                                 [day]))
+    obs = pd.DataFrame(db.query(OBSERVATIONS_SQL, [day, MARKET_SUBJECT]))
+    if bars.empty or not (bars["code"] == BSE50_CODE).any():
+        return History(pd.DataFrame(), pd.DataFrame(), None, None, False)
+    index_bars = bars[bars["code"] == BSE50_CODE].set_index("date")
+    market = index_bars[["close", "amount"]].astype(float)
+    market.index = pd.to_datetime(market.index)
+    stocks = bars[bars["code"] != BSE50_CODE].pivot(index="date", columns="code", values="close")
+    stocks.index = pd.to_datetime(stocks.index)
+    sentiment, attention = None, pd.DataFrame(index=market.index)
+    origins = set(index_bars["origin"])
+    if not obs.empty:
+        origins |= set(obs["origin"])
+        is_sent = (obs["source"] == SENTIMENT[0]) & (obs["subject"] == SENTIMENT[1]) & (obs["metric"] == SENTIMENT[2])
+        if is_sent.any():
+            sentiment = obs[is_sent].set_index("date")["value"]
+            sentiment.index = pd.to_datetime(sentiment.index)
+        keep = [is_market_series(s, j, m) for s, j, m in zip(obs["source"], obs["subject"], obs["metric"])]
+        att = obs[keep].copy()
+        if not att.empty:
+            att["series"] = [series_label(s, j, m) for s, j, m in zip(att["source"], att["subject"], att["metric"])]
+            attention = att.pivot_table(index="date", columns="series", values="value", aggfunc="last")
+            attention.index = pd.to_datetime(attention.index)
+    return History(market, attention, sentiment, stocks if not stocks.empty else None, origins == {"reconstructed"})
+
+
+def _fmt_ratio(x: float) -> str:
+    return f"{x:.0f}x" if x >= 10 else f"{x:.1f}x"
+
+
+def _clean(value):
+    """A JSON-friendly scalar: None for NaN/inf, plain Python types, floats rounded."""
+    if hasattr(value, "item"):
+        value = value.item()
+    if value is None or (isinstance(value, float) and (math.isnan(value) or math.isinf(value))):
+        return None
+    return round(value, 4) if isinstance(value, float) else value
+
+
+def reasons_for(row: Mapping, ratios: Mapping[str, float]) -> tuple[str, ...]:
+    """Short human reasons for one day's score."""
+    v = {k: _clean(row.get(k)) for k in ("turnover_ratio", "rsi", "ret_from_low", "limit_up", "bullish_share",
+                                          "lead_lag", "lead_lag_corr")}
+    present = sorted(((r, n) for n, r in ratios.items() if _clean(r) is not None), reverse=True)
+    out = [f"{name} {_fmt_ratio(r)} its {scoring.DAILY_WINDOW}-day median"
+           for r, name in present if r >= scoring.ATTENTION_WARM]
+    if v["turnover_ratio"] is not None and v["turnover_ratio"] >= 1.2:
+        out.append(f"turnover {v['turnover_ratio']:.1f}x its {scoring.TURNOVER_WINDOW}-day mean")
+    if v["rsi"] is not None and v["rsi"] >= 60:
+        out.append(f"RSI {v['rsi']:.0f}")
+    if v["ret_from_low"] is not None and v["ret_from_low"] >= 0.10:
+        out.append(f"BSE 50 +{v['ret_from_low']:.0%} from its {scoring.LOW_WINDOW}-day low")
+    if v["limit_up"]:
+        out.append(f"{int(v['limit_up'])} stocks closed at the +30% limit")
+    if v["bullish_share"] is not None and v["bullish_share"] >= 0.6:
+        out.append(f"{v['bullish_share']:.0%} of forum titles bullish")
+    if v["lead_lag"] is not None and v["lead_lag"] > 0 and (v["lead_lag_corr"] or 0) >= 0.3:
+        out.append(f"attention leads turnover by {int(v['lead_lag'])}d (r={v['lead_lag_corr']:.2f})")
+    return tuple(out)
+
+
+def cooling_reasons(row: Mapping, ratios: Mapping[str, float], days_below: int = 2) -> tuple[str, ...]:
+    """Why the heat is leaving hot/frenzy: the score and where attention and turnover now stand."""
+    out = [f"score {row['score']:.0f}, below {scoring.THRESHOLDS['hot']:.0f} for {days_below} days"]
+    out += [f"{name} {_fmt_ratio(r)} its {scoring.DAILY_WINDOW}-day median"
+            for name, r in sorted(ratios.items()) if _clean(r) is not None]
+    if _clean(row.get("turnover_ratio")) is not None:
+        out.append(f"turnover {row['turnover_ratio']:.1f}x its {scoring.TURNOVER_WINDOW}-day mean")
+    return tuple(out)
+
+
+COMPONENT_KEYS = ("close", "pct_change", "amount", "turnover_ratio", "rsi", "ret_from_low", "rank_corr",
+                  "attention_series", "attention_confirmed", "market_confirmed", "raw_level", "bullish_share",
+                  "limit_up", "limit_down")
+
+
+def components_for(row: Mapping, ratios: Mapping, zs: Mapping, values: Mapping, reasons: tuple[str, ...],
+                   reconstructed: bool) -> dict:
+    """The JSON stored in scores.components (read by heat.py and chart.py)."""
+    out = {k: _clean(row[k]) for k in COMPONENT_KEYS if k in row}
+    out["attention"] = {name: {"value": _clean(values.get(name)), "ratio": _clean(r), "z": _clean(zs.get(name))}
+                        for name, r in ratios.items() if _clean(r) is not None}
+    out["percentiles"] = {k[2:]: _clean(row[k]) for k in row if k.startswith("p_")}
+    lag = _clean(row["lead_lag"])
+    out["lead_lag"] = {"lag": None if lag is None else int(lag), "corr": _clean(row["lead_lag_corr"])}
+    out["reasons"] = list(reasons)
+    out["reconstructed"] = reconstructed
+    return out
+
+
+def rescore(db: Database, now: datetime, admin_ids=(), since: date | None = None) -> list[Alert]:
+    """Recompute scores from stored history up to `now`, store them, add new alerts and return those added.
+
+    Heat alerts are added for days >= since (default: the last ALERT_LOOKBACK_DAYS days); regulator warnings
+    published up to `now` are always added (once per URL).
+    """
+    stamp = _local(now).isoformat(timespec="seconds")
+    return [a for a in evaluate(db, now, since) if add_alert(db, a, stamp, admin_ids) is not None]
+
+
+def _local(now: datetime) -> datetime:
+    return now.replace(tzinfo=SHANGHAI) if now.tzinfo is None else now.astimezone(SHANGHAI)
+
+
+def evaluate(db: Database, now: datetime, since: date | None = None) -> list[Alert]:
+    """Score the stored history up to `now`, save the scores, and return every alert due since `since`."""
+    now = _local(now)
+    stamp = now.isoformat(timespec="seconds")
+    since = since or (now.date() - timedelta(days=ALERT_LOOKBACK_DAYS))
+    history = load_history(db, now.date())
+    candidates: list[Alert] = []
+    levels = pd.DataFrame()
+    if not history.market.empty:
+        result = scoring.score_history(history.market, history.attention, history.sentiment, history.stocks)
+        daily, levels = result.daily, scoring.apply_hysteresis(result.daily)
+        levels["score"] = daily["score"]
+        # plain dicts per day: pandas per-row access would dominate the cost of a rescore
+        names = list(result.attention_ratio.columns)
+        ratio_rows = result.attention_ratio.to_numpy()
+        z_rows = result.attention_z.to_numpy()
+        value_rows = history.attention.reindex(index=daily.index, columns=names).to_numpy()
+        states = levels.to_dict("records")
+        rows = []
+        for i, (day, row) in enumerate(zip(daily.index, daily.to_dict("records"))):
+            iso, state = day.date().isoformat(), states[i]
+            ratios = dict(zip(names, ratio_rows[i]))
+            reasons = reasons_for(row, ratios)
+            score = _clean(row["score"])
+            if score is not None:
+                rows.append({"date": iso, "score": round(score, 2), "level": state["level"],
+                             "components": components_for(row, ratios, dict(zip(names, z_rows[i])),
+                                                          dict(zip(names, value_rows[i])), reasons,
+                                                          history.reconstructed)})
+            if state["event"] in ("up", "cooling") and day.date() >= since:
+                rounded = None if score is None else round(score, 1)
+                if state["event"] == "up":
+                    candidates.append(alerts.heat_alert(iso, state["level"], rounded, reasons, state["previous"]))
+                else:
+                    why = cooling_reasons(row, ratios) if score is not None else ("no score today",)
+                    candidates.append(alerts.cooling_alert(iso, state["level"], rounded, why, state["previous"]))
+        save_scores(db, rows, stamp)
+    candidates += regulator_alerts(db, now, since, levels)
+    candidates.sort(key=lambda a: a.ts)
+    return candidates
+
+
+def regulator_alerts(db: Database, now: datetime, since: date, levels: pd.DataFrame) -> list[Alert]:
+    """A regulator_warning alert for every notice published between `since` and `now` that text.classify_notice
+    labels regulator_warning (classified here again: a notice stored with the default class is not missed)."""
+    now, out = _local(now), []
+    for row in db.query("select * from notices where published_at >= ? and published_at <= ? order by published_at",
+                        [since.isoformat(), now.isoformat(timespec="seconds")]):
+        notice = Notice(url=row["url"], source=row["source"], published_at=row["published_at"], title=row["title"],
+                        text=row["text"] or "", origin=row["origin"] or "collected")
+        cls = alerts.classify_notice(notice.text, notice.title)
+        if cls.label != "regulator_warning":
+            continue
+        level, score = "", None
+        if not levels.empty:
+            known = levels[levels.index <= pd.Timestamp(notice.published_at[:10])]
+            if len(known):
+                level, raw = known["level"].iloc[-1], known["score"].iloc[-1]
+                score = None if pd.isna(raw) else round(float(raw), 1)
+        out.append(alerts.regulator_alert(notice, cls, level=level, score=score))
+    return out

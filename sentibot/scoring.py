@@ -1,0 +1,379 @@
+"""Scoring: pure pandas on wide frames (rows = trading dates, columns = series). No IO, no clock.
+
+Every window looks backwards only, so the value on day t depends on rows <= t: scoring the whole history at once
+equals scoring it day by day (tests/test_scoring_props.py checks this with hypothesis).
+"""
+
+from __future__ import annotations
+
+import warnings
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from numpy.lib.stride_tricks import sliding_window_view
+
+from sentibot.levels import (ATTENTION_CONFIRM, ATTENTION_HOT, ATTENTION_WARM, LEVELS, RSI_CONFIRM,  # noqa: F401
+                             THRESHOLDS, TURNOVER_CONFIRM, apply_hysteresis, raw_levels)
+
+DAILY_WINDOW = 20  # trading days ≈ one month, the daily analogue of Da-Engelberg-Gao's 8 weeks
+WEEKLY_WINDOW = 8  # Da, Engelberg & Gao (2011)
+MIN_SHARE = 0.75  # a window needs this share of non-missing values, else no score (never a false alarm)
+MAD_SCALE = 1.4826  # MAD -> standard deviation for normal data
+TURNOVER_WINDOW = 20
+RSI_PERIOD = 14
+LOW_WINDOW = 20
+CORR_WINDOW = 20
+LEADLAG_WINDOW = 60
+MAX_LAG = 5
+PCT_WINDOW = 250  # percentiles against about one year of the component's own history
+PCT_MIN = 40
+LIMIT_PCT = 30.0  # BSE daily price limit, percent
+LIMIT_TOL = 0.5  # a close within 0.5 point of the limit counts as at the limit
+
+WEIGHTS = {"attention": 0.35, "turnover": 0.25, "rsi": 0.10, "from_low": 0.10, "coupling": 0.10,
+           "sentiment": 0.10, "limit": 0.10}
+
+
+def infer_window(index: pd.Index) -> int:
+    """N = 8 for weekly data, 20 for daily data (median spacing of the dates)."""
+    if len(index) < 3:
+        return DAILY_WINDOW
+    spacing = pd.Series(pd.to_datetime(index)).diff().dt.days.median()
+    return WEEKLY_WINDOW if spacing >= 5 else DAILY_WINDOW
+
+
+def _min_periods(window: int) -> int:
+    return max(2, int(np.ceil(window * MIN_SHARE)))
+
+
+def _positive(wide: pd.DataFrame) -> pd.DataFrame:
+    # ln(x) needs x > 0; a zero or negative reading has no log-ratio and stays missing
+    return wide.where(wide > 0)
+
+
+def _sorted_median(ordered: np.ndarray, n: np.ndarray, transform=None) -> np.ndarray:
+    """Median of each sorted row (NaN sorted last) with n valid values; transform applies before averaging."""
+    lo = np.take_along_axis(ordered, np.maximum((n - 1) // 2, 0)[..., None], axis=-1)[..., 0]
+    hi = np.take_along_axis(ordered, np.maximum(n // 2, 0)[..., None], axis=-1)[..., 0]
+    if transform is not None:
+        lo, hi = transform(lo), transform(hi)
+    return np.where(n > 0, (lo + hi) / 2, np.nan)
+
+
+def window_stats(wide: pd.DataFrame, window: int) -> dict[str, np.ndarray]:
+    """For every row t: ln x_t and, over rows t−N..t−1, the median of x, median and MAD of ln x, valid count.
+
+    One sort of all windows serves both the log-ratio and the robust z (the pandas rolling median is slower).
+    """
+    logs = np.log(_positive(wide.astype(float))).to_numpy()
+    shape = logs.shape
+    out = {k: np.full(shape, np.nan) for k in ("median", "log_median", "mad")}
+    out["n"], out["logs"] = np.zeros(shape, dtype=int), logs
+    if shape[0] > window:
+        windows = np.sort(sliding_window_view(logs[:-1], window, axis=0), axis=-1)  # rows t-N..t-1
+        n = np.sum(~np.isnan(windows), axis=-1)
+        med = _sorted_median(windows, n)
+        out["median"][window:] = _sorted_median(windows, n, np.exp)  # exp is monotone: the median of x itself
+        out["log_median"][window:] = med
+        deviations = np.sort(np.abs(windows - med[..., None]), axis=-1)
+        out["mad"][window:] = _sorted_median(deviations, n)
+        out["n"][window:] = n
+    return out
+
+
+def _log_ratio(stats: dict, window: int) -> np.ndarray:
+    with np.errstate(all="ignore"):
+        ratio = stats["logs"] - np.log(stats["median"])
+    return np.where(stats["n"] >= _min_periods(window), ratio, np.nan)
+
+
+def _robust_z(stats: dict, window: int) -> np.ndarray:
+    mad = stats["mad"] * MAD_SCALE
+    with np.errstate(all="ignore"):
+        z = (stats["logs"] - stats["log_median"]) / np.where(mad > 1e-9, mad, np.nan)
+    return np.where(stats["n"] >= _min_periods(window), z, np.nan)
+
+
+def attention_log_ratio(wide: pd.DataFrame, window: int | None = None) -> pd.DataFrame:
+    """ln(x_t) − ln(median(x_{t−1..t−N})): abnormal attention (Da, Engelberg & Gao 2011)."""
+    window = window or infer_window(wide.index)
+    return pd.DataFrame(_log_ratio(window_stats(wide, window), window), index=wide.index, columns=wide.columns)
+
+
+def robust_z(wide: pd.DataFrame, window: int | None = None) -> pd.DataFrame:
+    """(ln x_t − median of the N previous ln x) / (1.4826 · their MAD); a flat window gives NaN, not infinity."""
+    window = window or infer_window(wide.index)
+    return pd.DataFrame(_robust_z(window_stats(wide, window), window), index=wide.index, columns=wide.columns)
+
+
+@contextmanager
+def _quiet():
+    """Silence numpy's empty-slice warnings (an all-missing window or day legitimately has no value)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        yield
+
+
+def turnover_ratio(amount: pd.DataFrame | pd.Series, window: int = TURNOVER_WINDOW):
+    """Turnover over its trailing mean of the previous `window` days."""
+    mean = amount.rolling(window, min_periods=_min_periods(window)).mean().shift(1)
+    return amount / mean.where(mean > 0)
+
+
+def rsi(close: pd.DataFrame | pd.Series, period: int = RSI_PERIOD):
+    """RSI with Wilder smoothing: seeded with the simple mean of the first `period` changes, then α = 1/period."""
+    frame = close.to_frame() if isinstance(close, pd.Series) else close
+    change = frame.diff()
+    count = change.notna().cumsum()
+
+    def wilder(part: pd.DataFrame) -> pd.DataFrame:
+        seed = part.where(count <= period).sum() / period
+        seeded = part.where(count > period).mask((count == period) & part.notna(), seed, axis=1)
+        return seeded.ewm(alpha=1 / period, adjust=False, ignore_na=True).mean()
+
+    gain, loss = wilder(change.clip(lower=0)), wilder(-change.clip(upper=0))
+    out = 100 - 100 / (1 + gain / loss)
+    out = out.mask((loss == 0) & (gain > 0), 100.0).mask((loss == 0) & (gain == 0), 50.0)
+    out = out.where(count >= period)
+    return out.iloc[:, 0].rename(close.name) if isinstance(close, pd.Series) else out
+
+
+def return_from_low(close, window: int = LOW_WINDOW):
+    """close / lowest close of the last `window` days (today included) − 1."""
+    return close / close.rolling(window, min_periods=_min_periods(window)).min() - 1
+
+
+def limit_context(stock_close: pd.DataFrame) -> pd.DataFrame:
+    """Per day: stocks with data, stocks closing at the +30% / −30% BSE limit."""
+    pct = stock_close.pct_change(fill_method=None) * 100
+    return pd.DataFrame({"stocks": pct.notna().sum(axis=1),
+                         "limit_up": (pct >= LIMIT_PCT - LIMIT_TOL).sum(axis=1),
+                         "limit_down": (pct <= -LIMIT_PCT + LIMIT_TOL).sum(axis=1)}, index=stock_close.index)
+
+
+def rolling_rank_corr(a: pd.Series, b: pd.Series, window: int = CORR_WINDOW) -> pd.Series:
+    """Spearman correlation of a and b over each trailing window (ranks taken inside the window)."""
+    pair = pd.concat([a, b.reindex(a.index)], axis=1).to_numpy(dtype=float)
+    out = np.full(len(pair), np.nan)
+    if len(pair) >= window:
+        w = sliding_window_view(pair, window, axis=0)  # (T-w+1, 2, w)
+        ok = ~np.isnan(w).any(axis=1)
+        ra = pd.DataFrame(np.where(ok, w[:, 0, :], np.nan)).rank(axis=1).to_numpy()
+        rb = pd.DataFrame(np.where(ok, w[:, 1, :], np.nan)).rank(axis=1).to_numpy()
+        with np.errstate(all="ignore"), _quiet():
+            da, db = ra - np.nanmean(ra, axis=1, keepdims=True), rb - np.nanmean(rb, axis=1, keepdims=True)
+            r = np.nansum(da * db, axis=1) / np.sqrt(np.nansum(da**2, axis=1) * np.nansum(db**2, axis=1))
+        out[window - 1:] = np.where(ok.sum(axis=1) >= _min_periods(window), r, np.nan)
+    return pd.Series(out, index=a.index)
+
+
+def _changes(series: pd.Series) -> pd.Series:
+    return np.log(series.where(series > 0)).diff()
+
+
+def _pair(a: np.ndarray, b: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """(attention_{t−k}, turnover_t) for k >= 0, (attention_t, turnover_{t+k}) for k < 0 — past values only."""
+    return (_shift(a, k), b) if k >= 0 else (a, _shift(b, -k))
+
+
+def lead_lag_table(attention: pd.Series, turnover: pd.Series, max_lag: int = MAX_LAG,
+                   window: int | None = LEADLAG_WINDOW) -> pd.DataFrame:
+    """corr(Δln attention_{t−k}, Δln turnover_t) for k = −max_lag..max_lag over the last `window` days.
+
+    k > 0: attention leads turnover by k days; k < 0: turnover leads attention. The same numbers as
+    rolling_lead_lag on the last day.
+    """
+    a, b = _changes(attention).to_numpy(float), _changes(turnover.reindex(attention.index)).to_numpy(float)
+    window = window or len(a)
+    rows = []
+    for k in range(-max_lag, max_lag + 1):
+        x, y = _pair(a, b, k)
+        n = int((~(np.isnan(x) | np.isnan(y)))[-window:].sum())
+        corr = rolling_corr(x, y, window, _min_periods(window))[-1] if len(a) else np.nan
+        rows.append({"lag": k, "corr": corr, "n": n})
+    return pd.DataFrame(rows)
+
+
+def best_lag(table: pd.DataFrame) -> dict:
+    """The lag with the strongest positive correlation: {'lag', 'corr', 'leader'}; lag None without data."""
+    valid = table.dropna(subset=["corr"])
+    if valid.empty:
+        return {"lag": None, "corr": None, "leader": None}
+    row = valid.loc[valid["corr"].idxmax()]
+    lag = int(row["lag"])
+    leader = "attention" if lag > 0 else "turnover" if lag < 0 else "same day"
+    return {"lag": lag, "corr": round(float(row["corr"]), 3), "leader": leader}
+
+
+def _shift(x: np.ndarray, k: int) -> np.ndarray:
+    out = np.full_like(x, np.nan)
+    out[k:] = x[: len(x) - k] if k else x
+    return out
+
+
+def rolling_corr(x: np.ndarray, y: np.ndarray, window: int, min_periods: int) -> np.ndarray:
+    """Pearson correlation over each trailing window of pairwise-present values (running sums, no Python loop)."""
+    ok = ~(np.isnan(x) | np.isnan(y))
+    x0, y0 = np.where(ok, x, 0.0), np.where(ok, y, 0.0)
+    sums = np.cumsum(np.vstack([ok, x0, y0, x0 * x0, y0 * y0, x0 * y0]), axis=1)
+    sums = np.hstack([np.zeros((6, 1)), sums])
+    start = np.maximum(np.arange(1, len(x) + 1) - window, 0)
+    n, sx, sy, sxx, syy, sxy = sums[:, 1:] - sums[:, start]
+    with np.errstate(all="ignore"):
+        cov, vx, vy = sxy - sx * sy / n, sxx - sx * sx / n, syy - sy * sy / n
+        r = cov / np.sqrt(vx * vy)
+    return np.where((n >= min_periods) & (vx > 1e-12) & (vy > 1e-12), np.clip(r, -1, 1), np.nan)
+
+
+def rolling_lead_lag(attention: pd.Series, turnover: pd.Series, max_lag: int = MAX_LAG,
+                     window: int = LEADLAG_WINDOW) -> pd.DataFrame:
+    """For every day, the best lag and its correlation over the trailing `window` days (no look-ahead)."""
+    a, b = _changes(attention).to_numpy(float), _changes(turnover.reindex(attention.index)).to_numpy(float)
+    lags = range(-max_lag, max_lag + 1)
+    values = np.column_stack([rolling_corr(*_pair(a, b, k), window, _min_periods(window)) for k in lags])
+    any_valid = ~np.isnan(values).all(axis=1)
+    best = np.argmax(np.where(np.isnan(values), -np.inf, values), axis=1) - max_lag
+    with _quiet():
+        corr = np.where(any_valid, np.nanmax(np.where(any_valid[:, None], values, 0.0), axis=1), np.nan)
+    return pd.DataFrame({"lag": np.where(any_valid, best, np.nan), "corr": corr}, index=attention.index)
+
+
+def percentile(component: pd.DataFrame | pd.Series, window: int = PCT_WINDOW, min_periods: int = PCT_MIN):
+    """Percentile rank (0..1] of each value within its own trailing history, today included."""
+    return component.rolling(window, min_periods=min_periods).rank(pct=True)
+
+
+@dataclass(frozen=True)
+class ScoreResult:
+    """daily: one row per date (components, percentiles, score, raw level); attention_*: per series."""
+
+    daily: pd.DataFrame
+    attention_ratio: pd.DataFrame
+    attention_z: pd.DataFrame
+
+
+def split_frequencies(attention: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(daily, weekly) columns; each series counts from its third value on.
+
+    The spacing of a series' first three dates decides its N (weekly if both gaps are >= 5 days), so the choice
+    never changes as later data arrives: no look-ahead in choosing N. Before its third value a series waits.
+    """
+    days = pd.to_datetime(attention.index).to_numpy().astype("datetime64[D]").astype(np.int64)
+    count = attention.notna().to_numpy().cumsum(axis=0)
+    if count.size == 0:
+        return attention.iloc[:, :0], attention.iloc[:, :0]
+    first, second, third = (days[np.argmax(count >= k, axis=0)] for k in (1, 2, 3))
+    enough = count[-1] >= 3
+    weekly = enough & (np.minimum(second - first, third - second) >= 5)
+    values = np.where(days[:, None] >= third[None, :], attention.to_numpy(float), np.nan)
+    frame = lambda keep: pd.DataFrame(values[:, keep], index=attention.index,  # noqa: E731
+                                      columns=attention.columns[keep])
+    return frame(enough & ~weekly), frame(weekly)
+
+
+def attention_stats(attention: pd.DataFrame, window: int | None = None,
+                    weekly: pd.DataFrame | None = None) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Per-day aggregates over all attention series, plus the per-series ratio and z frames.
+
+    `attention` holds daily series on the trading days; `weekly` series are scored with N = 8 on their own dates
+    and each value then stands for the trading days of the following week (never before its own date).
+    """
+    window = window or infer_window(attention.index)
+    stats = window_stats(attention, window)
+    frame = lambda values: pd.DataFrame(values, index=attention.index, columns=attention.columns)  # noqa: E731
+    logs, log_ratio, z = frame(stats["logs"]), frame(_log_ratio(stats, window)), frame(_robust_z(stats, window))
+    for name in ([] if weekly is None else weekly.columns):
+        own = weekly[[name]].dropna().sort_index()
+        ws = window_stats(own, WEEKLY_WINDOW)
+        for target, values in ((logs, ws["logs"]), (log_ratio, _log_ratio(ws, WEEKLY_WINDOW)),
+                               (z, _robust_z(ws, WEEKLY_WINDOW))):
+            target[name] = pd.Series(values[:, 0], index=own.index).reindex(
+                attention.index, method="ffill", tolerance=pd.Timedelta(days=6))
+    ratio = np.exp(log_ratio)
+    with _quiet():  # a day with no attention value at all has no mean: NaN, not a warning
+        level = np.exp(np.nanmean(logs.to_numpy(), axis=1)) if logs.shape[1] else np.nan
+    daily = pd.DataFrame({
+        "attention": log_ratio.mean(axis=1),  # composite: mean log-ratio of the series present that day
+        "attention_series": log_ratio.notna().sum(axis=1),
+        "attention_hot": (ratio >= ATTENTION_HOT).sum(axis=1),
+        "attention_confirmed": (ratio >= ATTENTION_CONFIRM).sum(axis=1),
+        "attention_max": ratio.max(axis=1),
+        # geometric mean of the raw series: a scale-free composite level for the lead-lag
+        "attention_level": level,
+    }, index=attention.index)
+    return daily, ratio, z
+
+
+def score_history(market: pd.DataFrame, attention: pd.DataFrame | None = None,
+                  sentiment: pd.Series | None = None, stocks: pd.DataFrame | None = None,
+                  window: int | None = None) -> ScoreResult:
+    """Heat scores from market (index date; close, amount), wide attention, bullish share and stock closes."""
+    market = market.sort_index()
+    attention = attention if attention is not None else pd.DataFrame(index=market.index)
+    daily_part, weekly = split_frequencies(attention)
+    stats, ratio, z = attention_stats(daily_part.reindex(market.index), window, weekly)
+    limits = limit_context(stocks.reindex(market.index)) if stocks is not None and not stocks.empty else None
+    columns = list(attention.columns)  # a series still waiting for its third value shows as missing
+    return ScoreResult(combine(market, stats, sentiment, limits), ratio.reindex(columns=columns),
+                       z.reindex(columns=columns))
+
+
+def combine(market: pd.DataFrame, stats: pd.DataFrame, sentiment: pd.Series | None = None,
+            limits: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Market components + attention aggregates -> percentiles, weighted score and raw level per day."""
+    index = market.index
+    d = stats.reindex(index).copy()
+    d["close"], d["amount"] = market["close"], market["amount"]
+    d["pct_change"] = market["close"].pct_change(fill_method=None) * 100
+    d["turnover_ratio"] = turnover_ratio(market["amount"])
+    d["rsi"] = rsi(market["close"])
+    d["ret_from_low"] = return_from_low(market["close"])
+    d["rank_corr"] = rolling_rank_corr(d["attention"], np.log(d["turnover_ratio"]))
+    ll = rolling_lead_lag(d["attention_level"], market["amount"])
+    d["lead_lag"], d["lead_lag_corr"] = ll["lag"], ll["corr"]
+    parts = {"attention": d["attention"], "turnover": np.log(d["turnover_ratio"]), "rsi": d["rsi"],
+             "from_low": d["ret_from_low"], "coupling": d["rank_corr"]}
+    if sentiment is not None and sentiment.reindex(index).notna().any():
+        d["bullish_share"] = sentiment.reindex(index)
+        parts["sentiment"] = d["bullish_share"]
+    if limits is not None:
+        lim = limits.reindex(index)
+        d["limit_up"], d["limit_down"], d["stocks"] = lim["limit_up"], lim["limit_down"], lim["stocks"]
+        parts["limit"] = (lim["limit_up"] - lim["limit_down"]) / lim["stocks"].where(lim["stocks"] > 0)
+    pct = percentile(pd.DataFrame(parts))
+    weights = pd.Series({k: WEIGHTS[k] for k in parts})
+    present = pct.notna()
+    # the score needs attention and turnover; other components re-weight among those present
+    usable = present["attention"] & present["turnover"]
+    score = (pct.fillna(0) * weights).sum(axis=1) / (present * weights).sum(axis=1) * 100
+    d["score"] = score.where(usable)
+    for name in parts:
+        d[f"p_{name}"] = pct[name]
+    d["market_confirmed"] = (d["turnover_ratio"] >= TURNOVER_CONFIRM) | (d["rsi"] > RSI_CONFIRM)
+    d["raw_level"] = raw_levels(d)
+    return d
+
+
+TAIL_ROWS = PCT_WINDOW + LEADLAG_WINDOW + 2 * DAILY_WINDOW  # rows that can still influence the newest day
+
+
+def score_latest(market: pd.DataFrame, attention: pd.DataFrame, previous: pd.DataFrame,
+                 sentiment: pd.Series | None = None, stocks: pd.DataFrame | None = None,
+                 window: int | None = None) -> pd.Series:
+    """The newest day's scores, incrementally: attention aggregates of earlier days come from `previous`
+    (a daily frame from score_history); only the newest row of the attention series is computed."""
+    market = market.sort_index().iloc[-TAIL_ROWS:]
+    window = window or infer_window(market.index)
+    day = market.index[-1]
+    daily_part, weekly = split_frequencies(attention)
+    recent = daily_part.reindex(market.index).iloc[-(window + 1):]  # the newest day and the window before it
+    newest, _, _ = attention_stats(recent, window, weekly)
+    stats = pd.concat([previous[newest.columns].loc[market.index[0]:day].drop(index=day, errors="ignore"),
+                       newest.iloc[[-1]]])
+    limits = None
+    if stocks is not None and not stocks.empty:
+        limits = limit_context(stocks.reindex(market.index).iloc[-2:]).reindex(market.index)
+        limits.update(previous[["stocks", "limit_up", "limit_down"]])
+    return combine(market, stats, sentiment, limits).iloc[-1]

@@ -1,0 +1,219 @@
+"""Chinese forum text: tokens, sentiment, stock/topic mentions and notice class (the `sentibot analyze` core)."""
+
+from __future__ import annotations
+
+import html
+import logging
+import re
+import threading
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+
+from sentibot.errors import ConfigError
+from sentibot.notice_class import NoticeClass, classify_notice
+from sentibot.sentiment import Lexicon, Sentiment, load_lexicon, score_tokens
+
+DICT_DIR = Path(__file__).resolve().parents[1] / "data" / "dict"
+
+__all__ = [
+    "DICT_DIR", "Mentions", "NoticeClass", "Sentiment", "analyze", "classify_notice", "explain", "mentions",
+    "normalize", "sentiment", "tokenize",
+]
+
+# Old BSE codes (83/87/88xxxx, 43xxxx) and the new 920xxx codes; not when glued to other digits or followed by a unit
+# (a price or a share count: 835000元, 430000股), but 835185股吧 / 股价 / 股票 is the stock.
+_CODE_RE = re.compile(r"(?<![0-9])(8[378][0-9]{4}|43[0-9]{4}|920[0-9]{3})(?![0-9]|元|万|亿|点|%|手|股(?![吧价票]))")
+_TAG_RE = re.compile(r"<[^<>]{0,300}>")
+# Traditional -> simplified for the characters of trading talk (no full converter: jieba's dictionary is simplified,
+# and forum posts mix scripts; 北證50漲停 must read as 北证50涨停).
+_TRAD = str.maketrans(
+    (
+        "證漲開戶買賣監風險場個數當們為這還會來時後說對發現點錢價貨資產業際東車長進過從見氣線間實機關頭號與讓"
+        "麼嗎無損賺虧億萬幣銀紅綠熱盤創極強彈續穩維報導應讀態勢區緊處覺邊將專層權幾暫帳賬訊傳優務動週題離撐壓"
+        "斷衝飆紀罰誡擊謝體樣參經濟總結構質隊補倉單額異臺灣門問貝術網絡電腦寶藥醫療鋰鈉輪軸標準則財費夠紙織紡"
+        "設計談論認識該誰變換頂顯歲龍齊鳳書華陽陰雙難雲靈順須預領頻願類顧飛馬驗黃懸獲歷盡戰擬據禮"
+    ),
+    (
+        "证涨开户买卖监风险场个数当们为这还会来时后说对发现点钱价货资产业际东车长进过从见气线间实机关头号与让"
+        "么吗无损赚亏亿万币银红绿热盘创极强弹续稳维报导应读态势区紧处觉边将专层权几暂账账讯传优务动周题离撑压"
+        "断冲飙纪罚诫击谢体样参经济总结构质队补仓单额异台湾门问贝术网络电脑宝药医疗锂钠轮轴标准则财费够纸织纺"
+        "设计谈论认识该谁变换顶显岁龙齐凤书华阳阴双难云灵顺须预领频愿类顾飞马验黄悬获历尽战拟据礼"
+    ),
+)
+_TOPICS = (
+    ("北交所", ("北交所", "北京证券交易所")),
+    ("北证50", ("北证50", "899050")),
+    ("打新", ("打新", "新股申购")),
+    ("开户", ("开户",)),
+)
+
+
+@dataclass(frozen=True)
+class Mentions:
+    """Stocks (by code) and topics a text mentions."""
+
+    stocks: tuple[str, ...]
+    topics: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class _Model:
+    segmenter: str  # jieba or jieba_next
+    tokenizer: object  # jieba.Tokenizer with the domain dictionary
+    lexicon: Lexicon
+    names: dict[str, str]  # short name -> code
+    stoplist: frozenset[str]  # names counted only together with their code
+    renamed: dict[str, str]  # old code -> current code (the 920xxx switch), where the company list knows it
+
+
+_model: _Model | None = None
+_lock = threading.Lock()
+
+
+def _lines(path: Path) -> list[str]:
+    """Non-comment, non-blank lines of a dictionary file."""
+    try:
+        raw = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read this sentibot dictionary file ({exc.__class__.__name__})") from None
+    return [line.strip() for line in raw if line.strip() and not line.lstrip().startswith("#")]
+
+
+def _company_rows(path: Path) -> list[tuple[str, str, str]]:
+    """(code, name, old code or "") of each code<TAB>name[<TAB>old code] line."""
+    rows = []
+    for line in _lines(path):
+        parts = [part.strip() for part in line.split("\t")]
+        code, name, old = (parts + [""])[:3]
+        if len(parts) not in (2, 3) or not (code.isdigit() and name) or (old and not old.isdigit()):
+            raise ConfigError(f"{path}: expected code<TAB>name[<TAB>old code], got {line!r}")
+        rows.append((code, name, old))
+    return rows
+
+
+def load_companies(path: Path) -> dict[str, str]:
+    """Read a code<TAB>name[<TAB>old code] company list into {name: code}."""
+    return {name: code for code, name, _ in _company_rows(path)}
+
+
+def available_segmenter() -> str:
+    """"jieba_next" when that optional package is installed (same results, ~3x faster), else "jieba"."""
+    try:
+        import jieba_next  # noqa: F401
+    except ImportError:
+        return "jieba"
+    return "jieba_next"
+
+
+def _new_tokenizer(segmenter: str):
+    import jieba
+
+    jieba.setLogLevel(logging.WARNING)  # jieba logs its dictionary loading at DEBUG to stderr
+    if segmenter == "jieba":
+        tokenizer = jieba.Tokenizer()
+    else:
+        # jieba-next (Rust DAG) with jieba's own dict.txt: tokens identical to jieba's (tests/test_segmenter.py)
+        import jieba_next
+
+        jieba_next.set_log_level(logging.WARNING)
+        tokenizer = jieba_next.Tokenizer(str(Path(jieba.__file__).parent / "dict.txt"))
+    tokenizer.initialize()
+    return tokenizer
+
+
+def _build(dict_dir: Path, segmenter: str) -> _Model:
+    companies = _company_rows(dict_dir / "bse_companies.txt")  # read every file first: a bad one fails fast
+    names = {name: code for code, name, _ in companies}
+    renamed = {old: code for code, _, old in companies if old}
+    lexicon = load_lexicon(dict_dir / "sentiment.txt", dict_dir / "negators.txt")
+    stoplist = frozenset(_lines(dict_dir / "mention_stoplist.txt"))
+    userdict = _lines(dict_dir / "userdict.txt")
+    tokenizer = _new_tokenizer(segmenter)
+    for line in userdict:
+        word, *rest = line.split()
+        tokenizer.add_word(word, int(rest[0]) if rest else None, rest[1] if len(rest) > 1 else None)
+    # Names and lexicon phrases become single tokens, so a phrase wins over its parts (利空出尽 over 利空).
+    for name in names:
+        tokenizer.add_word(name, 100000, "nz")
+    for word in lexicon.phrases():
+        if not tokenizer.FREQ.get(word):  # words jieba knows keep its frequency: fewer side effects on neighbours
+            tokenizer.add_word(word, 100000)
+    tokenizer.lcut("北交所", HMM=False)  # builds lazy internals (jieba-next's prefix table) here, under the lock
+    return _Model(segmenter, tokenizer, lexicon, names, stoplist, renamed)
+
+
+def model() -> _Model:
+    """The process-wide tokenizer and dictionaries, loaded once on first use (thread-safe)."""
+    global _model
+    if _model is None:
+        with _lock:
+            if _model is None:
+                _model = _build(DICT_DIR, available_segmenter())
+    return _model
+
+
+def normalize(text: str) -> str:
+    """NFKC (full-width digits and letters to ASCII), common traditional characters simplified, HTML removed."""
+    if "<" in text:
+        text = _TAG_RE.sub(" ", text)
+    if "&" in text:
+        text = html.unescape(text)
+    return unicodedata.normalize("NFKC", text).translate(_TRAD)
+
+
+def _tokens(clean: str, m: _Model) -> list[str]:
+    # HMM off: the domain dictionary makes it unnecessary for titles, and it is ~1.5x faster (DESIGN.md).
+    return [t for t in m.tokenizer.lcut(clean, HMM=False) if not t.isspace()]
+
+
+def tokenize(text: str) -> list[str]:
+    """Words of a text, segmented by jieba with the domain dictionary; whitespace dropped."""
+    return _tokens(normalize(text), model())
+
+
+def sentiment(text: str) -> Sentiment:
+    """Forum-title sentiment from the shipped lexicon, with the words that decided it."""
+    clean, m = normalize(text), model()
+    return score_tokens(_tokens(clean, m), clean, m.lexicon)
+
+
+def _mentions(tokens: list[str], clean: str, m: _Model) -> Mentions:
+    codes = _CODE_RE.findall(clean) if any(c.isdigit() for c in clean) else []
+    found = dict.fromkeys(m.renamed.get(code, code) for code in codes)  # an old code counts as the current one
+    for token in tokens:
+        code = m.names.get(token)
+        if code and (token not in m.stoplist or code in found):
+            found[code] = None
+    stocks = tuple(found)  # dict keys: first-seen order, no duplicates
+    topics = tuple(topic for topic, words in _TOPICS if any(w in clean for w in words))
+    return Mentions(stocks, topics)
+
+
+def mentions(text: str) -> Mentions:
+    """BSE stocks (by name or code) and topics (北交所, 北证50, 打新, 开户) a text mentions."""
+    clean, m = normalize(text), model()
+    return _mentions(_tokens(clean, m), clean, m)
+
+
+def explain(text: str) -> tuple[dict, Sentiment]:
+    """The `analyze` row and the full Sentiment (with its deciding words), from one pass."""
+    clean, m = normalize(text), model()
+    tokens = _tokens(clean, m)
+    senti = score_tokens(tokens, clean, m.lexicon)
+    found = _mentions(tokens, clean, m)
+    notice = classify_notice(clean)
+    row = {
+        "text": text,
+        "tokens": tokens,
+        "sentiment": senti.score,
+        "label": senti.label,
+        "mentions": {"stocks": list(found.stocks), "topics": list(found.topics)},
+        "notice_class": {"label": notice.label, "severity": notice.severity, "triggers": list(notice.triggers)},
+    }
+    return row, senti
+
+
+def analyze(text: str) -> dict:
+    """Everything about one text, as one `sentibot analyze --json` row."""
+    return explain(text)[0]
