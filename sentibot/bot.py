@@ -153,7 +153,15 @@ async def cmd_chart(update: Update, context) -> None:
     cache = context.bot_data["chart_cache"]
     if cache.get("key") != key or not Path(cache.get("path", "")).is_file():
         out = Path(context.bot_data["chart_dir"]) / "chart.png"
-        cache.update(path=str(await asyncio.to_thread(_render_chart, _db_path(db), out)), key=key)
+        try:
+            cache.update(path=str(await asyncio.to_thread(_render_chart, _db_path(db), out)), key=key)
+        except SentibotError as exc:  # e.g. no scores yet
+            await reply(update, e(str(exc)))
+            return
+        except Exception:
+            log.exception("chart rendering failed")
+            await reply(update, "Sorry, the chart could not be drawn right now; the error was logged.")
+            return
     with open(cache["path"], "rb") as fh:
         await update.effective_message.reply_photo(fh, caption="北证50: index, turnover, attention and heat, 90 days",
                                                    do_quote=False)
