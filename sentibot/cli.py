@@ -251,6 +251,24 @@ def demo(db_path: Path | None, out_dir: Path) -> None:
     click.echo(f"history: {db_path}")
 
 
+# --- bot commands ---
+@cli.command("bot")
+@db_option
+@click.pass_context
+def bot_command(ctx: click.Context, db_path: Path | None) -> None:
+    """Serve Telegram commands and deliver pending alerts (no collection); Ctrl-C stops it."""
+    import asyncio
+
+    from sentibot.bot import serve
+    from sentibot.logsafe import protect_token
+
+    settings = settings_from(ctx)
+    protect_token(settings.telegram_token)
+    logging.getLogger().setLevel(settings.log_level)
+    db = open_db(ctx, db_path)
+    asyncio.run(serve(settings, db))
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: every SentibotError ends as one line on stderr and exit status 1."""
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
