@@ -48,7 +48,7 @@ def _frames(db: Database, days: int) -> tuple[pd.DataFrame, pd.DataFrame, list[d
     scores = scores.sort_values("date")
     first, last = scores["date"].iloc[0], scores["date"].iloc[-1]
     bars = pd.DataFrame(db.query("select date, close, amount from bars where code = ? and date between ? and ? "
-                                 "order by date", [BSE50_CODE, first, last]))
+                                 "order by date", [BSE50_CODE, first, last]), columns=["date", "close", "amount"])
     frame = scores.merge(bars, on="date", how="left")
     frame["date"] = pd.to_datetime(frame["date"])
     from sentibot.pipeline import load_history  # the same market-wide series the score uses

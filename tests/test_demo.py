@@ -179,3 +179,15 @@ def test_build_script_is_deterministic(tmp_path):
     assert proc.returncode == 0, proc.stderr
     for name in ("market.csv", "attention.csv", "notices.jsonl", "README.md"):
         assert (tmp_path / name).read_bytes() == (DEMO_DIR / name).read_bytes(), name
+
+
+def test_chart_renders_scores_without_index_bars(tmp_path):
+    """Scores stored but no BSE 50 bars yet (e.g. bars pruned or not collected): a chart, not a KeyError."""
+    from sentibot.chart import render_chart
+    from sentibot.store import save_scores
+
+    db = open_store(tmp_path / "h.db")
+    save_scores(db, [{"date": f"2023-11-{d:02d}", "score": 50.0 + d, "level": "warming", "components": {}}
+                     for d in range(1, 6)], "2023-11-06T15:00:00+08:00")
+    out = render_chart(db, tmp_path / "c.png")
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
