@@ -37,6 +37,27 @@ def cli() -> None:
     """sentibot: retail sentiment tracker and alert bot for the Beijing Stock Exchange (北交所)."""
 
 
+# --- scoring commands ---
+
+
+@cli.command()
+@db_option
+@click.option("--json", "as_json", is_flag=True, help="Print the snapshot as one JSON object.")
+@click.pass_context
+def heat(ctx: click.Context, db_path: Path | None, as_json: bool) -> None:
+    """The current heat snapshot (the same content as the bot's /heat)."""
+    import json
+
+    from sentibot.heat import EMPTY_MESSAGE, format_heat, heat_snapshot
+
+    snapshot = heat_snapshot(open_db(ctx, db_path))
+    if as_json:
+        click.echo(json.dumps(snapshot.to_json() if snapshot else {"empty": True, "message": EMPTY_MESSAGE},
+                              ensure_ascii=False))
+    else:
+        click.echo(format_heat(snapshot, html=False))
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: every SentibotError ends as one line on stderr and exit status 1."""
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")

@@ -1,0 +1,122 @@
+"""Alert rules (heat transitions, regulator warnings, source outages) and one Telegram formatter per alert kind."""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from sentibot.models import Alert, AlertKind, Notice
+
+TELEGRAM_LIMIT = 4096
+CLOSE_TIME = "T15:00:00+08:00"  # heat is scored on the daily close
+LEVEL_EMOJI = {"calm": "🟢", "warming": "🟡", "hot": "🟠", "frenzy": "🔴"}
+
+
+WARNING_WORDS = ("异常交易行为", "盘中拉抬打压", "以涨停价格大额申报", "连续申报", "口头警示", "监管关注", "警示函",
+                 "自律监管措施", "涨幅异常", "重点监控", "提示交易风险", "加强交易监管", "暂停证券账户交易", "专项核查")
+COMPANY_WORDS = ("股票交易异常波动", "风险提示性公告", "停牌核查", "收盘价涨幅偏离值累计")
+
+
+@dataclass(frozen=True)
+class _Interim:
+    label: str
+    severity: int
+    triggers: tuple[str, ...]
+
+
+def classify_notice(text: str, title: str = ""):
+    """The notice classifier: sentibot.text.classify_notice (an interim keyword rule until branch `text` lands)."""
+    try:
+        from sentibot.text import classify_notice as classify  # imported late: jieba is heavy
+    except ImportError:
+        # INTERIM until the text branch is merged: vocabulary of ../shared/samples/bse/FORMAT.md
+        body = f"{title}\n{text}"
+        hits = tuple(w for w in WARNING_WORDS if w in body)
+        if hits:
+            return _Interim("regulator_warning", len(hits), hits)
+        company = tuple(w for w in COMPANY_WORDS if w in body)
+        return _Interim("company_volatility_notice", 1, company) if company else _Interim("other", 0, ())
+    return classify(text, title)
+
+
+def regulator_alert(notice: Notice, cls: Any, level: str = "", score: float | None = None) -> Alert:
+    """A regulator_warning alert for a notice the classifier labelled regulator_warning."""
+    triggers = tuple(getattr(cls, "triggers", ()) or ())
+    reasons = tuple(f"measure: {t}" for t in triggers[:8]) + (f"source: {notice.source}",)
+    return Alert(kind=AlertKind.REGULATOR_WARNING, ts=notice.published_at, title=notice.title, level=level,
+                 score=score, reasons=reasons, dedupe_key=f"regulator_warning:{notice.url}")
+
+
+def source_down_alert(source: str, since: str, detail: str) -> Alert:
+    """An admin-only alert: a source has been unhealthy since `since`."""
+    return Alert(kind=AlertKind.SOURCE_DOWN, ts=since, title=f"source {source} is down since {since}",
+                 reasons=(detail,) if detail else (), dedupe_key=f"source_down:{source}:{since}")
+
+
+def heat_alert(date: str, level: str, score: float | None, reasons: tuple[str, ...], previous: str) -> Alert:
+    """An upward heat transition (kind frenzy, level = the new level)."""
+    title = f"BSE heat {previous} → {level}"
+    return Alert(kind=AlertKind.FRENZY, ts=date + CLOSE_TIME, title=title, level=level, score=score,
+                 reasons=reasons, dedupe_key=f"frenzy:{date}:{level}")
+
+
+def cooling_alert(date: str, level: str, score: float | None, reasons: tuple[str, ...], previous: str) -> Alert:
+    """Leaving hot/frenzy after two days below the hot threshold."""
+    title = f"BSE heat cooling: {previous} → {level}"
+    return Alert(kind=AlertKind.COOLING, ts=date + CLOSE_TIME, title=title, level=level, score=score,
+                 reasons=reasons, dedupe_key=f"cooling:{date}:{level}")
+
+
+def _e(value: object) -> str:
+    return html.escape(str(value), quote=False)
+
+
+def _score(alert: Alert) -> str:
+    return "" if alert.score is None else f" · score {alert.score:.0f}/100"
+
+
+def _reasons(alert: Alert) -> list[str]:
+    return [f"• {_e(r)}" for r in alert.reasons]
+
+
+def _format_frenzy(alert: Alert) -> list[str]:
+    icon = LEVEL_EMOJI.get(alert.level, "🔥")
+    head = f"{icon} <b>Heat: {_e(alert.level.upper() or 'UP')}</b>{_score(alert)}"
+    return [head, _e(alert.title), *_reasons(alert), f"<i>{_e(alert.ts)}</i>"]
+
+
+def _format_cooling(alert: Alert) -> list[str]:
+    head = f"🧊 <b>Cooling: now {_e(alert.level or 'lower')}</b>{_score(alert)}"
+    return [head, _e(alert.title), *_reasons(alert), f"<i>{_e(alert.ts)}</i>"]
+
+
+def _format_regulator(alert: Alert) -> list[str]:
+    head = "⚠️ <b>Regulator warning</b>"
+    context = f"heat when published: {_e(alert.level)}{_score(alert)}" if alert.level else ""
+    return [head, f"<b>{_e(alert.title)}</b>", *_reasons(alert), *([context] if context else []),
+            f"<i>{_e(alert.ts)}</i>"]
+
+
+def _format_source_down(alert: Alert) -> list[str]:
+    return ["🛠 <b>Source down</b> (admins)", _e(alert.title), *_reasons(alert)]
+
+
+FORMATTERS: dict[AlertKind, Callable[[Alert], list[str]]] = {
+    AlertKind.FRENZY: _format_frenzy,
+    AlertKind.COOLING: _format_cooling,
+    AlertKind.REGULATOR_WARNING: _format_regulator,
+    AlertKind.SOURCE_DOWN: _format_source_down,
+}
+
+
+def format_alert(alert: Alert) -> str:
+    """Telegram HTML for an alert; every scraped string escaped; cut below Telegram's 4096-char limit."""
+    lines = FORMATTERS[alert.kind](alert)
+    text = "\n".join(lines)
+    while len(text) > TELEGRAM_LIMIT and len(lines) > 2:
+        lines = lines[:-2] + ["…"]  # drop whole reason lines so no HTML tag or entity is cut in half
+        text = "\n".join(lines)
+    if len(text) > TELEGRAM_LIMIT:
+        text = _e(alert.title[:1000]) + "…"  # cut the raw string, then escape: no entity is split
+    return text

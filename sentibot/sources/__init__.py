@@ -1,0 +1,100 @@
+"""Data sources: the registry, the collector protocol and one collection cycle over several sources."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import logging
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Callable, Protocol
+
+from sqlite_utils import Database
+
+from sentibot.config import Settings
+from sentibot.errors import InputError
+from sentibot.models import Outcome
+from sentibot.sources import health
+from sentibot.sources.http import FetchError, PoliteClient
+
+log = logging.getLogger(__name__)
+
+# name -> "module:function"; a new source is one line here (modules are imported only when used).
+REGISTRY: dict[str, str] = {
+    "guba": "sentibot.sources.guba:collect",
+    "market": "sentibot.sources.market:collect",
+}
+
+
+@dataclass
+class CollectContext:
+    """What a collector needs, built once by the caller: IO objects are passed in, never global."""
+
+    client: PoliteClient
+    db: Database
+    settings: Settings
+    now: datetime  # the cycle's time (Asia/Shanghai); collectors never read the clock themselves
+    progress: Callable[[int], None] | None = None  # advanced by units of work during --since backfills
+
+
+@dataclass(frozen=True)
+class CollectResult:
+    """How one source's collection ended: outcome, items stored, and a one-line detail."""
+
+    source: str
+    outcome: Outcome
+    items: int = 0
+    detail: str = ""
+
+
+class Collector(Protocol):
+    async def __call__(self, ctx: CollectContext, since: date | None = None) -> CollectResult: ...
+
+
+class _Sources(Mapping[str, Collector]):
+    """REGISTRY resolved lazily: SOURCES['guba'] imports sentibot.sources.guba on first use."""
+
+    def __getitem__(self, name: str) -> Collector:
+        module, _, function = REGISTRY[name].partition(":")
+        return getattr(importlib.import_module(module), function)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(REGISTRY)
+
+    def __len__(self) -> int:
+        return len(REGISTRY)
+
+
+SOURCES: Mapping[str, Collector] = _Sources()
+
+
+def check_names(names: list[str] | tuple[str, ...]) -> list[str]:
+    """The given source names (all registered ones when empty); an unknown one is an InputError."""
+    unknown = [n for n in names if n not in REGISTRY]
+    if unknown:
+        raise InputError(f"unknown source {unknown[0]!r}; known sources: {', '.join(REGISTRY)}")
+    return list(dict.fromkeys(names)) or list(REGISTRY)
+
+
+async def collect_one(name: str, ctx: CollectContext, since: date | None = None) -> CollectResult:
+    """One source: skipped while paused; any failure becomes a result, never an exception; health recorded."""
+    until = health.paused_until(ctx.db, name, ctx.now)
+    if until:
+        result = CollectResult(name, Outcome.PAUSED, 0, f"paused until {until} after repeated blocks")
+    else:
+        try:
+            result = await SOURCES[name](ctx, since)
+        except FetchError as exc:
+            result = CollectResult(name, exc.outcome, 0, str(exc))
+        except Exception as exc:  # one broken source must never stop the cycle
+            log.exception("source %s crashed", name)
+            result = CollectResult(name, Outcome.FAILED, 0, f"{type(exc).__name__}: {exc}")
+    health.record_attempt(ctx.db, name, result.outcome, result.detail, result.items, ctx.now, ctx.settings)
+    return result
+
+
+async def run_collection(names: list[str] | tuple[str, ...], ctx: CollectContext,
+                         since: date | None = None) -> list[CollectResult]:
+    """Collect the named sources (all when empty) concurrently; one failing never stops the others."""
+    return list(await asyncio.gather(*(collect_one(n, ctx, since) for n in check_names(names))))

@@ -1,0 +1,83 @@
+"""Alert builders, per-kind formatters, and the heat snapshot over a real SQLite file."""
+
+import json
+
+from click.testing import CliRunner
+
+from sentibot import alerts, heat
+from sentibot.cli import cli
+from sentibot.models import Alert, AlertKind, Notice
+from sentibot.store import add_alert, open_store, save_scores, upsert_notice
+
+NOW = "2023-11-27T20:00:00+08:00"
+
+
+def _notice(title="北交所加强交易监管", text="对异常交易行为采取口头警示、监管关注等自律监管措施93人次。"):
+    return Notice(url="https://www.bse.cn/news/1.html", source="bse.cn", published_at="2023-11-27T19:00:00+08:00",
+                  title=title, text=text)
+
+
+def test_regulator_alert_from_a_warning_notice():
+    notice = _notice()
+    cls = alerts.classify_notice(notice.text, notice.title)
+    assert cls.label == "regulator_warning"
+    alert = alerts.regulator_alert(notice, cls)
+    assert alert.kind is AlertKind.REGULATOR_WARNING
+    assert alert.dedupe_key == "regulator_warning:https://www.bse.cn/news/1.html"
+    assert alert.ts == notice.published_at and alert.reasons[-1] == "source: bse.cn"
+
+
+def test_company_notice_is_not_a_regulator_warning():
+    cls = alerts.classify_notice("关于股票交易异常波动公告", "")
+    assert cls.label != "regulator_warning"
+
+
+def test_every_kind_has_a_formatter_that_escapes():
+    nasty = '<script>alert("x")</script> & co'
+    for kind in AlertKind:
+        text = alerts.format_alert(Alert(kind=kind, ts=NOW, title=nasty, level="hot", score=77.4, reasons=(nasty,)))
+        assert "<script>" not in text and "&lt;script&gt;" in text and "&amp; co" in text
+
+
+def test_format_alert_stays_under_the_telegram_limit():
+    alert = Alert(kind=AlertKind.FRENZY, ts=NOW, title="t" * 5000, level="frenzy", reasons=("<b>" * 500,) * 30)
+    text = alerts.format_alert(alert)
+    assert len(text) < 4096
+    assert text.count("<b>") == text.count("</b>")
+
+
+def test_source_down_alert():
+    alert = alerts.source_down_alert("guba", "2023-11-27T10:00:00+08:00", "captcha page 3 times")
+    assert alert.kind is AlertKind.SOURCE_DOWN and "guba" in alert.title
+    assert alert.dedupe_key == "source_down:guba:2023-11-27T10:00:00+08:00"
+    assert "Source down" in alerts.format_alert(alert)
+
+
+def test_heat_snapshot_empty_database(tmp_path):
+    db = open_store(tmp_path / "h.db")
+    assert heat.heat_snapshot(db) is None
+    assert "no scores yet" in heat.format_heat(None)
+    result = CliRunner().invoke(cli, ["heat", "--db", str(tmp_path / "h.db")])
+    assert result.exit_code == 0 and "no scores yet: run `sentibot collect` or `sentibot replay` first" in result.output
+
+
+def test_heat_snapshot_from_stored_scores(tmp_path):
+    db = open_store(tmp_path / "h.db")
+    components = {"close": 1101.5, "pct_change": 11.4, "turnover_ratio": 3.1, "rsi": 82.0,
+                  "attention": {"WeChat index 北交所": {"ratio": 38.0, "z": 9.1}},
+                  "lead_lag": {"lag": 1, "corr": 0.62}, "reasons": ["turnover 3.1x its 20-day mean", "RSI 82"]}
+    save_scores(db, [{"date": "2023-11-24", "score": 80, "level": "hot", "components": {}},
+                     {"date": "2023-11-27", "score": 97.5, "level": "frenzy", "components": components}], NOW)
+    notice = _notice(title="北交所<加强>交易监管")
+    upsert_notice(db, notice, NOW, notice_class="regulator_warning", severity=3)
+    add_alert(db, alerts.heat_alert("2023-11-27", "frenzy", 97.5, ("RSI 82",), "hot"), NOW)
+    snap = heat.heat_snapshot(db)
+    assert snap.date == "2023-11-27" and snap.level == "frenzy" and snap.lead_lag["lag"] == 1
+    text = heat.format_heat(snap)
+    assert "FRENZY" in text and "attention leads turnover by 1 day (r=0.62)" in text
+    assert "&lt;加强&gt;" in text and "turnover 3.1x its 20-day mean" in text
+    plain = heat.format_heat(snap, html=False)
+    assert "<b>" not in plain and "北交所<加强>交易监管" in plain
+    result = CliRunner().invoke(cli, ["heat", "--db", str(tmp_path / "h.db"), "--json"])
+    assert result.exit_code == 0
+    assert json.loads(result.output)["level"] == "frenzy"
