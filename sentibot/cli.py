@@ -58,6 +58,26 @@ def heat(ctx: click.Context, db_path: Path | None, as_json: bool) -> None:
         click.echo(format_heat(snapshot, html=False))
 
 
+# --- run commands ---
+
+
+@cli.command()
+@db_option
+@click.pass_context
+def run(ctx: click.Context, db_path: Path | None) -> None:
+    """The main job: scheduler + collectors + scoring + alerts + bot, until SIGTERM/SIGINT."""
+    import asyncio
+    import dataclasses
+
+    from sentibot.service import configure_logging, serve
+
+    settings = settings_from(ctx)
+    if db_path is not None:
+        settings = dataclasses.replace(settings, db=db_path)
+    configure_logging(settings)
+    asyncio.run(serve(settings))
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: every SentibotError ends as one line on stderr and exit status 1."""
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")

@@ -1,0 +1,72 @@
+"""Polling watchdog: notices when getUpdates has not succeeded for SENTIBOT_POLLING_WATCHDOG_S and restarts it."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from telegram import Update
+from telegram.request import HTTPXRequest
+
+from sentibot.config import Settings
+
+log = logging.getLogger("sentibot.service")
+
+
+class WatchedRequest(HTTPXRequest):
+    """The getUpdates connection; every HTTP 200 answer counts as a successful poll."""
+
+    def __init__(self, on_ok, **kwargs):
+        super().__init__(**kwargs)
+        self._on_ok = on_ok
+
+    async def do_request(self, *args, **kwargs):
+        code, payload = await super().do_request(*args, **kwargs)
+        if code == 200:
+            self._on_ok()
+        return code, payload
+
+
+class PollingWatch:
+    """Tracks the last successful poll and restarts the updater when polling has stalled."""
+
+    def __init__(self, settings: Settings, clock=time.monotonic):
+        self.limit_s = settings.polling_watchdog_s
+        self.proxy = settings.http_proxy
+        self.clock = clock
+        self.last_ok = clock()
+        self.restarts = 0
+
+    @property
+    def tick_s(self) -> float:
+        return max(0.5, min(60.0, self.limit_s / 4))
+
+    def mark_ok(self) -> None:
+        self.last_ok = self.clock()
+
+    def request(self) -> WatchedRequest:
+        """The request object to give the ApplicationBuilder as get_updates_request."""
+        return WatchedRequest(self.mark_ok, connection_pool_size=1, proxy=self.proxy)
+
+    def stalled_for(self) -> float:
+        return self.clock() - self.last_ok
+
+    def on_error(self, exc: Exception) -> None:
+        log.warning("event=polling_error error=%r stalled_s=%.0f", f"{type(exc).__name__}: {exc}", self.stalled_for())
+
+    async def start_polling(self, app) -> None:
+        self.mark_ok()  # a fresh start gets a whole window before it counts as stalled
+        await app.updater.start_polling(allowed_updates=Update.ALL_TYPES, error_callback=self.on_error)
+
+    async def check(self, app) -> bool:
+        """Restart polling if it has not succeeded for the limit; True when it restarted."""
+        stalled = self.stalled_for()
+        if stalled <= self.limit_s:
+            return False
+        self.restarts += 1
+        log.warning("event=polling_stalled stalled_s=%.0f limit_s=%.0f action=restart_updater restarts=%d",
+                    stalled, self.limit_s, self.restarts)
+        if app.updater.running:
+            await app.updater.stop()
+        await self.start_polling(app)
+        return True
