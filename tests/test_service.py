@@ -1,0 +1,146 @@
+"""Service pieces: job grouping, configuration line, console delivery, redaction, job registration, shutdown."""
+
+import asyncio
+import logging
+from datetime import datetime
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from sentibot import jobs, service, store
+from sentibot.config import load_settings
+from sentibot.jobs import Runtime
+from sentibot.models import Alert, AlertKind
+from sentibot.schedule import add_to_scheduler
+from sentibot.timeutil import SHANGHAI
+
+NOW = datetime(2023, 11, 27, 10, 0, tzinfo=SHANGHAI)
+
+
+def settings(tmp_path, **env):
+    base = {"SENTIBOT_DB": str(tmp_path / "s.db")}
+    return load_settings({**base, **env}, env_file=None)
+
+
+def test_collect_jobs_group_sources_with_their_cadences(tmp_path):
+    s = settings(tmp_path, SENTIBOT_GUBA_INTERVAL_S="120", SENTIBOT_OFF_HOURS_INTERVAL_S="900",
+                 SENTIBOT_NOTICES_INTERVAL_S="60")
+    got = {j.id: j for j in jobs.collect_jobs(s, ["guba", "market", "notices", "baidu_index", "wechat_index"])}
+    assert list(got) == ["collect_guba", "collect_market", "collect_notices", "collect_search"]
+    assert (got["collect_guba"].cadence.session_s, got["collect_guba"].cadence.off_s) == (120, 900)
+    assert got["collect_notices"].cadence.session_s == got["collect_notices"].cadence.off_s == 60
+    assert got["collect_search"].sources == ("baidu_index", "wechat_index")
+    assert [j.id for j in jobs.collect_jobs(s, ["guba"])] == ["collect_guba"]  # no empty jobs
+
+
+def test_source_configuration_names_the_missing_setting(tmp_path):
+    s = settings(tmp_path, SENTIBOT_WECHAT_OPENID="o", SENTIBOT_WECHAT_SEARCH_KEY="k")
+    ok, missing = jobs.source_configuration(s, ["guba", "baidu_index", "wechat_index"])
+    assert ok == ["guba", "wechat_index"]
+    assert missing == ["baidu_index(needs SENTIBOT_BAIDU_COOKIE)"]
+
+
+def _alert(key: str, kind=AlertKind.REGULATOR_WARNING) -> Alert:
+    return Alert(kind=kind, ts="2023-11-27T18:00:00+08:00", title=f"warning {key} <b>", dedupe_key=key)
+
+
+def test_console_delivery_logs_each_new_alert_once_and_marks_its_deliveries(tmp_path, caplog):
+    db = store.open_store(tmp_path / "s.db")
+    db["subscribers"].insert({"chat_id": 7, "user_id": 7, "chat_type": "private", "min_level": "hot", "active": 1})
+    store.add_alert(db, _alert("old"), "2023-11-27T09:00:00+08:00")
+    assert jobs.start_console_cursor(db, NOW) == 1  # history before start-up is not replayed to the log
+    new_id = store.add_alert(db, _alert("new"), "2023-11-27T10:00:00+08:00")
+    with caplog.at_level(logging.WARNING, logger="sentibot.service"):
+        assert jobs.deliver_to_console(db, NOW) == 1
+        assert jobs.deliver_to_console(db, NOW) == 0
+    lines = [r.getMessage() for r in caplog.records if "alert_console" in r.getMessage()]
+    assert len(lines) == 1 and f"id={new_id}" in lines[0] and "kind=regulator_warning" in lines[0]
+    statuses = {r["alert_id"]: r["status"] for r in db.query("select alert_id, status from deliveries")}
+    assert statuses == {1: "pending", new_id: "console"}
+    assert jobs.start_console_cursor(db, NOW) == new_id  # a restart continues where it stopped
+
+
+def test_redact_hides_the_token_in_any_log_line(caplog):
+    token = "123456:SECRET-token"
+    record = logging.LogRecord("httpx", logging.INFO, __file__, 1, "POST %s/getUpdates", (f"http://x/bot{token}",),
+                               None)
+    service.Redact([token, ""]).filter(record)
+    assert token not in record.getMessage() and "bot***" in record.getMessage()
+
+
+def test_configure_logging_uses_the_level_setting_and_quietens_httpx(tmp_path):
+    s = settings(tmp_path, SENTIBOT_LOG_LEVEL="debug")
+    service.configure_logging(s)
+    try:
+        assert logging.getLogger().level == logging.DEBUG
+        assert logging.getLogger("httpx").level == logging.WARNING
+    finally:
+        service.configure_logging(settings(tmp_path))
+
+
+def test_last_attempts_restores_the_cadence_after_a_restart(tmp_path):
+    db = store.open_store(tmp_path / "s.db")
+    job = jobs.CollectJob("collect_search", ("baidu_index", "wechat_index"), jobs.Cadence(86400, 86400))
+    assert jobs.last_attempts(db, job) is None
+    db["source_health"].insert_all([{"source": "baidu_index", "last_attempt_at": "2023-11-27T08:00:00+08:00"},
+                                    {"source": "wechat_index", "last_attempt_at": "2023-11-27T09:00:00+08:00"}])
+    assert jobs.last_attempts(db, job) == datetime(2023, 11, 27, 8, 0, tzinfo=SHANGHAI)
+
+
+def test_guarded_logs_a_failing_job_and_keeps_going(tmp_path, caplog):
+    rt = Runtime(settings=settings(tmp_path), db=None, client=None, clock=lambda: NOW)
+
+    async def boom():
+        raise RuntimeError("source exploded")
+
+    with caplog.at_level(logging.ERROR, logger="sentibot.service"):
+        asyncio.run(jobs.guarded(rt, "collect_guba", boom))
+    assert any("event=job_failed job=collect_guba" in r.getMessage() for r in caplog.records)
+    assert not rt.inflight
+
+
+def test_shutdown_cancels_a_stuck_job_within_the_grace(tmp_path, caplog):
+    async def scenario():
+        rt = Runtime(settings=settings(tmp_path), db=None, client=None, clock=lambda: NOW)
+        finished = []
+
+        async def quick():
+            await asyncio.sleep(0.05)
+            finished.append("quick")
+
+        async def stuck():
+            await asyncio.sleep(3600)
+
+        runs = [asyncio.create_task(jobs.guarded(rt, "send_outbox", quick)),
+                asyncio.create_task(jobs.guarded(rt, "collect_guba", stuck))]
+        await asyncio.sleep(0.01)
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        await service.finish_inflight(rt, grace_s=0.3)
+        await asyncio.gather(*runs)
+        took = loop.time() - start
+        await jobs.guarded(rt, "collect_guba", quick)  # nothing new starts once stopping
+        return finished, took
+
+    with caplog.at_level(logging.WARNING, logger="sentibot.service"):
+        finished, took = asyncio.run(scenario())
+    assert finished == ["quick"]  # the quick job finished, the stuck one was cancelled, no new run
+    assert took < 2
+    assert any("event=job_cancelled job=collect_guba" in r.getMessage() for r in caplog.records)
+
+
+def test_register_jobs_twice_keeps_one_job_per_id(tmp_path):
+    async def scenario():
+        scheduler = AsyncIOScheduler(timezone=SHANGHAI)
+        scheduler.start(paused=True)
+        rt = Runtime(settings=settings(tmp_path), db=None, client=None, clock=lambda: NOW)
+        collect = jobs.collect_jobs(rt.settings, ["guba", "market", "notices", "baidu_index"])
+        try:
+            for _ in range(2):
+                ids = service.register_jobs(lambda *a: add_to_scheduler(scheduler, *a), rt, collect)
+            return ids, sorted(job.id for job in scheduler.get_jobs())
+        finally:
+            scheduler.shutdown(wait=False)
+
+    ids, registered = asyncio.run(scenario())
+    assert registered == sorted(ids) == ["collect_guba", "collect_market", "collect_notices", "collect_search",
+                                         "send_outbox"]
