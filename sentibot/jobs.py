@@ -43,7 +43,7 @@ class Runtime:
     db: Database
     client: Any  # sentibot.sources.http.PoliteClient
     clock: Callable[[], datetime]
-    bot: Any = None  # telegram.Bot; None = console delivery
+    sender: Any = None  # sentibot.delivery.Sender (Telegram); None = console delivery
     last_run: dict[str, datetime] = field(default_factory=dict)
     inflight: set = field(default_factory=set)
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
@@ -136,13 +136,11 @@ def rescore_now(rt: Runtime) -> list:
 
 
 async def send_outbox(rt: Runtime) -> None:
-    """Deliver pending alerts: to Telegram with a bot, else to the log (console delivery)."""
-    if rt.bot is None:
+    """Deliver pending alerts: through the Telegram sender (drains in the background), else to the log."""
+    if rt.sender is None:
         deliver_to_console(rt.db, rt.clock())
-        return
-    from sentibot.delivery import drain_outbox
-
-    await drain_outbox(rt.bot, rt.db, rt.clock())
+    else:
+        await rt.sender.tick()
 
 
 def start_console_cursor(db: Database, now: datetime) -> int:

@@ -16,7 +16,7 @@ from sentibot.timeutil import SHANGHAI, now as shanghai_now
 
 log = logging.getLogger("sentibot.service")
 
-SHUTDOWN_GRACE_S = 5.0  # in-flight jobs get this long to finish before they are cancelled (stop within 10 s)
+SHUTDOWN_GRACE_S = 4.0  # in-flight jobs and sends get this long to finish, then are cut off (stop within 10 s)
 LOG_FORMAT = "%(asctime)s level=%(levelname)s logger=%(name)s %(message)s"
 
 
@@ -74,6 +74,15 @@ async def finish_inflight(rt: Runtime, grace_s: float = SHUTDOWN_GRACE_S) -> Non
             await asyncio.wait(late, timeout=1.0)
 
 
+async def stop_sender(sender, grace_s: float = SHUTDOWN_GRACE_S) -> None:
+    """Stop claiming deliveries and let sends in flight settle; a send cut off stays 'sending' -> 'unknown'."""
+    try:
+        await asyncio.wait_for(sender.stop(), timeout=grace_s)
+    except asyncio.TimeoutError:
+        log.warning("event=sender_cut_off grace_s=%.0f effect='rows in flight are settled as unknown at restart'",
+                    grace_s)
+
+
 async def serve(settings: Settings, stop: asyncio.Event | None = None, clock: Callable = shanghai_now) -> None:
     """Run until stop is set (SIGTERM/SIGINT set it): start-up checks, jobs, then an orderly shutdown."""
     from sentibot.sources import SOURCES
@@ -129,11 +138,12 @@ async def _serve_console(rt: Runtime, collect_jobs: list, stop: asyncio.Event) -
 async def _serve_telegram(rt: Runtime, collect_jobs: list, stop: asyncio.Event) -> None:
     """With a token: the bot's Application owns polling and the JobQueue that runs every job."""
     from sentibot.bot import build_application
+    from sentibot.delivery import Sender
     from sentibot.watchdog import PollingWatch
 
     watch = PollingWatch(rt.settings)
     app = build_application(rt.settings, rt.db, get_updates_request=watch.request())
-    rt.bot = app.bot
+    rt.sender = Sender(app.bot, rt.db)  # one sender per process keeps Telegram's rate limits across drains
     async with app:  # initialize() ... shutdown()
         register_jobs(partial(add_to_job_queue, app.job_queue), rt, collect_jobs)
         add_to_job_queue(app.job_queue, "watch_polling",
@@ -144,7 +154,7 @@ async def _serve_telegram(rt: Runtime, collect_jobs: list, stop: asyncio.Event) 
         await stop.wait()
         log.info("event=shutdown signal=received")
         app.job_queue.scheduler.pause()
-        await finish_inflight(rt)
+        await asyncio.gather(finish_inflight(rt), stop_sender(rt.sender))  # both within one grace period
         if app.updater.running:
             await app.updater.stop()
         await app.stop()
