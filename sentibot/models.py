@@ -24,6 +24,7 @@ class AlertKind(str, Enum):
     COOLING = "cooling"
     REGULATOR_WARNING = "regulator_warning"
     SOURCE_DOWN = "source_down"
+    BROADCAST = "broadcast"  # an admin's /broadcast text, delivered through the same outbox
 
 
 class Outcome(str, Enum):

@@ -1,0 +1,333 @@
+"""The outbox sender: drains pending deliveries under Telegram's limits, at most once per chat and alert.
+
+Each delivery row is marked 'sending' (committed) before its request and gets its outcome committed after it. A row
+found 'sending' by a later run (the process died mid-request) becomes 'unknown' and is never re-sent, and so does a
+request that timed out after it was fully written: Telegram may have accepted it, and a duplicate alert is worse than
+a missing one (the operator sees 'unknown' rows in /sources). Everything else is retried or settled:
+429 -> retry after retry_after; 5xx / connection error -> retry with backoff; 403 -> subscriber inactive;
+400 -> failed. Statuses: pending, sending, sent, unknown, failed, blocked, cancelled.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import html
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Callable
+
+import httpx
+from sqlite_utils import Database
+from telegram import LinkPreviewOptions
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, ChatMigrated, Forbidden, InvalidToken, NetworkError, RetryAfter, TimedOut
+
+from sentibot import timeutil
+from sentibot.models import AlertKind
+from sentibot.store import alert_from_row
+
+log = logging.getLogger(__name__)
+BROADCAST = "broadcast"  # alerts.kind of an admin /broadcast; its title is the admin's text
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Telegram's sending limits; the defaults are the documented ones. 0 = no limit."""
+
+    overall_per_s: float = 30.0
+    private_per_s: float = 1.0
+    group_per_min: float = 20.0
+
+    def chat_interval(self, chat_id: int) -> float:
+        """Seconds between two messages to one chat (negative ids are groups and channels)."""
+        if chat_id < 0:
+            return 60.0 / self.group_per_min if self.group_per_min else 0.0
+        return 1.0 / self.private_per_s if self.private_per_s else 0.0
+
+
+NO_LIMITS = Limits(0, 0, 0)
+
+
+@dataclass(frozen=True)
+class SenderConfig:
+    limits: Limits = Limits()
+    concurrency: int = 32  # requests in flight at once
+    send_timeout_s: float = 10.0  # read timeout of one send; past it the outcome is unknown
+    backoff_s: float = 2.0  # first retry delay after a 5xx or connection error; doubles per attempt
+    max_backoff_s: float = 300.0
+    max_attempts: int = 8  # 5xx / connection errors beyond this many attempts end as failed
+    stale_sending_s: float = 60.0  # a 'sending' row this old and not in flight here was interrupted
+
+
+@dataclass
+class DrainStats:
+    counts: dict = field(default_factory=dict)
+
+    def add(self, outcome: str) -> None:
+        self.counts[outcome] = self.counts.get(outcome, 0) + 1
+
+    def __getitem__(self, outcome: str) -> int:
+        return self.counts.get(outcome, 0)
+
+
+def _stamp(moment: datetime) -> str:
+    return moment.isoformat(timespec="milliseconds")
+
+
+def _parse(stamp: str | None) -> datetime:
+    moment = datetime.fromisoformat(stamp) if stamp else datetime.min
+    return moment if moment.tzinfo else moment.replace(tzinfo=timeutil.SHANGHAI)
+
+
+def render(row: dict) -> str:
+    """The Telegram HTML of an alert row; one formatter per kind lives in sentibot.alerts."""
+    if row["kind"] == BROADCAST:
+        return f"📣 {html.escape(row['title'])}"
+    from sentibot.alerts import format_alert  # the scoring branch owns the alert formatters
+
+    return format_alert(alert_from_row(row))
+
+
+class Pacer:
+    """Spaces request starts at least 1/rate apart (strict: never a burst)."""
+
+    def __init__(self, rate: float) -> None:
+        self.interval = 1.0 / rate if rate else 0.0
+        self._next = 0.0
+
+    async def wait(self) -> None:
+        if not self.interval:
+            return
+        now = time.monotonic()
+        start = max(now, self._next)
+        self._next = start + self.interval
+        if start > now:
+            await asyncio.sleep(start - now)
+
+
+class Sender:
+    """Drains the deliveries table through bot.send_message; one Sender per database and process."""
+
+    def __init__(self, bot, db: Database, config: SenderConfig = SenderConfig(),
+                 clock: Callable[[], datetime] = timeutil.now) -> None:
+        self.bot, self.db, self.config, self.clock = bot, db, config, clock
+        self._pacer = Pacer(config.limits.overall_per_s)
+        self._chat_ready: dict[int, float] = {}  # chat_id -> monotonic time of its next allowed send
+        self._in_flight: set[tuple[int, int]] = set()
+        self._texts: dict[int, str] = {}
+        self._task: asyncio.Task | None = None
+        self._stopping = False
+
+    # --- job entry points ------------------------------------------------------------------------------------
+    async def tick(self, context=None) -> None:
+        """JobQueue callback: start a drain in the background unless one is running."""
+        if self._stopping or (self._task and not self._task.done()):
+            return
+        self._task = asyncio.create_task(self.drain(), name="outbox-drain")
+        self._task.add_done_callback(_log_crash)
+
+    async def stop(self) -> None:
+        """Stop claiming rows and let the requests in flight settle (bounded by the send timeout)."""
+        self._stopping = True
+        if self._task:
+            await asyncio.gather(self._task, return_exceptions=True)
+
+    # --- the drain ---------------------------------------------------------------------------------------------
+    async def drain(self, wait_retries: bool = False) -> DrainStats:
+        """Send every due delivery; with wait_retries, also wait for scheduled retries until none is pending."""
+        stats = DrainStats()
+        slots = asyncio.Semaphore(self.config.concurrency)
+        tasks: set[asyncio.Task] = set()
+        while not self._stopping:
+            self._settle_interrupted()
+            self._cancel_unsubscribed(stats)
+            heap = [(self._chat_ready.get(r["chat_id"], 0.0), n, r) for n, r in enumerate(self._due_rows())]
+            if not heap:
+                if tasks:
+                    await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+                    continue
+                delay = self._next_retry_in() if wait_retries else None
+                if delay is None:
+                    break
+                await asyncio.sleep(min(max(delay, 0.01), 5.0))
+                continue
+            heapq.heapify(heap)
+            while heap and not self._stopping:
+                ready_at, n, row = heapq.heappop(heap)
+                chat_id = row["chat_id"]
+                if self._chat_ready.get(chat_id, 0.0) > ready_at:  # a 429 or a send moved this chat on
+                    heapq.heappush(heap, (self._chat_ready[chat_id], n, row))
+                    continue
+                if ready_at > time.monotonic():
+                    await asyncio.sleep(ready_at - time.monotonic())
+                await slots.acquire()
+                await self._pacer.wait()
+                if self._stopping or not self._claim(row):
+                    slots.release()
+                    continue
+                self._chat_ready[chat_id] = time.monotonic() + self.config.limits.chat_interval(chat_id)
+                task = asyncio.create_task(self._send(row, stats))
+                tasks.add(task)
+                task.add_done_callback(lambda t: (tasks.discard(t), slots.release()))
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
+        return stats
+
+    def _due_rows(self, limit: int = 5000) -> list[dict]:
+        now = self.clock()
+        rows = self.db.query(
+            "select d.alert_id, d.chat_id, d.attempts, d.next_attempt_at, a.kind, a.ts, a.level, a.score, a.title,"
+            " a.reasons, a.dedupe_key from deliveries d join alerts a on a.id = d.alert_id"
+            " where d.status = 'pending' order by d.next_attempt_at, d.alert_id, d.chat_id limit ?", [limit])
+        return [r for r in rows if _parse(r["next_attempt_at"]) <= now]
+
+    def _next_retry_in(self) -> float | None:
+        rows = list(self.db.query("select next_attempt_at from deliveries where status = 'pending'"))
+        if not rows:
+            return None
+        first = min(_parse(r["next_attempt_at"]) for r in rows)
+        return (first - self.clock()).total_seconds()
+
+    def _claim(self, row: dict) -> bool:
+        """Mark the row 'sending' (committed) before the request; False if it is no longer pending."""
+        cursor = self.db.execute(
+            "update deliveries set status = 'sending', attempts = attempts + 1, updated_at = ?"
+            " where alert_id = ? and chat_id = ? and status = 'pending'",
+            [_stamp(self.clock()), row["alert_id"], row["chat_id"]])
+        if cursor.rowcount == 1:
+            self._in_flight.add((row["alert_id"], row["chat_id"]))
+            return True
+        return False
+
+    def _settle(self, row: dict, status: str, *, error: str | None = None, message_id: int | None = None,
+                retry_in: float | None = None) -> None:
+        now = self.clock()
+        self.db.execute(
+            "update deliveries set status = ?, last_error = ?, message_id = coalesce(?, message_id),"
+            " sent_at = case when ? = 'sent' then ? else sent_at end, next_attempt_at = ?, updated_at = ?"
+            " where alert_id = ? and chat_id = ? and status = 'sending'",
+            [status, error, message_id, status, _stamp(now),
+             _stamp(now + timedelta(seconds=retry_in)) if retry_in is not None else None, _stamp(now),
+             row["alert_id"], row["chat_id"]])
+        self._in_flight.discard((row["alert_id"], row["chat_id"]))
+
+    def _settle_interrupted(self) -> None:
+        """'sending' rows left by a dead process become 'unknown': they may have been delivered."""
+        cutoff = self.clock() - timedelta(seconds=self.config.stale_sending_s)
+        for r in list(self.db.query("select alert_id, chat_id, updated_at from deliveries where status = 'sending'")):
+            if (r["alert_id"], r["chat_id"]) not in self._in_flight and _parse(r["updated_at"]) <= cutoff:
+                self.db.execute(
+                    "update deliveries set status = 'unknown', last_error = ?, updated_at = ?"
+                    " where alert_id = ? and chat_id = ? and status = 'sending'",
+                    ["interrupted mid-send; not re-sent", _stamp(self.clock()), r["alert_id"], r["chat_id"]])
+                log.warning("delivery of alert %s to chat %s was interrupted mid-send: marked unknown",
+                            r["alert_id"], r["chat_id"])
+
+    def _cancel_unsubscribed(self, stats: DrainStats) -> None:
+        cursor = self.db.execute(
+            "update deliveries set status = 'cancelled', last_error = 'unsubscribed', updated_at = ?"
+            " where status = 'pending' and alert_id in (select id from alerts where audience = 'subscribers')"
+            " and chat_id not in (select chat_id from subscribers where active = 1)", [_stamp(self.clock())])
+        for _ in range(max(cursor.rowcount, 0)):
+            stats.add("cancelled")
+
+    def _text(self, row: dict) -> str:
+        if row["alert_id"] not in self._texts:
+            self._texts[row["alert_id"]] = render(row)
+        return self._texts[row["alert_id"]]
+
+    async def _send(self, row: dict, stats: DrainStats) -> None:
+        chat_id, attempts = row["chat_id"], row["attempts"] + 1
+        try:
+            text = self._text(row)
+            message = await self.bot.send_message(
+                chat_id, text, parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True),
+                read_timeout=self.config.send_timeout_s, write_timeout=self.config.send_timeout_s)
+        except RetryAfter as exc:
+            wait = _seconds(exc)
+            self._chat_ready[chat_id] = time.monotonic() + wait
+            self._settle(row, "pending", error=f"429 retry after {wait:g}s", retry_in=wait)
+            stats.add("retried")
+        except Forbidden as exc:
+            self._settle(row, "blocked", error=str(exc))
+            self._deactivate(chat_id, str(exc))
+            stats.add("blocked")
+        except BadRequest as exc:  # before NetworkError: BadRequest is a subclass
+            self._settle(row, "failed", error=f"400 {exc}")
+            log.warning("alert %s to chat %s rejected: %s", row["alert_id"], chat_id, exc)
+            stats.add("failed")
+        except TimedOut as exc:  # before NetworkError: TimedOut is a subclass
+            if isinstance(exc.__cause__, (httpx.ConnectTimeout, httpx.PoolTimeout)):
+                self._retry(row, attempts, f"timeout before sending: {exc}", stats)  # never reached Telegram
+            else:
+                self._settle(row, "unknown", error="timed out after the request was sent; not re-sent")
+                log.warning("alert %s to chat %s timed out after sending: marked unknown", row["alert_id"], chat_id)
+                stats.add("unknown")
+        except ChatMigrated as exc:
+            self._settle(row, "failed", error=f"chat migrated to {exc.new_chat_id}")
+            self._migrate(chat_id, exc.new_chat_id)
+            stats.add("failed")
+        except InvalidToken as exc:
+            self._settle(row, "pending", error=str(exc), retry_in=self.config.max_backoff_s)
+            log.error("Telegram refused the bot token; delivery paused")
+            stats.add("retried")
+        except NetworkError as exc:  # 5xx and connection errors
+            self._retry(row, attempts, str(exc), stats)
+        except Exception as exc:  # a formatter bug must not leave the row 'sending' forever
+            self._settle(row, "failed", error=f"{type(exc).__name__}: {exc}")
+            log.exception("alert %s to chat %s failed", row["alert_id"], chat_id)
+            stats.add("failed")
+        else:
+            self._settle(row, "sent", message_id=message.message_id)
+            stats.add("sent")
+
+    def _retry(self, row: dict, attempts: int, error: str, stats: DrainStats) -> None:
+        if attempts >= self.config.max_attempts:
+            self._settle(row, "failed", error=f"gave up after {attempts} attempts: {error}")
+            stats.add("failed")
+            return
+        delay = min(self.config.backoff_s * 2 ** (attempts - 1), self.config.max_backoff_s)
+        self._settle(row, "pending", error=error, retry_in=delay)
+        stats.add("retried")
+
+    def _deactivate(self, chat_id: int, reason: str) -> None:
+        stamp = _stamp(self.clock())
+        with self.db.atomic():
+            self.db.execute("update subscribers set active = 0, updated_at = ? where chat_id = ?", [stamp, chat_id])
+            self.db.execute("update deliveries set status = 'blocked', last_error = ?, updated_at = ?"
+                            " where chat_id = ? and status = 'pending'", [reason, stamp, chat_id])
+        log.info("chat %s blocked the bot: unsubscribed", chat_id)
+
+    def _migrate(self, old: int, new: int) -> None:
+        """A group became a supergroup: its subscription moves to the new id (future alerts reach it)."""
+        if next(self.db.query("select 1 from subscribers where chat_id = ?", [new]), None) is None:
+            self.db.execute("update subscribers set chat_id = ?, updated_at = ? where chat_id = ?",
+                            [new, _stamp(self.clock()), old])
+
+
+def _seconds(exc: RetryAfter) -> float:
+    value = getattr(exc, "_retry_after", None)
+    return value.total_seconds() if isinstance(value, timedelta) else float(exc.retry_after)
+
+
+def _log_crash(task: asyncio.Task) -> None:
+    if not task.cancelled() and task.exception():
+        log.error("outbox drain stopped: %s", task.exception(), exc_info=task.exception())
+
+
+async def drain_outbox(bot, db: Database, now: Callable[[], datetime] = timeutil.now, *,
+                       config: SenderConfig = SenderConfig(), wait_retries: bool = False) -> DrainStats:
+    """One drain of the outbox with a fresh Sender (tests, CLI); a long-running process keeps one Sender."""
+    return await Sender(bot, db, config, clock=now).drain(wait_retries=wait_retries)
+
+
+def schedule_sender(application, db: Database, interval_s: float, config: SenderConfig = SenderConfig()) -> Sender:
+    """Register the sender on the application's JobQueue; call `await sender.stop()` before application.stop()."""
+    sender = Sender(application.bot, db, config)
+    application.job_queue.run_repeating(sender.tick, interval=interval_s, first=0.5, name="outbox-sender",
+                                        job_kwargs={"max_instances": 1, "coalesce": True})
+    application.bot_data["sender"] = sender
+    return sender

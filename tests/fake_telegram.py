@@ -1,0 +1,332 @@
+"""A small fake Telegram Bot API server on 127.0.0.1 for tests and benchmarks (stdlib only, threaded).
+
+It answers the methods sentibot uses with the real JSON shapes, records every accepted message with a monotonic
+timestamp, lets a test inject updates (commands from any user in a private chat or a group), and injects faults on
+demand: 429 with retry_after, 403 blocked, 400, 5xx, a hang without accepting, a hang after accepting, 409 on getUpdates.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from email.parser import BytesParser
+from email.policy import HTTP
+from html.parser import HTMLParser
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Callable
+from urllib.parse import parse_qs
+
+TOKEN = "123456:TEST-token-for-the-fake-server"
+BOT_ID = 123456
+BOT_USERNAME = "sentibot_test_bot"
+ALLOWED_TAGS = {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "a", "code", "pre", "span",
+                "tg-spoiler", "tg-emoji", "blockquote"}
+FAULTS = ("429", "403", "400", "500", "502", "hang", "hang_after_accept", "409")
+
+
+@dataclass
+class Sent:
+    """One accepted outgoing message (sendMessage or sendPhoto)."""
+
+    method: str
+    chat_id: int
+    text: str
+    ts: float  # time.monotonic() when accepted
+    message_id: int
+    params: dict = field(default_factory=dict)
+
+
+@dataclass
+class Call:
+    """Every API call, accepted or not, with the fault answered (None = ok)."""
+
+    method: str
+    chat_id: int | None
+    ts: float
+    fault: str | None
+
+
+class _HtmlCheck(HTMLParser):
+    """Rejects what Telegram's HTML parse mode rejects: unknown or unbalanced tags."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.stack: list[str] = []
+        self.error = ""
+
+    def handle_starttag(self, tag, attrs):
+        if tag not in ALLOWED_TAGS:
+            self.error = self.error or f"Unsupported start tag \"{tag}\""
+        self.stack.append(tag)
+
+    def handle_endtag(self, tag):
+        if not self.stack or self.stack.pop() != tag:
+            self.error = self.error or f"Unexpected end tag \"{tag}\""
+
+
+def html_error(text: str) -> str:
+    """'' when text is valid Telegram HTML, else the reason."""
+    check = _HtmlCheck()
+    check.feed(text)
+    check.close()
+    if not check.error and check.stack:
+        return f"Can't find end tag corresponding to start tag \"{check.stack[-1]}\""
+    return check.error
+
+
+class FakeTelegram:
+    """The fake Bot API; use as a context manager, point PTB's base_url at `base_url`."""
+
+    def __init__(self, token: str = TOKEN, hang_s: float = 3.0, retry_after: float = 1) -> None:
+        self.token = token
+        self.hang_s = hang_s  # how long a hanging request hangs (longer than the client's read timeout)
+        self.retry_after = retry_after
+        self.sent: list[Sent] = []
+        self.calls: list[Call] = []
+        self.blocked: set[int] = set()  # chats whose user blocked the bot: always 403
+        self.fault_rule: Callable[[str, dict], str | None] | None = None  # (method, params) -> fault or None
+        self._one_shot: dict[str, list[str]] = {}
+        self._updates: list[dict] = []
+        self._update_ids = itertools.count(1)
+        self._message_ids = itertools.count(1)
+        self._cond = threading.Condition()
+        self._stopping = threading.Event()
+        self._server: ThreadingHTTPServer | None = None
+
+    # --- lifecycle -------------------------------------------------------------------------------------------
+    def __enter__(self) -> "FakeTelegram":
+        self.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        fake = self
+
+        class Handler(_Handler):
+            server_fake = fake
+
+        ThreadingHTTPServer.request_queue_size = 1024  # the default 5 drops connections under fan-out
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        with self._cond:
+            self._cond.notify_all()
+        if self._server:
+            self._server.shutdown()
+            self._server.server_close()
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}/bot"
+
+    # --- test controls -----------------------------------------------------------------------------------------
+    def fail_next(self, method: str, fault: str, count: int = 1) -> None:
+        """The next `count` calls of method answer with fault (one of FAULTS)."""
+        assert fault in FAULTS, fault
+        with self._cond:
+            self._one_shot.setdefault(method, []).extend([fault] * count)
+
+    def inject(self, text: str, user_id: int = 1001, chat_id: int | None = None, chat_type: str = "private",
+               username: str = "alice") -> int:
+        """Queue an incoming message; a leading /command gets a bot_command entity, as Telegram sends it."""
+        chat_id = user_id if chat_id is None else chat_id
+        chat = {"id": chat_id, "type": chat_type}
+        if chat_type == "private":
+            chat.update(first_name=username, username=username)
+        else:
+            chat["title"] = f"group {chat_id}"
+        message = {"message_id": next(self._message_ids), "date": int(time.time()), "chat": chat, "text": text,
+                   "from": {"id": user_id, "is_bot": False, "first_name": username, "username": username}}
+        if text.startswith("/"):
+            message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
+        with self._cond:
+            update_id = next(self._update_ids)
+            self._updates.append({"update_id": update_id, "message": message, "_ts": time.monotonic()})
+            self._cond.notify_all()
+        return update_id
+
+    def sent_to(self, chat_id: int) -> list[Sent]:
+        with self._cond:
+            return [s for s in self.sent if s.chat_id == chat_id]
+
+    def wait_sent(self, count: int, timeout: float = 10.0, chat_id: int | None = None) -> list[Sent]:
+        """Block until at least count messages were accepted (to chat_id if given); returns them."""
+        deadline = time.monotonic() + timeout
+        while True:
+            found = self.sent_to(chat_id) if chat_id is not None else list(self.sent)
+            if len(found) >= count or time.monotonic() > deadline:
+                return found
+            time.sleep(0.01)
+
+    # --- request handling (server threads) ------------------------------------------------------------------
+    def _fault(self, method: str, params: dict) -> str | None:
+        with self._cond:
+            queue = self._one_shot.get(method)
+            if queue:
+                return queue.pop(0)
+        chat = params.get("chat_id")
+        if method in ("sendMessage", "sendPhoto") and chat is not None and int(chat) in self.blocked:
+            return "403"
+        return self.fault_rule(method, params) if self.fault_rule else None
+
+    def handle(self, method: str, params: dict) -> tuple[int, dict]:
+        """Answer one API call: (HTTP status, JSON body)."""
+        fault = self._fault(method, params)
+        chat = params.get("chat_id")
+        now = time.monotonic()
+        with self._cond:
+            self.calls.append(Call(method, int(chat) if chat is not None else None, now, fault))
+        if fault in ("hang", "hang_after_accept"):
+            if fault == "hang_after_accept":
+                self._answer_ok(method, params)  # recorded as sent; the client never hears it
+            self._stopping.wait(self.hang_s)
+            return 504, _error(504, "Gateway Timeout")
+        if fault == "429":
+            return 429, _error(429, f"Too Many Requests: retry after {self.retry_after}",
+                               {"retry_after": self.retry_after})
+        if fault == "403":
+            return 403, _error(403, "Forbidden: bot was blocked by the user")
+        if fault == "400":
+            return 400, _error(400, "Bad Request: chat not found")
+        if fault in ("500", "502"):
+            return int(fault), _error(int(fault), "Internal Server Error" if fault == "500" else "Bad Gateway")
+        if fault == "409":
+            return 409, _error(409, "Conflict: terminated by other getUpdates request; make sure that only one "
+                                    "bot instance is running")
+        return self._answer_ok(method, params)
+
+    def _answer_ok(self, method: str, params: dict) -> tuple[int, dict]:
+        if method == "getMe":
+            return 200, _ok({"id": BOT_ID, "is_bot": True, "first_name": "sentibot", "username": BOT_USERNAME,
+                             "can_join_groups": True, "can_read_all_group_messages": False,
+                             "supports_inline_queries": False})
+        if method in ("deleteWebhook", "setMyCommands", "sendChatAction", "answerCallbackQuery", "close"):
+            if method == "setMyCommands":
+                with self._cond:
+                    self.commands = json.loads(params.get("commands", "[]"))
+            return 200, _ok(True)
+        if method == "getUpdates":
+            return 200, _ok(self._get_updates(params))
+        if method in ("sendMessage", "sendPhoto"):
+            return self._send(method, params)
+        return 404, _error(404, "Not Found")
+
+    def _send(self, method: str, params: dict) -> tuple[int, dict]:
+        text = params.get("text", params.get("caption", ""))
+        if "chat_id" not in params:
+            return 400, _error(400, "Bad Request: chat_id is empty")
+        if method == "sendMessage" and not text.strip():
+            return 400, _error(400, "Bad Request: message text is empty")
+        if len(text) > (4096 if method == "sendMessage" else 1024):
+            return 400, _error(400, "Bad Request: message is too long")
+        if params.get("parse_mode") == "HTML" and (problem := html_error(text)):
+            return 400, _error(400, f"Bad Request: can't parse entities: {problem}")
+        if method == "sendPhoto" and not params.get("_photo_bytes"):
+            return 400, _error(400, "Bad Request: there is no photo in the request")
+        chat_id = int(params["chat_id"])
+        message_id = next(self._message_ids)
+        with self._cond:
+            self.sent.append(Sent(method, chat_id, text, time.monotonic(), message_id, params))
+        chat_type = "private" if chat_id > 0 else "supergroup"
+        result = {"message_id": message_id, "date": int(time.time()), "chat": {"id": chat_id, "type": chat_type},
+                  "from": {"id": BOT_ID, "is_bot": True, "first_name": "sentibot", "username": BOT_USERNAME}}
+        if method == "sendMessage":
+            result["text"] = text
+        else:
+            size = len(params["_photo_bytes"])
+            result["photo"] = [{"file_id": f"photo{message_id}", "file_unique_id": f"u{message_id}",
+                                "width": 1280, "height": 720, "file_size": size}]
+            if text:
+                result["caption"] = text
+        return 200, _ok(result)
+
+    def _get_updates(self, params: dict) -> list[dict]:
+        offset = int(params.get("offset", 0) or 0)
+        timeout = float(params.get("timeout", 0) or 0)
+        limit = int(params.get("limit", 100) or 100)
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                if offset:
+                    self._updates = [u for u in self._updates if u["update_id"] >= offset]  # confirmed ones go
+                ready = self._updates[:limit]
+                left = deadline - time.monotonic()
+                if ready or left <= 0 or self._stopping.is_set():
+                    return [{k: v for k, v in u.items() if k != "_ts"} for u in ready]
+                self._cond.wait(left)
+
+
+def _ok(result) -> dict:
+    return {"ok": True, "result": result}
+
+
+def _error(code: int, description: str, parameters: dict | None = None) -> dict:
+    body = {"ok": False, "error_code": code, "description": description}
+    if parameters:
+        body["parameters"] = parameters
+    return body
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive, as PTB's httpx pool expects
+    server_fake: FakeTelegram
+
+    def log_message(self, *args) -> None:  # quiet
+        pass
+
+    def do_GET(self) -> None:
+        self.do_POST()
+
+    def do_POST(self) -> None:
+        fake = self.server_fake
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        prefix = f"/bot{fake.token}/"
+        if not self.path.startswith("/bot"):
+            return self._reply(404, _error(404, "Not Found"))
+        if not self.path.startswith(prefix):
+            return self._reply(401, _error(401, "Unauthorized"))
+        method = self.path[len(prefix):].split("?")[0]
+        try:
+            params = _parse_body(self.headers.get("Content-Type", ""), body)
+        except ValueError as exc:
+            return self._reply(400, _error(400, f"Bad Request: {exc}"))
+        status, payload = fake.handle(method, params)
+        self._reply(status, payload)
+
+    def _reply(self, status: int, payload: dict) -> None:
+        data = json.dumps(payload).encode()
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+        except OSError:
+            pass  # the client gave up (a timeout test); nothing to answer
+
+
+def _parse_body(content_type: str, body: bytes) -> dict:
+    """Form-encoded or multipart parameters as str values; a multipart photo lands in _photo_bytes."""
+    if content_type.startswith("multipart/form-data"):
+        msg = BytesParser(policy=HTTP).parsebytes(b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + body)
+        params: dict = {}
+        for part in msg.iter_parts():
+            name = part.get_param("name", header="content-disposition")
+            payload = part.get_payload(decode=True) or b""
+            if part.get_filename() is not None:
+                params["_photo_bytes"] = payload
+            else:
+                params[name] = payload.decode()
+        return params
+    if content_type.startswith("application/json"):
+        return {k: v if isinstance(v, str) else json.dumps(v) for k, v in json.loads(body or b"{}").items()}
+    return {k: v[0] for k, v in parse_qs(body.decode(), keep_blank_values=True).items()}
