@@ -38,6 +38,11 @@ class PollingWatch:
         self.restarts = 0
 
     @property
+    def poll_timeout_s(self) -> int:
+        """Long-poll timeout: several polls fit in one watchdog window, so an idle bot never looks stalled."""
+        return max(1, min(10, int(self.limit_s / 3)))
+
+    @property
     def tick_s(self) -> float:
         return max(0.5, min(60.0, self.limit_s / 4))
 
@@ -56,7 +61,8 @@ class PollingWatch:
 
     async def start_polling(self, app) -> None:
         self.mark_ok()  # a fresh start gets a whole window before it counts as stalled
-        await app.updater.start_polling(allowed_updates=Update.ALL_TYPES, error_callback=self.on_error)
+        await app.updater.start_polling(timeout=self.poll_timeout_s, allowed_updates=Update.ALL_TYPES,
+                                        error_callback=self.on_error)
 
     async def check(self, app) -> bool:
         """Restart polling if it has not succeeded for the limit; True when it restarted."""
