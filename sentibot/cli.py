@@ -58,6 +58,59 @@ def heat(ctx: click.Context, db_path: Path | None, as_json: bool) -> None:
         click.echo(format_heat(snapshot, html=False))
 
 
+# --- text commands ---
+def _analyze_texts(csv_path: Path) -> list[str]:
+    """The `title` (or else `text`) column of a CSV file."""
+    import csv
+
+    from sentibot.errors import InputError
+
+    try:
+        with csv_path.open(encoding="utf-8-sig", newline="") as fh:
+            reader = csv.DictReader(fh)
+            columns = reader.fieldnames or []
+            column = "title" if "title" in columns else "text" if "text" in columns else None
+            if column is None:
+                raise InputError(f"{csv_path}: no 'title' or 'text' column (columns: {', '.join(columns) or 'none'})")
+            return [row[column] or "" for row in reader]
+    except FileNotFoundError:
+        raise InputError(f"{csv_path}: no such file") from None
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise InputError(f"{csv_path}: not a readable UTF-8 CSV file ({exc})") from None
+    except OSError as exc:
+        raise InputError(f"{csv_path}: cannot read ({exc.strerror})") from None
+
+
+@cli.command()
+@click.argument("texts", nargs=-1)
+@click.option("--file", "csv_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="CSV file whose 'title' (or 'text') column holds the texts.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per text, one per line.")
+def analyze(texts: tuple[str, ...], csv_path: Path | None, as_json: bool) -> None:
+    """Tokens, sentiment, mentioned stocks/topics and notice class of titles or notices."""
+    import json
+
+    from sentibot import text as textmod
+
+    items = list(texts) + (_analyze_texts(csv_path) if csv_path else [])
+    if not items:
+        raise click.UsageError("give TEXT arguments or --file CSV")
+    for item in items:
+        row = textmod.analyze(item)
+        if as_json:
+            click.echo(json.dumps(row, ensure_ascii=False))
+            continue
+        words = textmod.sentiment(item).words
+        mentions, notice = row["mentions"], row["notice_class"]
+        click.echo(
+            f"{row['label']:<8} {row['sentiment']:+.2f}  {item[:60]}\n"
+            f"    tokens: {' '.join(row['tokens'][:40])}\n"
+            f"    words: {', '.join(words) or '-'}  stocks: {', '.join(mentions['stocks']) or '-'}  "
+            f"topics: {', '.join(mentions['topics']) or '-'}  notice: {notice['label']}"
+            + (f" (severity {notice['severity']}: {', '.join(notice['triggers'])})" if notice["triggers"] else "")
+        )
+
+
 # --- run commands ---
 
 

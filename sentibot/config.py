@@ -133,6 +133,28 @@ class Settings:
     wechat_keywords: tuple[str, ...] = _setting(
         "SENTIBOT_WECHAT_KEYWORDS", ("北交所", "北证50"), _words, "WeChat Index keywords"
     )
+    bse_nodes: tuple[str, ...] = _setting(
+        "SENTIBOT_BSE_NODES", ("1289", "1304", "1306", "2676"), _words,
+        "bse.cn listse.do node ids (本所要闻, 交易管理, 市场管理, 业务通知); add the 监管动态 column's node id here",
+    )
+    csrc_lists: tuple[str, ...] = _setting(
+        "SENTIBOT_CSRC_LISTS", ("/csrc/c100029/common_list.shtml", "/csrc/c100028/common_list.shtml"), _words,
+        "CSRC list pages under SENTIBOT_CSRC_URL (新闻发布, 要闻)",
+    )
+    em_rank_url: str = _setting(
+        "SENTIBOT_EM_RANK_URL", "https://emappdata.eastmoney.com", _url, "Eastmoney popularity rank (人气榜) API"
+    )
+    em_rank_codes: tuple[str, ...] = _setting(
+        "SENTIBOT_EM_RANK_CODES", ("831526", "832171", "839946", "835185"), _words,
+        "BSE stock codes whose Eastmoney popularity rank is collected (no login needed)",
+    )
+    search_lookback_days: int = _setting(
+        "SENTIBOT_SEARCH_LOOKBACK_DAYS", 30, _number(int, 1), "days of search interest re-read each cycle"
+    )
+    search_block_pause_s: float = _setting(
+        "SENTIBOT_SEARCH_BLOCK_PAUSE_S", 21600.0, _number(float, 0),
+        "pause after Baidu status 10000/10001 or a WeChat credential error (a new cookie ends a 10000 pause)",
+    )
     guba_bars: tuple[str, ...] = _setting(
         "SENTIBOT_GUBA_BARS", DEFAULT_BARS, _words, "Guba bar ids; default the BSE 50 bar plus its constituents"
     )

@@ -24,6 +24,10 @@ log = logging.getLogger(__name__)
 REGISTRY: dict[str, str] = {
     "guba": "sentibot.sources.guba:collect",
     "market": "sentibot.sources.market:collect",
+    "notices": "sentibot.sources.notices:collect",
+    "baidu_index": "sentibot.sources.search_interest:collect_baidu",
+    "wechat_index": "sentibot.sources.search_interest:collect_wechat",
+    "em_rank": "sentibot.sources.em_rank:collect",
 }
 
 

@@ -123,6 +123,16 @@ class PoliteClient:
 
     async def get(self, url: str, params: dict | None = None, headers: dict | None = None) -> httpx.Response:
         """GET with politeness and retries; a 2xx response, or FetchError (BLOCKED or FAILED)."""
+        return await self.request("GET", url, params=params, headers=headers)
+
+    async def post(self, url: str, data: dict | None = None, json: Any = None,
+                   headers: dict | None = None) -> httpx.Response:
+        """POST (form data or JSON) with the same politeness, retries and block handling as get."""
+        return await self.request("POST", url, data=data, json=json, headers=headers)
+
+    async def request(self, method: str, url: str, *, params: dict | None = None, headers: dict | None = None,
+                      data: dict | None = None, json: Any = None) -> httpx.Response:
+        """One polite request with retries; a 2xx response, or FetchError (BLOCKED or FAILED)."""
         host = self._host(url)
         where = safe_url(url)
         for attempt in range(self.retries + 1):
@@ -130,7 +140,8 @@ class PoliteClient:
             async with host.gate:
                 await self._wait_turn(host)
                 try:
-                    response = await self.client.get(url, params=params, headers=headers)
+                    response = await self.client.request(method, url, params=params, headers=headers,
+                                                         data=data, json=json)
                 except httpx.TransportError as exc:  # connect error, reset, dropped connection, timeout
                     detail = f"{where}: {type(exc).__name__}: {exc or 'connection dropped'}"
                     if last:

@@ -1,0 +1,100 @@
+"""Lexicon sentiment for forum titles: phrases as tokens, negation, Guba emoticons; explainable."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+_EMOTICON_RE = re.compile(r"\[[^\[\]\s]{1,8}\]")
+_NEGATION_WINDOW = 2  # a negator up to two tokens before a word flips it (不会 大涨, 没 什么 利好)
+_SQUASH = 2.0  # score = total / (|total| + _SQUASH): one strong word gives ~0.5, several approach 1
+
+
+@dataclass(frozen=True)
+class Sentiment:
+    """Score in [-1, 1], its label, and the words that decided it (negated ones prefixed by their negator)."""
+
+    score: float
+    label: str  # positive | negative | neutral
+    words: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Lexicon:
+    """Weighted words and emoticons, and the negators that flip them."""
+
+    weights: dict[str, float]
+    emoticons: dict[str, float]
+    negators: frozenset[str]
+
+    def phrases(self) -> list[str]:
+        """Multi-character words that should be single tokens."""
+        return [w for w in self.weights if len(w) > 1] + [w for w in self.negators if len(w) > 1]
+
+
+def _entries(path: Path):
+    with path.open(encoding="utf-8") as fh:
+        for number, line in enumerate(fh, 1):
+            line = line.strip()
+            if line and not line.startswith("#"):
+                yield number, line
+
+
+def load_lexicon(path: Path, negators_path: Path) -> Lexicon:
+    """Read word<TAB>weight lines; [bracketed] entries are Guba emoticons."""
+    weights: dict[str, float] = {}
+    emoticons: dict[str, float] = {}
+    for number, line in _entries(path):
+        word, _, raw = line.partition("\t")
+        try:
+            weight = float(raw)
+        except ValueError:
+            raise ValueError(f"{path}:{number}: expected word<TAB>weight, got {line!r}") from None
+        (emoticons if word.startswith("[") else weights)[word] = weight
+    negators = frozenset(line for _, line in _entries(negators_path))
+    return Lexicon(weights, emoticons, negators)
+
+
+def score_tokens(tokens: list[str], clean: str, lexicon: Lexicon) -> Sentiment:
+    """Sum the weights of lexicon tokens (flipped after a negator) and of emoticons in the text."""
+    weights, negators = lexicon.weights, lexicon.negators
+    total = 0.0
+    words: list[str] = []
+    last_negator = -10
+    negator = ""
+    inside = False  # tokens inside [...] belong to an emoticon, counted below
+    for i, token in enumerate(tokens):
+        if token == "[":
+            inside = True
+            continue
+        if token == "]":
+            inside = False
+            continue
+        if inside:
+            continue
+        if token in negators:
+            last_negator, negator = i, token
+            continue
+        weight = weights.get(token)
+        if weight is None:
+            # jieba may glue a one-character negator to the word (不涨, 没跌)
+            if len(token) > 1 and token[0] in negators and token[1:] in weights:
+                weight, shown = -weights[token[1:]], token
+            else:
+                continue
+        elif i - last_negator <= _NEGATION_WINDOW:
+            weight, shown = -weight, negator + token
+        else:
+            shown = token
+        total += weight
+        words.append(shown)
+    if "[" in clean:
+        for emoticon in _EMOTICON_RE.findall(clean):
+            weight = lexicon.emoticons.get(emoticon)
+            if weight is not None:
+                total += weight
+                words.append(emoticon)
+    score = round(total / (abs(total) + _SQUASH), 3)
+    label = "positive" if total > 0 else "negative" if total < 0 else "neutral"
+    return Sentiment(score, label, tuple(words))

@@ -1,0 +1,192 @@
+"""Pure parsers for search interest: Baidu Index decryption and series, WeChat Index variants, date windows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from sentibot.errors import InputError
+from sentibot.models import Observation
+
+BAIDU_METRICS = ("all", "pc", "wise")
+BAIDU_NOT_LOGGED_IN = 10000
+BAIDU_RATE_LIMITED = 10001
+MAX_WINDOW_DAYS = 90
+
+
+class StatusBlocked(InputError):
+    """The service answered but refuses us (not logged in, rate limited, expired credentials)."""
+
+    def __init__(self, message: str, status: int | None = None):
+        super().__init__(message)
+        self.status = status
+
+
+def split_windows(start: date, end: date, max_days: int = MAX_WINDOW_DAYS) -> list[tuple[date, date]]:
+    """Consecutive inclusive [start, end] windows of at most max_days days covering the range."""
+    if end < start:
+        raise InputError(f"date range {start}..{end}: end is before start")
+    windows = []
+    while start <= end:
+        stop = min(end, start + timedelta(days=max_days - 1))
+        windows.append((start, stop))
+        start = stop + timedelta(days=1)
+    return windows
+
+
+def decrypt(key: str, cipher: str, where: str = "baidu index") -> str:
+    """Map each cipher character through the key: key[i] stands for key[len(key)//2 + i]."""
+    if len(key) % 2:
+        raise InputError(f"{where}: key has an odd length ({len(key)}); expected two halves")
+    half = len(key) // 2
+    table = dict(zip(key[:half], key[half:]))
+    needed = set(cipher)
+    if half < len(needed):
+        raise InputError(f"{where}: key too short ({len(key)} chars) for a cipher using {len(needed)} "
+                         f"distinct characters (needs >= {2 * len(needed)})")
+    for pos, char in enumerate(cipher):
+        if char not in table:
+            raise InputError(f"{where}: cipher character {char!r} at position {pos} is missing from the key")
+    return "".join(table[c] for c in cipher)
+
+
+def _number(item: str, where: str, pos: int) -> float | None:
+    item = item.strip()
+    if item == "":
+        return None  # a missing day stays missing, never zero
+    try:
+        return float(item)
+    except ValueError:
+        raise InputError(f"{where}: item {pos} is not a number: {item[:20]!r}") from None
+
+
+def series_points(plain: str, start: date, end: date, step_days: int, where: str) -> list[tuple[date, float]]:
+    """Decrypted 'n1,n2,,n4' -> (date, value) pairs from start every step_days; empty items are left out."""
+    items = plain.split(",") if plain else []
+    expected = (end - start).days // step_days + 1
+    if len(items) != expected:
+        raise InputError(f"{where}: {len(items)} values for {start}..{end} every {step_days} day(s); "
+                         f"expected {expected}")
+    points = []
+    for pos, item in enumerate(items):
+        value = _number(item, where, pos)
+        if value is not None:
+            points.append((start + timedelta(days=pos * step_days), value))
+    return points
+
+
+@dataclass(frozen=True)
+class EncryptedSeries:
+    """One encrypted Baidu Index series of a keyword."""
+
+    word: str
+    metric: str  # all, pc or wise
+    kind: str  # day or week
+    start: date
+    end: date
+    cipher: str
+
+
+def _parse_date(raw, where: str) -> date:
+    try:
+        return date.fromisoformat(str(raw))
+    except ValueError:
+        raise InputError(f"{where}: bad date {raw!r}") from None
+
+
+def check_baidu_status(payload: dict, where: str) -> None:
+    """Raise StatusBlocked for 10000/10001 and InputError for any other non-zero status."""
+    status = payload.get("status")
+    if status == BAIDU_NOT_LOGGED_IN:
+        raise StatusBlocked(f"{where}: status 10000 (not logged in): renew SENTIBOT_BAIDU_COOKIE", status)
+    if status == BAIDU_RATE_LIMITED:
+        raise StatusBlocked(f"{where}: status 10001 (request limited): Baidu throttles this account", status)
+    if status != 0:
+        raise InputError(f"{where}: status {status!r}: {str(payload.get('message', ''))[:80]}")
+
+
+def parse_index_response(payload: dict, where: str) -> tuple[str, list[EncryptedSeries]]:
+    """(uniqid, encrypted series) of a SearchApi/index answer; `data: null` is an error, never 'no data'."""
+    check_baidu_status(payload, where)
+    data = payload.get("data")
+    if not isinstance(data, dict) or not data.get("uniqid") or not isinstance(data.get("userIndexes"), list):
+        raise InputError(f"{where}: no data.uniqid/data.userIndexes in the answer")
+    series = []
+    for i, entry in enumerate(data["userIndexes"]):
+        words = entry.get("word") or []
+        word = "+".join(w.get("name", "") for w in words if isinstance(w, dict))
+        kind = entry.get("type", "day")
+        if not word or kind not in ("day", "week"):
+            raise InputError(f"{where}: userIndexes[{i}] has no word or an unknown type {kind!r}")
+        for metric in BAIDU_METRICS:
+            part = entry.get(metric)
+            if part is None:
+                continue
+            series.append(EncryptedSeries(word, metric, kind, _parse_date(part.get("startDate"), where),
+                                          _parse_date(part.get("endDate"), where), str(part.get("data") or "")))
+    return str(data["uniqid"]), series
+
+
+def parse_key_response(payload: dict, where: str) -> str:
+    """The decryption key of an Interface/ptbk answer."""
+    check_baidu_status(payload, where)
+    key = payload.get("data")
+    if not isinstance(key, str) or not key:
+        raise InputError(f"{where}: no key in the ptbk answer")
+    return key
+
+
+def decrypt_series(series: list[EncryptedSeries], key: str, where: str) -> list[Observation]:
+    """Observations of every series; daily metrics are all/pc/wise, weekly ones all_week/pc_week/wise_week."""
+    out = []
+    for s in series:
+        label = f"{where} {s.word}/{s.metric}"
+        step = 7 if s.kind == "week" else 1
+        metric = s.metric if s.kind == "day" else f"{s.metric}_week"
+        for day, value in series_points(decrypt(key, s.cipher, label), s.start, s.end, step, label):
+            out.append(Observation("baidu_index", s.word, metric, day.isoformat(), value))
+    return out
+
+
+def wxindex_values(raw: str, end: date, where: str) -> list[tuple[date, float]]:
+    """'n1,...,nK' oldest first ending at end -> (date, value); '-1' and empty items are missing days."""
+    items = raw.split(",")
+    points = []
+    for pos, item in enumerate(items):
+        value = _number(item, where, pos)
+        if value is None or value < 0:
+            continue  # -1 = not yet available
+        points.append((end - timedelta(days=len(items) - 1 - pos), value))
+    return points
+
+
+def parse_wechat_response(payload: dict, yesterday: date, where: str) -> tuple[list[Observation], list[str]]:
+    """Observations from either WeChat Index variant, and the keywords it does not index."""
+    if "code" in payload:  # newer variant: {"code":0,"data":[{"keyword","score","time"}]}
+        if payload["code"] != 0:
+            raise StatusBlocked(f"{where}: code {payload['code']}: {str(payload.get('msg', ''))[:80]} "
+                                "(openid/search_key expired? renew them)", payload["code"])
+        rows = payload.get("data")
+        if not isinstance(rows, list):
+            raise InputError(f"{where}: code 0 but no data list")
+        out = []
+        for i, row in enumerate(rows):
+            try:
+                day = date(int(str(row["time"])[:4]), int(str(row["time"])[4:6]), int(str(row["time"])[6:8]))
+                value = float(row["score"])
+            except (KeyError, TypeError, ValueError):
+                raise InputError(f"{where}: data[{i}] needs keyword, numeric score and time YYYYMMDD") from None
+            out.append(Observation("wechat_index", str(row.get("keyword", "")), "index", day.isoformat(), value))
+        return out, []
+    groups = (payload.get("data") or {}).get("group_wxindex") if isinstance(payload.get("data"), dict) else None
+    if not isinstance(groups, list):
+        raise InputError(f"{where}: neither code/data[] nor data.group_wxindex[] in the answer")
+    out, unindexed = [], []
+    for group in groups:
+        query, raw = str(group.get("query", "")), str(group.get("wxindex_str", ""))
+        if raw == "":
+            unindexed.append(query)
+            continue
+        out += [Observation("wechat_index", query, "index", d.isoformat(), v)
+                for d, v in wxindex_values(raw, yesterday, f"{where} {query}")]
+    return out, unindexed
