@@ -13,30 +13,19 @@ CLOSE_TIME = "T15:00:00+08:00"  # heat is scored on the daily close
 LEVEL_EMOJI = {"calm": "🟢", "warming": "🟡", "hot": "🟠", "frenzy": "🔴"}
 
 
-WARNING_WORDS = ("异常交易行为", "盘中拉抬打压", "以涨停价格大额申报", "连续申报", "口头警示", "监管关注", "警示函",
-                 "自律监管措施", "涨幅异常", "重点监控", "提示交易风险", "加强交易监管", "暂停证券账户交易", "专项核查")
-COMPANY_WORDS = ("股票交易异常波动", "风险提示性公告", "停牌核查", "收盘价涨幅偏离值累计")
-
-
 @dataclass(frozen=True)
-class _Interim:
+class StoredClass:
+    """A notice class as stored with the notice (label, severity, triggers), shaped like text.NoticeClass."""
+
     label: str
     severity: int
     triggers: tuple[str, ...]
 
 
 def classify_notice(text: str, title: str = ""):
-    """The notice classifier: sentibot.text.classify_notice (an interim keyword rule until branch `text` lands)."""
-    try:
-        from sentibot.text import classify_notice as classify  # imported late: jieba is heavy
-    except ImportError:
-        # INTERIM until the text branch is merged: vocabulary of ../shared/samples/bse/FORMAT.md
-        body = f"{title}\n{text}"
-        hits = tuple(w for w in WARNING_WORDS if w in body)
-        if hits:
-            return _Interim("regulator_warning", len(hits), hits)
-        company = tuple(w for w in COMPANY_WORDS if w in body)
-        return _Interim("company_volatility_notice", 1, company) if company else _Interim("other", 0, ())
+    """The project's one notice classifier, sentibot.text.classify_notice (imported late: keeps the CLI fast)."""
+    from sentibot.text import classify_notice as classify
+
     return classify(text, title)
 
 

@@ -37,27 +37,6 @@ def cli() -> None:
     """sentibot: retail sentiment tracker and alert bot for the Beijing Stock Exchange (北交所)."""
 
 
-# --- scoring commands ---
-
-
-@cli.command()
-@db_option
-@click.option("--json", "as_json", is_flag=True, help="Print the snapshot as one JSON object.")
-@click.pass_context
-def heat(ctx: click.Context, db_path: Path | None, as_json: bool) -> None:
-    """The current heat snapshot (the same content as the bot's /heat)."""
-    import json
-
-    from sentibot.heat import EMPTY_MESSAGE, format_heat, heat_snapshot
-
-    snapshot = heat_snapshot(open_db(ctx, db_path))
-    if as_json:
-        click.echo(json.dumps(snapshot.to_json() if snapshot else {"empty": True, "message": EMPTY_MESSAGE},
-                              ensure_ascii=False))
-    else:
-        click.echo(format_heat(snapshot, html=False))
-
-
 # --- text commands ---
 def _analyze_texts(csv_path: Path) -> list[str]:
     """The `title` (or else `text`) column of a CSV file."""
@@ -109,6 +88,27 @@ def analyze(texts: tuple[str, ...], csv_path: Path | None, as_json: bool) -> Non
             f"topics: {', '.join(mentions['topics']) or '-'}  notice: {notice['label']}"
             + (f" (severity {notice['severity']}: {', '.join(notice['triggers'])})" if notice["triggers"] else "")
         )
+
+
+# --- scoring commands ---
+
+
+@cli.command()
+@db_option
+@click.option("--json", "as_json", is_flag=True, help="Print the snapshot as one JSON object.")
+@click.pass_context
+def heat(ctx: click.Context, db_path: Path | None, as_json: bool) -> None:
+    """The current heat snapshot (the same content as the bot's /heat)."""
+    import json
+
+    from sentibot.heat import EMPTY_MESSAGE, format_heat, heat_snapshot
+
+    snapshot = heat_snapshot(open_db(ctx, db_path))
+    if as_json:
+        click.echo(json.dumps(snapshot.to_json() if snapshot else {"empty": True, "message": EMPTY_MESSAGE},
+                              ensure_ascii=False))
+    else:
+        click.echo(format_heat(snapshot, html=False))
 
 
 # --- run commands ---

@@ -1,0 +1,303 @@
+"""Scoring: pure pandas on wide frames (rows = trading dates, columns = series). No IO, no clock.
+
+Every window looks backwards only, so the value on day t depends on rows <= t: scoring the whole history at once
+equals scoring it day by day (tests/test_scoring_props.py checks this with hypothesis).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from numpy.lib.stride_tricks import sliding_window_view
+
+DAILY_WINDOW = 20  # trading days ≈ one month, the daily analogue of Da-Engelberg-Gao's 8 weeks
+WEEKLY_WINDOW = 8  # Da, Engelberg & Gao (2011)
+MIN_SHARE = 0.75  # a window needs this share of non-missing values, else no score (never a false alarm)
+MAD_SCALE = 1.4826  # MAD -> standard deviation for normal data
+TURNOVER_WINDOW = 20
+RSI_PERIOD = 14
+LOW_WINDOW = 20
+CORR_WINDOW = 20
+LEADLAG_WINDOW = 60
+MAX_LAG = 5
+PCT_WINDOW = 250  # percentiles against about one year of the component's own history
+PCT_MIN = 40
+LIMIT_PCT = 30.0  # BSE daily price limit, percent
+LIMIT_TOL = 0.5  # a close within 0.5 point of the limit counts as at the limit
+
+WEIGHTS = {"attention": 0.35, "turnover": 0.25, "rsi": 0.10, "from_low": 0.10, "coupling": 0.10,
+           "sentiment": 0.10, "limit": 0.10}
+THRESHOLDS = {"warming": 60.0, "hot": 75.0, "frenzy": 85.0}
+ATTENTION_WARM = 1.5  # warming: one attention series at least 1.5x its trailing median
+ATTENTION_HOT = 2.0  # hot: two series (or the only one) at least 2x
+ATTENTION_CONFIRM = 3.0  # frenzy: two series (or the only one) at least 3x, plus market confirmation
+TURNOVER_CONFIRM = 2.0  # abnormal turnover: at least 2x its 20-day mean
+RSI_CONFIRM = 70.0
+LEVELS = ("calm", "warming", "hot", "frenzy")
+
+
+def infer_window(index: pd.Index) -> int:
+    """N = 8 for weekly data, 20 for daily data (median spacing of the dates)."""
+    if len(index) < 3:
+        return DAILY_WINDOW
+    spacing = pd.Series(pd.to_datetime(index)).diff().dt.days.median()
+    return WEEKLY_WINDOW if spacing >= 5 else DAILY_WINDOW
+
+
+def _min_periods(window: int) -> int:
+    return max(2, int(np.ceil(window * MIN_SHARE)))
+
+
+def _positive(wide: pd.DataFrame) -> pd.DataFrame:
+    # ln(x) needs x > 0; a zero or negative reading has no log-ratio and stays missing
+    return wide.where(wide > 0)
+
+
+def attention_log_ratio(wide: pd.DataFrame, window: int | None = None) -> pd.DataFrame:
+    """ln(x_t) − ln(median(x_{t−1..t−N})): abnormal attention (Da, Engelberg & Gao 2011)."""
+    window = window or infer_window(wide.index)
+    x = _positive(wide.astype(float))
+    median = x.rolling(window, min_periods=_min_periods(window)).median().shift(1)
+    return np.log(x) - np.log(median)
+
+
+def _sorted_median(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Median over the last axis ignoring NaN, and the count of non-NaN values (sorting: NaN goes last)."""
+    ordered = np.sort(values, axis=-1)
+    n = np.sum(~np.isnan(values), axis=-1)
+    lo = np.take_along_axis(ordered, np.maximum((n - 1) // 2, 0)[..., None], axis=-1)[..., 0]
+    hi = np.take_along_axis(ordered, np.maximum(n // 2, 0)[..., None], axis=-1)[..., 0]
+    return np.where(n > 0, (lo + hi) / 2, np.nan), n
+
+
+def robust_z(wide: pd.DataFrame, window: int | None = None) -> pd.DataFrame:
+    """(ln x_t − median of the N previous ln x) / (1.4826 · their MAD); a flat window gives NaN, not infinity."""
+    window = window or infer_window(wide.index)
+    logs = np.log(_positive(wide.astype(float))).to_numpy()
+    out = np.full(logs.shape, np.nan)
+    if len(logs) > window:
+        windows = sliding_window_view(logs[:-1], window, axis=0)  # rows t-N..t-1 for t = N..T-1
+        med, n = _sorted_median(windows)
+        mad, _ = _sorted_median(np.abs(windows - med[..., None]))
+        with np.errstate(all="ignore"):
+            z = (logs[window:] - med) / np.where(mad > 1e-9, mad * MAD_SCALE, np.nan)
+        out[window:] = np.where(n >= _min_periods(window), z, np.nan)
+    return pd.DataFrame(out, index=wide.index, columns=wide.columns)
+
+
+class _quiet:
+    """Silence numpy's all-NaN-slice warnings (an all-missing window legitimately has no median)."""
+
+    def __enter__(self):
+        import warnings
+
+        self._ctx = warnings.catch_warnings()
+        self._ctx.__enter__()
+        warnings.simplefilter("ignore", RuntimeWarning)
+
+    def __exit__(self, *exc):
+        return self._ctx.__exit__(*exc)
+
+
+def turnover_ratio(amount: pd.DataFrame | pd.Series, window: int = TURNOVER_WINDOW):
+    """Turnover over its trailing mean of the previous `window` days."""
+    mean = amount.rolling(window, min_periods=_min_periods(window)).mean().shift(1)
+    return amount / mean.where(mean > 0)
+
+
+def rsi(close: pd.DataFrame | pd.Series, period: int = RSI_PERIOD):
+    """RSI with Wilder smoothing: seeded with the simple mean of the first `period` changes, then α = 1/period."""
+    frame = close.to_frame() if isinstance(close, pd.Series) else close
+    change = frame.diff()
+    count = change.notna().cumsum()
+
+    def wilder(part: pd.DataFrame) -> pd.DataFrame:
+        seed = part.where(count <= period).sum() / period
+        seeded = part.where(count > period).mask((count == period) & part.notna(), seed, axis=1)
+        return seeded.ewm(alpha=1 / period, adjust=False, ignore_na=True).mean()
+
+    gain, loss = wilder(change.clip(lower=0)), wilder(-change.clip(upper=0))
+    out = 100 - 100 / (1 + gain / loss)
+    out = out.mask((loss == 0) & (gain > 0), 100.0).mask((loss == 0) & (gain == 0), 50.0)
+    out = out.where(count >= period)
+    return out.iloc[:, 0].rename(close.name) if isinstance(close, pd.Series) else out
+
+
+def return_from_low(close, window: int = LOW_WINDOW):
+    """close / lowest close of the last `window` days (today included) − 1."""
+    return close / close.rolling(window, min_periods=_min_periods(window)).min() - 1
+
+
+def limit_context(stock_close: pd.DataFrame) -> pd.DataFrame:
+    """Per day: stocks with data, stocks closing at the +30% / −30% BSE limit."""
+    pct = stock_close.pct_change(fill_method=None) * 100
+    return pd.DataFrame({"stocks": pct.notna().sum(axis=1),
+                         "limit_up": (pct >= LIMIT_PCT - LIMIT_TOL).sum(axis=1),
+                         "limit_down": (pct <= -LIMIT_PCT + LIMIT_TOL).sum(axis=1)}, index=stock_close.index)
+
+
+def rolling_rank_corr(a: pd.Series, b: pd.Series, window: int = CORR_WINDOW) -> pd.Series:
+    """Spearman correlation of a and b over each trailing window (ranks taken inside the window)."""
+    pair = pd.concat([a, b], axis=1).to_numpy(dtype=float)
+    out = np.full(len(pair), np.nan)
+    if len(pair) >= window:
+        w = sliding_window_view(pair, window, axis=0)  # (T-w+1, 2, w)
+        ok = ~np.isnan(w).any(axis=1)
+        ra = pd.DataFrame(np.where(ok, w[:, 0, :], np.nan)).rank(axis=1).to_numpy()
+        rb = pd.DataFrame(np.where(ok, w[:, 1, :], np.nan)).rank(axis=1).to_numpy()
+        with np.errstate(all="ignore"), _quiet():
+            da, db = ra - np.nanmean(ra, axis=1, keepdims=True), rb - np.nanmean(rb, axis=1, keepdims=True)
+            r = np.nansum(da * db, axis=1) / np.sqrt(np.nansum(da**2, axis=1) * np.nansum(db**2, axis=1))
+        out[window - 1:] = np.where(ok.sum(axis=1) >= _min_periods(window), r, np.nan)
+    return pd.Series(out, index=a.index)
+
+
+def _changes(series: pd.Series) -> pd.Series:
+    return np.log(series.where(series > 0)).diff()
+
+
+def lead_lag_table(attention: pd.Series, turnover: pd.Series, max_lag: int = MAX_LAG,
+                   window: int | None = None) -> pd.DataFrame:
+    """corr(Δln attention_{t−k}, Δln turnover_t) for k = −max_lag..max_lag over the last `window` days.
+
+    k > 0: attention leads turnover by k days; k < 0: turnover leads attention.
+    """
+    a, b = _changes(attention), _changes(turnover)
+    if window:
+        a, b = a.iloc[-window:], b.iloc[-window:]
+    rows = []
+    for k in range(-max_lag, max_lag + 1):
+        x, y = (a.shift(k), b) if k >= 0 else (a, b.shift(-k))
+        both = pd.concat([x, y], axis=1).dropna()
+        corr = both.iloc[:, 0].corr(both.iloc[:, 1]) if len(both) >= 10 else np.nan
+        rows.append({"lag": k, "corr": corr, "n": len(both)})
+    return pd.DataFrame(rows)
+
+
+def best_lag(table: pd.DataFrame) -> dict:
+    """The lag with the strongest positive correlation: {'lag', 'corr', 'leader'}; lag None without data."""
+    valid = table.dropna(subset=["corr"])
+    if valid.empty:
+        return {"lag": None, "corr": None, "leader": None}
+    row = valid.loc[valid["corr"].idxmax()]
+    lag = int(row["lag"])
+    leader = "attention" if lag > 0 else "turnover" if lag < 0 else "same day"
+    return {"lag": lag, "corr": round(float(row["corr"]), 3), "leader": leader}
+
+
+def rolling_lead_lag(attention: pd.Series, turnover: pd.Series, max_lag: int = MAX_LAG,
+                     window: int = LEADLAG_WINDOW) -> pd.DataFrame:
+    """For every day, the best lag and its correlation over the trailing `window` days (no look-ahead)."""
+    a, b = _changes(attention), _changes(turnover)
+    corrs = {}
+    for k in range(-max_lag, max_lag + 1):
+        x, y = (a.shift(k), b) if k >= 0 else (a, b.shift(-k))
+        corrs[k] = x.rolling(window, min_periods=_min_periods(window)).corr(y)
+    frame = pd.DataFrame(corrs).replace([np.inf, -np.inf], np.nan)
+    values = frame.to_numpy()
+    any_valid = ~np.isnan(values).all(axis=1)
+    best = np.argmax(np.where(np.isnan(values), -np.inf, values), axis=1) - max_lag
+    return pd.DataFrame({"lag": np.where(any_valid, best, np.nan), "corr": frame.max(axis=1)}, index=frame.index)
+
+
+def percentile(component: pd.DataFrame | pd.Series, window: int = PCT_WINDOW, min_periods: int = PCT_MIN):
+    """Percentile rank (0..1] of each value within its own trailing history, today included."""
+    return component.rolling(window, min_periods=min_periods).rank(pct=True)
+
+
+@dataclass(frozen=True)
+class ScoreResult:
+    """daily: one row per date (components, percentiles, score, raw level); attention_*: per series."""
+
+    daily: pd.DataFrame
+    attention_ratio: pd.DataFrame
+    attention_z: pd.DataFrame
+
+
+def score_history(market: pd.DataFrame, attention: pd.DataFrame | None = None,
+                  sentiment: pd.Series | None = None, stocks: pd.DataFrame | None = None,
+                  window: int | None = None) -> ScoreResult:
+    """Heat scores from market (index date; close, amount), wide attention, bullish share and stock closes."""
+    market = market.sort_index()
+    index = market.index
+    attention = (attention if attention is not None else pd.DataFrame(index=index)).reindex(index)
+    log_ratio = attention_log_ratio(attention, window)
+    z = robust_z(attention, window)
+    ratio = np.exp(log_ratio)
+    d = pd.DataFrame(index=index)
+    d["close"], d["amount"] = market["close"], market["amount"]
+    d["pct_change"] = market["close"].pct_change(fill_method=None) * 100
+    d["turnover_ratio"] = turnover_ratio(market["amount"])
+    d["rsi"] = rsi(market["close"])
+    d["ret_from_low"] = return_from_low(market["close"])
+    d["attention"] = log_ratio.mean(axis=1)  # composite: mean log-ratio of the series present that day
+    d["attention_series"] = log_ratio.notna().sum(axis=1)
+    d["attention_hot"] = (ratio >= ATTENTION_HOT).sum(axis=1)
+    d["attention_confirmed"] = (ratio >= ATTENTION_CONFIRM).sum(axis=1)
+    d["attention_max"] = ratio.max(axis=1)
+    composite_level = np.exp(np.log(_positive(attention)).mean(axis=1))  # geometric mean: scale-free composite
+    d["rank_corr"] = rolling_rank_corr(d["attention"], np.log(d["turnover_ratio"]))
+    ll = rolling_lead_lag(composite_level, market["amount"])
+    d["lead_lag"], d["lead_lag_corr"] = ll["lag"], ll["corr"]
+    parts = {"attention": d["attention"], "turnover": np.log(d["turnover_ratio"]), "rsi": d["rsi"],
+             "from_low": d["ret_from_low"], "coupling": d["rank_corr"]}
+    if sentiment is not None and sentiment.reindex(index).notna().any():
+        d["bullish_share"] = sentiment.reindex(index)
+        parts["sentiment"] = d["bullish_share"]
+    if stocks is not None and not stocks.empty:
+        lim = limit_context(stocks.reindex(index))
+        d["limit_up"], d["limit_down"], d["stocks"] = lim["limit_up"], lim["limit_down"], lim["stocks"]
+        parts["limit"] = (lim["limit_up"] - lim["limit_down"]) / lim["stocks"].where(lim["stocks"] > 0)
+    pct = percentile(pd.DataFrame(parts))
+    weights = pd.Series({k: WEIGHTS[k] for k in parts})
+    present = pct.notna()
+    # the score needs attention and turnover; other components re-weight among those present
+    usable = present["attention"] & present["turnover"]
+    score = (pct.fillna(0) * weights).sum(axis=1) / (present * weights).sum(axis=1) * 100
+    d["score"] = score.where(usable)
+    for name in parts:
+        d[f"p_{name}"] = pct[name]
+    d["market_confirmed"] = (d["turnover_ratio"] >= TURNOVER_CONFIRM) | (d["rsi"] > RSI_CONFIRM)
+    d["raw_level"] = raw_levels(d)
+    return ScoreResult(daily=d, attention_ratio=ratio, attention_z=z)
+
+
+def raw_levels(d: pd.DataFrame) -> pd.Series:
+    """The level each day's evidence supports, before hysteresis."""
+    s = d["score"]
+    needed = np.minimum(2, d["attention_series"])
+    frenzy = (s >= THRESHOLDS["frenzy"]) & (needed >= 1) & (d["attention_confirmed"] >= needed) & d["market_confirmed"]
+    hot = (s >= THRESHOLDS["hot"]) & (needed >= 1) & (d["attention_hot"] >= needed)
+    warming = (s >= THRESHOLDS["warming"]) & (d["attention_max"] >= ATTENTION_WARM)
+    out = pd.Series("calm", index=d.index, dtype=object)
+    out[warming.fillna(False)] = "warming"
+    out[hot.fillna(False)] = "hot"
+    out[frenzy.fillna(False)] = "frenzy"
+    return out
+
+
+def apply_hysteresis(daily: pd.DataFrame, days_below: int = 2) -> pd.DataFrame:
+    """Levels with hysteresis and the transitions: up at once; down only after `days_below` days below.
+
+    A level holds while the score stays at or above its own threshold, frenzy down to the hot threshold. Returns columns level, event ('up', 'cooling', 'down' or None), previous.
+    """
+    rank = {name: i for i, name in enumerate(LEVELS)}
+    floor = {"warming": THRESHOLDS["warming"], "hot": THRESHOLDS["hot"], "frenzy": THRESHOLDS["hot"]}
+    level, below = "calm", 0
+    rows = []
+    for raw, score in zip(daily["raw_level"], daily["score"]):
+        event, previous = None, level
+        if rank[raw] > rank[level]:
+            level, below, event = raw, 0, "up"
+        elif level != "calm" and (pd.isna(score) or score < floor[level]):
+            below += 1
+            if below >= days_below:
+                # step down to the level the evidence supports; leaving hot or frenzy is a cooling
+                level, below = raw, 0
+                event = "cooling" if rank[previous] >= rank["hot"] else "down"
+        else:
+            below = 0
+        rows.append((level, event, previous))
+    return pd.DataFrame(rows, index=daily.index, columns=["level", "event", "previous"])
