@@ -1,0 +1,323 @@
+"""The Telegram bot: commands (defined once in COMMANDS), the Application wiring, and serving with the outbox sender."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Awaitable, Callable
+
+from sqlite_utils import Database
+from telegram import BotCommand, LinkPreviewOptions, Update
+from telegram.constants import ChatAction, ParseMode
+from telegram.error import Conflict, InvalidToken, NetworkError
+from telegram.ext import AIORateLimiter, Application, CommandHandler, ContextTypes, MessageHandler, filters
+
+from sentibot import replies, subscriptions, timeutil
+from sentibot.config import Settings
+from sentibot.delivery import Limits, SenderConfig, schedule_sender
+from sentibot.errors import ConfigError, SentibotError
+from sentibot.logsafe import protect_token
+from sentibot.models import Alert, AlertKind
+from sentibot.replies import e
+from sentibot.store import add_alert
+
+log = logging.getLogger(__name__)
+Handler = Callable[[Update, ContextTypes.DEFAULT_TYPE], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    usage: str  # arguments shown in /help
+    description: str
+    admin: bool = False
+
+
+COMMANDS: tuple[Command, ...] = (
+    Command("start", "", "what this bot does"),
+    Command("help", "", "the command list"),
+    Command("subscribe", "[warming|hot|frenzy]", "get alerts at this level and above (default hot) + regulator warnings"),
+    Command("unsubscribe", "", "stop all alerts"),
+    Command("heat", "", "current heat level, score and its components"),
+    Command("chart", "", "chart of the last 90 days"),
+    Command("history", "[n]", f"the last n alerts (default {replies.HISTORY_DEFAULT}, at most {replies.HISTORY_MAX})"),
+    Command("warnings", "", "recent regulator warnings with links"),
+    Command("status", "", "health of each data source and its last successful collection"),
+    Command("broadcast", "<text>", "send a message to every subscriber", admin=True),
+    Command("sources", "", "source counters and the outbox", admin=True),
+)
+
+INTRO = ("<b>sentibot</b> watches retail attention on the Beijing Stock Exchange (北交所, index 北证50) — forum posts and "
+         "search interest against turnover — and warns subscribers when it heats into a frenzy or when a regulator "
+         "steps in.")
+
+
+def help_text(admin: bool = False) -> str:
+    lines = [INTRO, "", "<b>Commands</b>"]
+    lines += [f"/{c.name} {e(c.usage)}".rstrip() + f" — {e(c.description)}" for c in COMMANDS if not c.admin]
+    if admin:
+        lines += ["", "<b>Admin</b>"] + [f"/{c.name} {e(c.usage)}".rstrip() + f" — {e(c.description)}"
+                                         for c in COMMANDS if c.admin]
+    return "\n".join(lines)
+
+
+async def reply(update: Update, text: str) -> None:
+    """Reply in HTML, split under Telegram's length limit at line boundaries."""
+    for chunk in replies.split_message(text):
+        await update.effective_message.reply_text(chunk, parse_mode=ParseMode.HTML, do_quote=False,
+                                                  link_preview_options=LinkPreviewOptions(is_disabled=True))
+
+
+def _db(context) -> Database:
+    return context.bot_data["db"]
+
+
+def _is_admin(update: Update, context) -> bool:
+    user = update.effective_user
+    return bool(user) and user.id in context.bot_data["settings"].admin_ids
+
+
+async def cmd_start(update: Update, context) -> None:
+    await reply(update, help_text(_is_admin(update, context)) + "\n\nStart with /subscribe or /heat.")
+
+
+async def cmd_help(update: Update, context) -> None:
+    await reply(update, help_text(_is_admin(update, context)))
+
+
+async def cmd_subscribe(update: Update, context) -> None:
+    raw = (context.args[0] if context.args else subscriptions.DEFAULT_LEVEL).lower()
+    if raw not in subscriptions.LEVELS:
+        await reply(update, f"“{e(replies.clip(raw))}” is not a level. Use /subscribe warming, /subscribe hot "
+                            f"(the default) or /subscribe frenzy.")
+        return
+    chat, user = update.effective_chat, update.effective_user
+    change = subscriptions.subscribe(_db(context), chat.id, user.id if user else None, chat.type,
+                                     user.username if user else None, raw, timeutil.now_iso())
+    what = f"alerts at level <b>{raw}</b> and above, plus every regulator warning"
+    text = {"new": f"Subscribed: this chat gets {what}.",
+            "again": f"Subscribed again: this chat gets {what}.",
+            "unchanged": f"Already subscribed at level <b>{raw}</b>; nothing changed."}.get(change)
+    if text is None:
+        text = f"Changed the level from <b>{e(change.split(':', 1)[1])}</b> to <b>{raw}</b>: this chat gets {what}."
+    await reply(update, text + "\n/unsubscribe stops them.")
+
+
+async def cmd_unsubscribe(update: Update, context) -> None:
+    if subscriptions.unsubscribe(_db(context), update.effective_chat.id, timeutil.now_iso()):
+        await reply(update, "Unsubscribed: this chat gets no more alerts. /subscribe brings them back.")
+    else:
+        await reply(update, "This chat was not subscribed; nothing changed. /subscribe starts alerts.")
+
+
+class HeatCache:
+    """The /heat text, recomputed only when the database changed (any connection, any table)."""
+
+    def __init__(self) -> None:
+        self._key, self._text = None, ""
+
+    def text(self, db: Database) -> str:
+        from sentibot.heat import format_heat, heat_snapshot
+
+        key = (db.execute("PRAGMA data_version").fetchone()[0], db.conn.total_changes)
+        if key != self._key:
+            self._text, self._key = format_heat(heat_snapshot(db), html=True), key
+        return self._text
+
+
+async def cmd_heat(update: Update, context) -> None:
+    await reply(update, context.bot_data["heat_cache"].text(_db(context)))
+
+
+def _db_path(db: Database) -> str:
+    return next(r for r in db.execute("PRAGMA database_list").fetchall() if r[1] == "main")[2]
+
+
+def _render_chart(db_path: str, out: Path) -> Path:
+    """Render on a separate read connection: this runs in a worker thread."""
+    from sentibot.chart import render_chart
+
+    conn = sqlite3.connect(db_path, timeout=10)
+    try:
+        return render_chart(Database(conn), out, days=90)
+    finally:
+        conn.close()
+
+
+async def cmd_chart(update: Update, context) -> None:
+    await update.effective_chat.send_action(ChatAction.UPLOAD_PHOTO)
+    db = _db(context)
+    key = (db.execute("PRAGMA data_version").fetchone()[0], db.conn.total_changes)
+    cache = context.bot_data["chart_cache"]
+    if cache.get("key") != key or not Path(cache.get("path", "")).is_file():
+        out = Path(context.bot_data["chart_dir"]) / "chart.png"
+        cache.update(path=str(await asyncio.to_thread(_render_chart, _db_path(db), out)), key=key)
+    with open(cache["path"], "rb") as fh:
+        await update.effective_message.reply_photo(fh, caption="北证50: index, turnover, attention and heat, 90 days",
+                                                   do_quote=False)
+
+
+async def cmd_history(update: Update, context) -> None:
+    n, note = replies.parse_history_arg(context.args)
+    if n is None:
+        await reply(update, note)
+        return
+    text = replies.history_text(_db(context), n)
+    await reply(update, f"{text}\n{note}" if note else text)
+
+
+async def cmd_warnings(update: Update, context) -> None:
+    await reply(update, replies.warnings_text(_db(context)))
+
+
+async def cmd_status(update: Update, context) -> None:
+    await reply(update, replies.status_text(_db(context)))
+
+
+async def cmd_broadcast(update: Update, context) -> None:
+    message = update.effective_message
+    body = message.text.split(None, 1)[1].strip() if len(message.text.split(None, 1)) > 1 else ""
+    if not body:
+        await reply(update, "Usage: /broadcast &lt;text&gt; — sends the text to every active subscriber.")
+        return
+    if len(e(body)) > replies.LIMIT - 10:
+        await reply(update, f"Too long to send as one message ({len(e(body)):,} characters once escaped); "
+                            f"keep it under {replies.LIMIT - 10:,}. Nothing was sent.")
+        return
+    now = timeutil.now_iso()
+    alert = Alert(kind=AlertKind.BROADCAST, ts=now, title=body,
+                  dedupe_key=f"broadcast:{message.chat_id}:{message.message_id}")  # a re-delivered update is a no-op
+    alert_id = add_alert(_db(context), alert, now)
+    if alert_id is None:
+        await reply(update, "This broadcast was already queued.")
+        return
+    queued = next(_db(context).query("select count(*) as n from deliveries where alert_id = ?", [alert_id]))["n"]
+    log.info("admin %s queued broadcast %s for %s subscribers", update.effective_user.id, alert_id, queued)
+    await reply(update, f"Queued for {queued} subscriber{'s' if queued != 1 else ''}; the sender delivers it "
+                        f"within Telegram's limits.")
+
+
+async def cmd_sources(update: Update, context) -> None:
+    await reply(update, replies.sources_text(_db(context)))
+
+
+def admin_only(name: str, handler: Handler) -> Handler:
+    """Admin commands check the sender's user id (never the chat), refuse politely and log the refusal."""
+
+    async def guarded(update: Update, context) -> None:
+        if _is_admin(update, context):
+            await handler(update, context)
+            return
+        user = update.effective_user
+        log.warning("refused /%s from user %s in chat %s: not an admin", name, user.id if user else "?",
+                    update.effective_chat.id)
+        await reply(update, f"Sorry, /{name} is only for this bot's administrators.")
+
+    return guarded
+
+
+async def unknown(update: Update, context) -> None:
+    """Unknown commands get a hint; commands addressed to another bot and plain group chatter are ignored."""
+    message = update.effective_message
+    if not message or not message.text:
+        return
+    word = message.text.split(None, 1)[0] if message.text.strip() else ""
+    is_command = word.startswith("/")
+    if is_command and "@" in word and word.split("@", 1)[1].lower() != (context.bot.username or "").lower():
+        return
+    if not is_command and update.effective_chat.type != "private":
+        return
+    head = f"I don't know {e(replies.clip(word, 30))}. " if is_command else "I answer commands. "
+    await reply(update, head + "/help lists them.")
+
+
+async def on_error(update: object, context) -> None:
+    log.error("handler failed: %s", context.error, exc_info=context.error)
+
+
+HANDLERS: dict[str, Handler] = {
+    "start": cmd_start, "help": cmd_help, "subscribe": cmd_subscribe, "unsubscribe": cmd_unsubscribe,
+    "heat": cmd_heat, "chart": cmd_chart, "history": cmd_history, "warnings": cmd_warnings, "status": cmd_status,
+    "broadcast": cmd_broadcast, "sources": cmd_sources,
+}
+
+
+async def _post_init(application: Application) -> None:
+    await application.bot.set_my_commands([BotCommand(c.name, c.description[:256]) for c in COMMANDS if not c.admin])
+
+
+def build_application(settings: Settings, db: Database, *, limits: Limits = Limits(),
+                      concurrent_updates: int = 64, chart_dir: Path | None = None) -> Application:
+    """The PTB Application with every command, AIORateLimiter at `limits` (none if all are 0), base URL from settings."""
+    if not settings.telegram_token:
+        raise ConfigError("SENTIBOT_TELEGRAM_TOKEN: not set; the bot needs a token from @BotFather")
+    protect_token(settings.telegram_token)
+    base = settings.telegram_api_url
+    builder = (Application.builder().token(str(settings.telegram_token)).base_url(base)
+               .base_file_url(base[:-3] + "file/bot" if base.endswith("/bot") else base)
+               .concurrent_updates(concurrent_updates).post_init(_post_init))
+    if limits.overall_per_s or limits.group_per_min:
+        # max_retries=0: a 429 reaches the caller (the sender reschedules that row) instead of pausing every request
+        builder = builder.rate_limiter(AIORateLimiter(
+            overall_max_rate=limits.overall_per_s, overall_time_period=1,
+            group_max_rate=limits.group_per_min, group_time_period=60, max_retries=0))
+    application = builder.build()
+    application.bot_data.update(db=db, settings=settings, heat_cache=HeatCache(), chart_cache={},
+                                chart_dir=str(chart_dir or Path(_db_path(db)).parent))
+    for command in COMMANDS:
+        handler = HANDLERS[command.name]
+        application.add_handler(CommandHandler(command.name, admin_only(command.name, handler) if command.admin
+                                               else handler))
+    application.add_handler(MessageHandler(filters.TEXT | filters.COMMAND, unknown))
+    application.add_error_handler(on_error)
+    return application
+
+
+async def serve(settings: Settings, db: Database, *, limits: Limits = Limits(),
+                sender_config: SenderConfig | None = None, stop: asyncio.Event | None = None) -> None:
+    """Poll for commands and run the outbox sender until stopped (SIGINT/SIGTERM or `stop`)."""
+    application = build_application(settings, db, limits=limits)
+    stop = stop or asyncio.Event()
+    conflict: list[Exception] = []
+
+    def on_poll_error(exc: Exception) -> None:
+        if isinstance(exc, Conflict):
+            conflict.append(exc)
+            stop.set()
+        else:
+            log.warning("polling failed, retrying: %s", exc)
+
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(sig, stop.set)
+        except (NotImplementedError, RuntimeError):
+            pass
+    try:
+        await application.initialize()
+    except InvalidToken:
+        raise ConfigError("SENTIBOT_TELEGRAM_TOKEN: Telegram rejected the token (401/404)") from None
+    except NetworkError as exc:
+        raise SentibotError(f"cannot reach the Telegram Bot API at {settings.telegram_api_url}: "
+                            f"{str(exc).replace(str(settings.telegram_token), '***')}") from None
+    sender = schedule_sender(application, db, settings.sender_interval_s, sender_config or SenderConfig(limits=limits))
+    try:
+        await application.start()
+        await application.updater.start_polling(error_callback=on_poll_error,
+                                                allowed_updates=["message", "callback_query"])
+        log.info("bot @%s serving; outbox sender every %ss", application.bot.username, settings.sender_interval_s)
+        await stop.wait()
+    finally:
+        await sender.stop()
+        if application.updater.running:
+            await application.updater.stop()
+        if application.running:
+            await application.stop()
+        await application.shutdown()
+    if conflict:
+        raise SentibotError("another instance is polling this bot token (Telegram answered 409 Conflict); "
+                            "stop it or use another token")

@@ -1,0 +1,136 @@
+"""The text of the bot's replies, built from the stored history (pure: db in, Telegram HTML out)."""
+
+from __future__ import annotations
+
+import json
+from html import escape
+
+from sqlite_utils import Database
+
+LIMIT = 4000  # Telegram allows 4,096 characters after entity parsing; HTML source under 4,000 is always safe
+HISTORY_DEFAULT, HISTORY_MAX = 10, 50
+WARNINGS_SHOWN = 10
+
+
+def e(value: object) -> str:
+    """Escape any stored or user-supplied value for Telegram HTML."""
+    return escape("" if value is None else str(value), quote=True)
+
+
+def clip(value: str, size: int = 40) -> str:
+    """A user-supplied argument shortened for echoing it back."""
+    return value if len(value) <= size else value[:size] + "…"
+
+
+def split_message(text: str, limit: int = LIMIT) -> list[str]:
+    """Chunks under limit, cut at line boundaries; an over-long line is cut outside any tag or entity."""
+    chunks, current = [], ""
+    for line in text.split("\n"):
+        while len(line) > limit:
+            cut = _safe_cut(line, limit)
+            if current:
+                chunks.append(current)
+                current = ""
+            chunks.append(line[:cut])
+            line = line[cut:]
+        if current and len(current) + 1 + len(line) > limit:
+            chunks.append(current)
+            current = line
+        else:
+            current = f"{current}\n{line}" if current else line
+    if current.strip():
+        chunks.append(current)
+    return chunks or [""]
+
+
+def _safe_cut(line: str, limit: int) -> int:
+    """The largest cut <= limit that splits neither an &entity; nor a <tag>."""
+    cut = limit
+    amp, lt = line.rfind("&", 0, cut), line.rfind("<", 0, cut)
+    if amp != -1 and line.find(";", amp, cut) == -1:
+        cut = amp
+    if lt != -1 and line.find(">", lt, cut) == -1:
+        cut = min(cut, lt)
+    return cut or limit
+
+
+def parse_history_arg(args: list[str]) -> tuple[int | None, str]:
+    """(n, note) for /history [n]; n None means the argument was not a number (note says why)."""
+    if not args:
+        return HISTORY_DEFAULT, ""
+    raw = args[0]
+    if not raw.isdigit() or int(raw) == 0:
+        return None, (f"“{e(clip(raw))}” is not a number of alerts. Use /history or /history N "
+                      f"with N from 1 to {HISTORY_MAX}, e.g. /history 5.")
+    n = int(raw)
+    if n > HISTORY_MAX:
+        return HISTORY_MAX, f"(showing the last {HISTORY_MAX}, the most /history shows)"
+    return n, ""
+
+
+def history_text(db: Database, n: int) -> str:
+    """The last n alerts sent to subscribers, newest first."""
+    rows = list(db.query("select ts, kind, level, score, title from alerts where audience = 'subscribers'"
+                         " and kind != 'broadcast' order by ts desc, id desc limit ?", [n]))
+    if not rows:
+        return "No alerts yet."
+    lines = [f"<b>Last {len(rows)} alert{'s' if len(rows) > 1 else ''}</b>"]
+    for r in rows:
+        level = f" {e(r['level'])}" if r["level"] else ""
+        score = f" {r['score']:.0f}" if r["score"] is not None else ""
+        lines.append(f"• {e(r['ts'][:16])} <b>{e(r['kind'])}</b>{level}{score}: {e(r['title'])}")
+    return "\n".join(lines)
+
+
+def _link(url: str | None, title: str) -> str:
+    if url and url.startswith(("http://", "https://")):
+        return f'<a href="{e(url)}">{e(title)}</a>'
+    return e(title)
+
+
+def warnings_text(db: Database, n: int = WARNINGS_SHOWN) -> str:
+    """Recent regulator warnings with links."""
+    rows = list(db.query("select published_at, source, title, url from notices where notice_class ="
+                         " 'regulator_warning' order by published_at desc limit ?", [n]))
+    if not rows:
+        return "No regulator warnings stored yet."
+    lines = ["<b>Recent regulator warnings</b>"]
+    lines += [f"• {e(r['published_at'][:10])} {_link(r['url'], r['title'])} ({e(r['source'])})" for r in rows]
+    return "\n".join(lines)
+
+
+def _health_rows(db: Database) -> list[dict]:
+    return list(db.query("select * from source_health order by source")) if db["source_health"].exists() else []
+
+
+def status_text(db: Database) -> str:
+    """Source health and the last successful collection of each source."""
+    rows = _health_rows(db)
+    if not rows:
+        return "No collection has run yet."
+    lines = ["<b>Sources</b>"]
+    for r in rows:
+        ok = r["status"] in ("ok", "empty", "healthy")
+        mark = "✅" if ok else ("⏸" if r["status"] in ("paused", "not_configured") else "⚠️")
+        last = e(r["last_success_at"][:16]) if r["last_success_at"] else "never"
+        detail = "" if ok or not r["detail"] else f" ({e(clip(r['detail'], 120))})"
+        lines.append(f"{mark} <b>{e(r['source'])}</b>: {e(r['status'])}, last success {last}{detail}")
+    return "\n".join(lines)
+
+
+def sources_text(db: Database) -> str:
+    """The admin view: per-source counters and the outbox by status."""
+    lines = ["<b>Sources (admin)</b>"]
+    for r in _health_rows(db):
+        lines.append(
+            f"• <b>{e(r['source'])}</b> {e(r['status'])}; attempt {e(r['last_attempt_at'] or '-')}; success "
+            f"{e(r['last_success_at'] or 'never')}; failures {r['consecutive_failures'] or 0}, blocks "
+            f"{r['consecutive_blocks'] or 0}; paused until {e(r['paused_until'] or '-')}; "
+            f"detail {e(clip(r['detail'] or '-', 200))}")
+    if len(lines) == 1:
+        lines.append("no collection has run yet")
+    outbox = {r["status"]: r["n"] for r in db.query("select status, count(*) as n from deliveries group by status")}
+    subs = {r["active"]: r["n"] for r in db.query("select active, count(*) as n from subscribers group by active")}
+    lines.append(f"<b>Outbox</b>: {e(json.dumps(outbox, sort_keys=True))}")
+    lines.append(f"<b>Subscribers</b>: {subs.get(1, 0)} active, {subs.get(0, 0)} inactive")
+    return "\n".join(lines)
