@@ -1,0 +1,142 @@
+"""Search-interest collectors: Baidu Index (cookie) and WeChat Index (openid + search_key) -> observations."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from datetime import date, datetime, timedelta
+
+from sqlite_utils import Database
+
+from sentibot import store
+from sentibot.errors import InputError
+from sentibot.models import Observation, Outcome
+from sentibot.sources import CollectContext, CollectResult
+from sentibot.sources.http import classify_json, safe_url
+from sentibot.sources.search_parsers import (
+    BAIDU_NOT_LOGGED_IN, StatusBlocked, decrypt_series, parse_index_response, parse_key_response,
+    parse_wechat_response, split_windows,
+)
+
+log = logging.getLogger(__name__)
+
+BAIDU = "baidu_index"
+WECHAT = "wechat_index"
+WORDS_PER_REQUEST = 5  # Baidu Index accepts up to 5 keyword groups per request
+
+
+def _fingerprint(*secrets: str) -> str:
+    """A short digest of credentials, so a renewed cookie can end a not-logged-in pause (never the secret itself)."""
+    return hashlib.sha256("\n".join(secrets).encode()).hexdigest()[:12]
+
+
+def pause_reason(db: Database, source: str, now: datetime, fingerprint: str) -> str | None:
+    """Why the source is paused now, or None; a pause for bad credentials ends as soon as they change."""
+    until = store.get_cursor(db, source, "paused_until")
+    if not until or datetime.fromisoformat(until) <= now:
+        return None
+    if (store.get_cursor(db, source, "pause_credentials") or "") not in ("", fingerprint):
+        return None  # credentials were renewed since the pause began
+    return f"paused until {until}: {store.get_cursor(db, source, 'pause_reason')}"
+
+
+def pause(db: Database, source: str, now: datetime, seconds: float, reason: str, fingerprint: str = "") -> str:
+    """Pause the source (a credentials fingerprint makes the pause end when they change); returns its end."""
+    stamp = now.isoformat(timespec="seconds")
+    until = (now + timedelta(seconds=seconds)).isoformat(timespec="seconds")
+    with db.atomic():
+        store.set_cursor(db, source, "paused_until", until, stamp)
+        store.set_cursor(db, source, "pause_reason", reason, stamp)
+        store.set_cursor(db, source, "pause_credentials", fingerprint, stamp)
+    log.warning("source %s paused until %s: %s", source, until, reason)
+    return until
+
+
+async def _get_json(ctx: CollectContext, url: str, params: dict, headers: dict | None = None) -> dict:
+    """GET a JSON object; captcha pages, busy messages and non-JSON become FetchError (BLOCKED/FAILED)."""
+    text = await ctx.client.get_text(url, params=params, headers=headers)
+    verdict = classify_json(text, data_key=None)
+    verdict.raise_unusable(safe_url(url))
+    return verdict.payload
+
+
+def _range(ctx: CollectContext, since: date | None) -> tuple[date, date]:
+    end = ctx.now.date() - timedelta(days=1)  # both indexes publish up to yesterday
+    start = since or end - timedelta(days=ctx.settings.search_lookback_days - 1)
+    return min(start, end), end
+
+
+def _blocked(ctx: CollectContext, source: str, exc: StatusBlocked, fingerprint: str) -> CollectResult:
+    # not logged in / expired credentials: renewing them ends the pause; a rate limit holds whatever the cookie
+    renewable = exc.status == BAIDU_NOT_LOGGED_IN or source == WECHAT
+    until = pause(ctx.db, source, ctx.now, ctx.settings.search_block_pause_s, str(exc), fingerprint if renewable else "")
+    return CollectResult(source, Outcome.BLOCKED, 0, f"{exc}; paused until {until}")
+
+
+async def collect_baidu(ctx: CollectContext, since: date | None = None) -> CollectResult:
+    """Daily (or weekly) Baidu Index of every keyword, in windows of <= 90 days; each window stored whole."""
+    s = ctx.settings
+    if not s.baidu_cookie:
+        return CollectResult(BAIDU, Outcome.NOT_CONFIGURED, 0,
+                             "not configured: set SENTIBOT_BAIDU_COOKIE (a logged-in BDUSS cookie) to collect it")
+    fingerprint = _fingerprint(s.baidu_cookie, s.baidu_cipher_text)
+    reason = pause_reason(ctx.db, BAIDU, ctx.now, fingerprint)
+    if reason:
+        return CollectResult(BAIDU, Outcome.PAUSED, 0, reason)
+    headers = {"Cookie": str(s.baidu_cookie), "Referer": f"{s.baidu_index_url}/v2/main/index.html"}
+    if s.baidu_cipher_text:
+        headers["Cipher-Text"] = str(s.baidu_cipher_text)
+    start, end = _range(ctx, since)
+    stored = 0
+    try:
+        for first, last in split_windows(start, end):
+            window: list[Observation] = []
+            for i in range(0, len(s.baidu_keywords), WORDS_PER_REQUEST):
+                words = [[{"name": w, "wordType": 1}] for w in s.baidu_keywords[i:i + WORDS_PER_REQUEST]]
+                where = f"baidu index {first}..{last}"
+                answer = await _get_json(ctx, f"{s.baidu_index_url}/api/SearchApi/index", headers=headers, params={
+                    "area": 0, "word": json.dumps(words, ensure_ascii=False),
+                    "startDate": first.isoformat(), "endDate": last.isoformat()})
+                uniqid, series = parse_index_response(answer, where)
+                key_answer = await _get_json(ctx, f"{s.baidu_index_url}/Interface/ptbk", {"uniqid": uniqid}, headers)
+                window += decrypt_series(series, parse_key_response(key_answer, f"{where} key"), where)
+            stored += store.upsert_observations(ctx.db, window, ctx.now.isoformat(timespec="seconds"))
+            if ctx.progress:
+                ctx.progress(1)
+    except StatusBlocked as exc:
+        return _blocked(ctx, BAIDU, exc, fingerprint)
+    except InputError as exc:
+        log.warning("%s: %s (nothing stored from this window)", BAIDU, exc)
+        return CollectResult(BAIDU, Outcome.FAILED, stored, f"{exc} (nothing stored from this window)")
+    return CollectResult(BAIDU, Outcome.OK if stored else Outcome.EMPTY, stored,
+                         f"{stored} values for {len(s.baidu_keywords)} keyword(s), {start}..{end}")
+
+
+async def collect_wechat(ctx: CollectContext, since: date | None = None) -> CollectResult:
+    """The WeChat Index series (about 90 days, ending yesterday) of every configured keyword."""
+    s = ctx.settings
+    if not (s.wechat_openid and s.wechat_search_key):
+        return CollectResult(WECHAT, Outcome.NOT_CONFIGURED, 0, "not configured: set SENTIBOT_WECHAT_OPENID and "
+                                                                "SENTIBOT_WECHAT_SEARCH_KEY (from a logged-in client)")
+    fingerprint = _fingerprint(s.wechat_openid, s.wechat_search_key)
+    reason = pause_reason(ctx.db, WECHAT, ctx.now, fingerprint)
+    if reason:
+        return CollectResult(WECHAT, Outcome.PAUSED, 0, reason)
+    start, end = _range(ctx, since)
+    words = ";".join(s.wechat_keywords)
+    url = f"{s.wechat_index_url}/cgi-bin/searchweb/wxindex/querywxindexgroup"
+    try:
+        answer = await _get_json(ctx, url, {"group_query_list": words, "wxindex_query_list": words,
+                                            "openid": str(s.wechat_openid), "search_key": str(s.wechat_search_key)})
+        observations, unindexed = parse_wechat_response(answer, end, safe_url(url))
+    except StatusBlocked as exc:
+        return _blocked(ctx, WECHAT, exc, fingerprint)
+    except InputError as exc:
+        log.warning("%s: %s (nothing stored)", WECHAT, exc)
+        return CollectResult(WECHAT, Outcome.FAILED, 0, f"{exc} (nothing stored)")
+    observations = [o for o in observations if start.isoformat() <= o.ts <= end.isoformat()]
+    stored = store.upsert_observations(ctx.db, observations, ctx.now.isoformat(timespec="seconds"))
+    note = f"; not indexed: {', '.join(unindexed)}" if unindexed else ""
+    return CollectResult(WECHAT, Outcome.OK if stored else Outcome.EMPTY, stored,
+                         f"{stored} values for {len(s.wechat_keywords)} keyword(s), {start}..{end}{note}")
