@@ -155,7 +155,7 @@ def start_console_cursor(db: Database, now: datetime) -> int:
 
 def deliver_to_console(db: Database, now: datetime) -> int:
     """Write each alert not yet logged to the log; mark its pending deliveries as delivered to the console."""
-    from sentibot.alerts import format_alert
+    from sentibot.delivery import render  # the outbox's own text, broadcasts included
 
     stamp = now.isoformat(timespec="seconds")
     last = int(store.get_cursor(db, CONSOLE, "last_alert_id") or 0)
@@ -163,7 +163,7 @@ def deliver_to_console(db: Database, now: datetime) -> int:
     for row in rows:
         alert = store.alert_from_row(row)
         log.warning("event=alert_console id=%d kind=%s level=%s ts=%s title=%r text=%r", row["id"], alert.kind.value,
-                    alert.level, alert.ts, alert.title, format_alert(alert))
+                    alert.level, alert.ts, alert.title, render(row))
         with db.atomic():
             db.execute("update deliveries set status = ?, sent_at = ?, updated_at = ? "
                        "where alert_id = ? and status = 'pending'", [CONSOLE, stamp, stamp, row["id"]])

@@ -10,6 +10,7 @@ from typing import Callable
 
 from sentibot import jobs
 from sentibot.config import Settings
+from sentibot.errors import ConfigError, SentibotError
 from sentibot.jobs import Runtime
 from sentibot.schedule import add_to_job_queue, add_to_scheduler
 from sentibot.timeutil import SHANGHAI, now as shanghai_now
@@ -136,25 +137,45 @@ async def _serve_console(rt: Runtime, collect_jobs: list, stop: asyncio.Event) -
 
 
 async def _serve_telegram(rt: Runtime, collect_jobs: list, stop: asyncio.Event) -> None:
-    """With a token: the bot's Application owns polling and the JobQueue that runs every job."""
+    """With a token: the bot's Application runs handlers and the JobQueue that runs every job."""
+    from telegram.error import InvalidToken, NetworkError
+
     from sentibot.bot import build_application
     from sentibot.delivery import Sender
     from sentibot.watchdog import PollingWatch
 
-    watch = PollingWatch(rt.settings)
-    app = build_application(rt.settings, rt.db, get_updates_request=watch.request())
+    watch = PollingWatch(rt.settings, on_conflict=stop.set)
+    app = build_application(rt.settings, rt.db)
     rt.sender = Sender(app.bot, rt.db)  # one sender per process keeps Telegram's rate limits across drains
-    async with app:  # initialize() ... shutdown()
+    updater = watch.updater(app.update_queue)  # our own poller, so the watchdog sees every successful poll
+    try:
+        await app.initialize()
+        await updater.initialize()
+    except InvalidToken:
+        raise ConfigError("SENTIBOT_TELEGRAM_TOKEN: Telegram rejected the token (401/404)") from None
+    except NetworkError as exc:
+        raise SentibotError(f"cannot reach the Telegram Bot API at {rt.settings.telegram_api_url}: "
+                            f"{str(exc).replace(str(rt.settings.telegram_token), '***')}") from None
+    try:
+        if app.post_init:
+            await app.post_init(app)  # what run_polling would do: setMyCommands
         register_jobs(partial(add_to_job_queue, app.job_queue), rt, collect_jobs)
         add_to_job_queue(app.job_queue, "watch_polling",
-                         partial(jobs.guarded, rt, "watch_polling", partial(watch.check, app)), watch.tick_s)
-        await watch.start_polling(app)
-        await app.start()
-        log.info("event=jobs_registered jobs=%s", ",".join(sorted(job.id for job in app.job_queue.scheduler.get_jobs())))
+                         partial(jobs.guarded, rt, "watch_polling", partial(watch.check, updater)), watch.tick_s)
+        await app.start()  # handlers and the JobQueue
+        await watch.start_polling(updater)
+        log.info("event=jobs_registered jobs=%s", ",".join(sorted(j.id for j in app.job_queue.scheduler.get_jobs())))
         await stop.wait()
         log.info("event=shutdown signal=received")
         app.job_queue.scheduler.pause()
         await asyncio.gather(finish_inflight(rt), stop_sender(rt.sender))  # both within one grace period
-        if app.updater.running:
-            await app.updater.stop()
-        await app.stop()
+    finally:
+        if updater.running:
+            await updater.stop()
+        if app.running:
+            await app.stop()
+        await updater.shutdown()
+        await app.shutdown()
+    if watch.conflict:
+        raise SentibotError("another instance is polling this bot token (Telegram answered 409 Conflict); "
+                            "stop it or use another token")

@@ -1,16 +1,23 @@
-"""Polling watchdog: notices when getUpdates has not succeeded for SENTIBOT_POLLING_WATCHDOG_S and restarts it."""
+"""Polling watchdog: notices when getUpdates has not succeeded for SENTIBOT_POLLING_WATCHDOG_S and restarts it.
+
+The service polls through its own Updater, whose Bot's getUpdates connection timestamps every successful answer; the
+updates go into the Application's update queue, so the Application's handlers (and app.bot for replies) are unchanged.
+"""
 
 from __future__ import annotations
 
 import logging
 import time
 
-from telegram import Update
+from telegram import Bot
+from telegram.error import Conflict
+from telegram.ext import Updater
 from telegram.request import HTTPXRequest
 
 from sentibot.config import Settings
 
 log = logging.getLogger("sentibot.service")
+ALLOWED_UPDATES = ["message", "callback_query"]  # what the bot's handlers use
 
 
 class WatchedRequest(HTTPXRequest):
@@ -30,9 +37,11 @@ class WatchedRequest(HTTPXRequest):
 class PollingWatch:
     """Tracks the last successful poll and restarts the updater when polling has stalled."""
 
-    def __init__(self, settings: Settings, clock=time.monotonic):
+    def __init__(self, settings: Settings, clock=time.monotonic, on_conflict=None):
+        self.settings = settings
+        self.on_conflict = on_conflict  # called when another process polls the same token (409)
+        self.conflict: Exception | None = None
         self.limit_s = settings.polling_watchdog_s
-        self.proxy = settings.http_proxy
         self.clock = clock
         self.last_ok = clock()
         self.restarts = 0
@@ -49,22 +58,30 @@ class PollingWatch:
     def mark_ok(self) -> None:
         self.last_ok = self.clock()
 
-    def request(self) -> WatchedRequest:
-        """The request object to give the ApplicationBuilder as get_updates_request."""
-        return WatchedRequest(self.mark_ok, connection_pool_size=1, proxy=self.proxy)
+    def updater(self, update_queue) -> Updater:
+        """An Updater feeding update_queue (the Application's) through a Bot whose polls are watched."""
+        bot = Bot(token=str(self.settings.telegram_token), base_url=self.settings.telegram_api_url,
+                  get_updates_request=WatchedRequest(self.mark_ok, connection_pool_size=1))
+        return Updater(bot=bot, update_queue=update_queue)
 
     def stalled_for(self) -> float:
         return self.clock() - self.last_ok
 
     def on_error(self, exc: Exception) -> None:
+        if isinstance(exc, Conflict):
+            self.conflict = exc
+            log.error("event=polling_conflict error='another instance polls this token (409)' action=stop")
+            if self.on_conflict:
+                self.on_conflict()
+            return
         log.warning("event=polling_error error=%r stalled_s=%.0f", f"{type(exc).__name__}: {exc}", self.stalled_for())
 
-    async def start_polling(self, app) -> None:
+    async def start_polling(self, updater: Updater) -> None:
         self.mark_ok()  # a fresh start gets a whole window before it counts as stalled
-        await app.updater.start_polling(timeout=self.poll_timeout_s, allowed_updates=Update.ALL_TYPES,
+        await updater.start_polling(timeout=self.poll_timeout_s, allowed_updates=ALLOWED_UPDATES,
                                         error_callback=self.on_error)
 
-    async def check(self, app) -> bool:
+    async def check(self, updater: Updater) -> bool:
         """Restart polling if it has not succeeded for the limit; True when it restarted."""
         stalled = self.stalled_for()
         if stalled <= self.limit_s:
@@ -72,7 +89,7 @@ class PollingWatch:
         self.restarts += 1
         log.warning("event=polling_stalled stalled_s=%.0f limit_s=%.0f action=restart_updater restarts=%d",
                     stalled, self.limit_s, self.restarts)
-        if app.updater.running:
-            await app.updater.stop()
-        await self.start_polling(app)
+        if updater.running:
+            await updater.stop()
+        await self.start_polling(updater)
         return True
