@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -35,6 +36,48 @@ def open_db(ctx: click.Context, db_path: Path | None):
 @click.version_option(__version__, prog_name="sentibot")
 def cli() -> None:
     """sentibot: retail sentiment tracker and alert bot for the Beijing Stock Exchange (北交所)."""
+
+
+# --- foundation commands ---
+
+
+@cli.command()
+@db_option
+@click.option("--kind", "kind", metavar="K", default=None,
+              help="alerts, scores or notices; or an alert kind (frenzy, cooling, regulator_warning, source_down) "
+                   "for alerts of that kind. Default: all three.")
+@click.option("--since", metavar="DATE", default=None,
+              help="Only records at or after DATE (YYYY-MM-DD, or YYYY-MM-DDTHH:MM in Asia/Shanghai).")
+@click.option("--csv", "as_csv", is_flag=True, help="CSV export (header ts,record,kind,level,score,title,detail).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line (alert JSON for alerts).")
+@click.pass_context
+def history(ctx: click.Context, db_path: Path | None, kind: str | None, since: str | None, as_csv: bool,
+            as_json: bool) -> None:
+    """Print the stored alerts, scores and notices, oldest first."""
+    import io
+
+    from sentibot import history as hist
+    from sentibot.errors import InputError
+
+    if as_csv and as_json:
+        raise InputError("--csv and --json: choose one output format")
+    query = hist.build_query(kind, since)
+    path = db_path or settings_from(ctx).db
+    if db_path is None and not path.exists():
+        click.echo(f"No history yet: {path} does not exist (run `sentibot demo` or `sentibot run` first).")
+        return
+    rows = hist.query_history(open_store(path, create=False), query)
+    if as_csv:
+        out = io.StringIO()
+        hist.write_csv(rows, out)
+        click.echo(out.getvalue(), nl=False)
+    elif as_json:
+        for line in hist.json_lines(rows):
+            click.echo(line)
+    elif rows:
+        click.echo(hist.format_table(rows))
+    if not rows:
+        click.echo(f"No {query.describe()} stored in {path}.", err=as_csv or as_json)
 
 
 # --- text commands ---
@@ -111,6 +154,95 @@ def heat(ctx: click.Context, db_path: Path | None, as_json: bool) -> None:
         click.echo(format_heat(snapshot, html=False))
 
 
+def _alert_line(alert) -> str:
+    score = "" if alert.score is None else f" score {alert.score:.0f}"
+    reasons = f"  ({'; '.join(alert.reasons)})" if alert.reasons else ""
+    return f"{alert.ts}  {alert.kind.value:17} {alert.level:8}{score}  {alert.title}{reasons}"
+
+
+@cli.command()
+@click.option("--market", "market", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Market CSV: date,close,amount[,open,high,low,volume,turnover_rate,code].")
+@click.option("--attention", "attention", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Attention CSV (long): date,source,metric,value[,subject].")
+@click.option("--notices", "notices", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Notices CSV or JSON Lines: published_at,source,title,text,url.")
+@db_option
+@click.option("--json", "as_json", is_flag=True, help="One alert JSON object per line.")
+@click.pass_context
+def replay(ctx: click.Context, market: Path, attention: Path | None, notices: Path | None, db_path: Path | None,
+           as_json: bool) -> None:
+    """Import a history and score it day by day as if live; prints the alerts."""
+    import json
+
+    from sentibot.replay import replay as run_replay
+
+    db = open_db(ctx, db_path)
+    result = run_replay(db, market, attention, notices, admin_ids=settings_from(ctx).admin_ids)
+    if as_json:
+        for alert in result.alerts:
+            click.echo(json.dumps(alert.to_json(), ensure_ascii=False))
+        return
+    click.echo(f"imported {result.bars} bars, {result.observations} attention values, {result.notices} notices "
+               f"({result.first} .. {result.last}); {len(result.alerts)} alerts")
+    for alert in result.alerts:
+        click.echo(_alert_line(alert))
+
+
+@cli.command()
+@click.option("--db", "db_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="SQLite file for the demo (default: a fresh data/out/demo.db; never your SENTIBOT_DB).")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("data/out"),
+              help="Directory for the chart PNG (default data/out).")
+def demo(db_path: Path | None, out_dir: Path) -> None:
+    """Offline: replay the bundled, reconstructed Nov-2023 BSE episode; print timeline and alerts; write a chart."""
+    from sentibot.demo import run_demo
+
+    if db_path is None:
+        db_path = out_dir / "demo.db"
+        for suffix in ("", "-wal", "-shm"):  # a fresh demo history each run: the default file is the demo's own
+            Path(f"{db_path}{suffix}").unlink(missing_ok=True)
+    result = run_demo(open_store(db_path), out_dir)
+    click.echo("\n".join(result.lines))
+    click.echo(f"history: {db_path}")
+
+
+# --- collection commands ---
+
+COLLECT_FAILED = ("blocked", "failed")
+
+
+@cli.command()
+@click.argument("sources", nargs=-1, metavar="[SOURCE ...]")
+@db_option
+@click.option("--since", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="Backfill from this date (YYYY-MM-DD); resumes where an interrupted backfill stopped.")
+@click.pass_context
+def collect(ctx: click.Context, sources: tuple[str, ...], db_path: Path | None, since) -> None:
+    """One collection cycle of the named sources (default: all); prints one summary line per source."""
+    import asyncio
+
+    from sentibot import sources as registry
+    from sentibot.timeutil import now
+
+    names = registry.check_names(sources)
+    settings = settings_from(ctx)
+    db = open_db(ctx, db_path)
+    day = since.date() if since else None
+    if day is None:
+        results = asyncio.run(registry.collect_cycle(names, settings, db, now()))
+    else:
+        total = sum(registry.backfill_units(name, db, settings) for name in names)
+        with click.progressbar(length=max(total, 1), label=f"backfill since {day}", file=sys.stderr) as bar:
+            results = asyncio.run(registry.collect_cycle(names, settings, db, now(), day, bar.update))
+    width = max(len(r.source) for r in results)
+    for r in results:
+        click.echo(f"{r.source:<{width}}  {r.outcome.value:<14}  {r.items:>7} items  {r.detail}")
+    failed = [r.source for r in results if r.outcome.value in COLLECT_FAILED]
+    if failed:
+        raise SentibotError(f"collect: {', '.join(failed)} blocked or failed (see the summary above)")
+
+
 # --- run commands ---
 
 
@@ -138,6 +270,9 @@ def main(argv: list[str] | None = None) -> None:
         cli.main(args=argv, prog_name="sentibot", standalone_mode=False)
     except SentibotError as exc:
         click.echo(f"sentibot: error: {exc}", err=True)
+        sys.exit(1)
+    except sqlite3.Error as exc:  # e.g. "database is locked" past the busy timeout
+        click.echo(f"sentibot: error: database: {exc}", err=True)
         sys.exit(1)
     except click.exceptions.Abort:
         click.echo("sentibot: aborted", err=True)

@@ -72,6 +72,22 @@ def _log_level(name: str, raw: str) -> str:
     return level
 
 
+def _choice(*allowed: str) -> Callable[[str, str], str]:
+    def parse(name: str, raw: str) -> str:
+        if raw.lower() not in allowed:
+            raise ConfigError(f"{name}: expected one of {', '.join(allowed)}, got {raw!r}")
+        return raw.lower()
+
+    return parse
+
+
+def _flag(name: str, raw: str) -> bool:
+    value = raw.lower()
+    if value not in ("1", "0", "true", "false", "yes", "no", "on", "off"):
+        raise ConfigError(f"{name}: expected true or false, got {raw!r}")
+    return value in ("1", "true", "yes", "on")
+
+
 class Secret(str):
     """A string whose repr never shows its value."""
 
@@ -159,6 +175,20 @@ class Settings:
         "SENTIBOT_GUBA_BARS", DEFAULT_BARS, _words, "Guba bar ids; default the BSE 50 bar plus its constituents"
     )
     guba_max_pages: int = _setting("SENTIBOT_GUBA_MAX_PAGES", 5, _number(int, 1), "pages per bar and cycle")
+    guba_scope: str = _setting(
+        "SENTIBOT_GUBA_SCOPE", "bse50", _choice("bars", "bse50", "all"),
+        "bars: only SENTIBOT_GUBA_BARS; bse50: plus the 50 largest BSE stocks; all: plus every BSE stock",
+    )
+    market_scope: str = _setting(
+        "SENTIBOT_MARKET_SCOPE", "bse50", _choice("index", "bse50", "all"),
+        "daily bars of: the BSE 50 index only; plus the 50 largest BSE stocks; plus every BSE stock",
+    )
+    guba_retail_only: bool = _setting(
+        "SENTIBOT_GUBA_RETAIL_ONLY", True, _flag, "leave pinned, 问董秘 Q&A and 财富号 news posts out of attention counts"
+    )
+    eastmoney_list_url: str = _setting(
+        "SENTIBOT_EASTMONEY_LIST_URL", "https://push2.eastmoney.com", _url, "Eastmoney stock list (the BSE universe)"
+    )
     min_interval_s: float = _setting(
         "SENTIBOT_MIN_INTERVAL_S", 2.0, _number(float, 0), "seconds between requests to one host"
     )

@@ -90,6 +90,16 @@ def m001_initial(db: Database) -> None:
     db["cursors"].create({"source": str, "key": str, "value": str, "updated_at": str}, pk=("source", "key"))
 
 
+
+@migrations()
+def m002_coll1_universe(db: Database) -> None:
+    # The BSE stock list (sources/universe.py): Guba bars and the text dictionary read it.
+    db["universe"].create(
+        {"code": str, "name": str, "old_code": str, "market_cap": float, "listed": int, "updated_at": str},
+        pk="code",
+    )
+
+
 KNOWN_MIGRATIONS = {m.name for m in migrations._migrations}
 
 

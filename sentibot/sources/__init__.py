@@ -98,7 +98,22 @@ async def collect_one(name: str, ctx: CollectContext, since: date | None = None)
     return result
 
 
+def backfill_units(name: str, db: Database, settings: Settings) -> int:
+    """How many progress steps a --since backfill of the source takes (its module's backfill_units, else 0)."""
+    module = importlib.import_module(REGISTRY[name].partition(":")[0])
+    units = getattr(module, "backfill_units", None)
+    return units(db, settings) if units else 0
+
+
 async def run_collection(names: list[str] | tuple[str, ...], ctx: CollectContext,
                          since: date | None = None) -> list[CollectResult]:
     """Collect the named sources (all when empty) concurrently; one failing never stops the others."""
     return list(await asyncio.gather(*(collect_one(n, ctx, since) for n in check_names(names))))
+
+
+async def collect_cycle(names: list[str] | tuple[str, ...], settings: Settings, db: Database, now: datetime,
+                        since: date | None = None, progress: Callable[[int], None] | None = None,
+                        transport=None) -> list[CollectResult]:
+    """Build the one HTTP client from settings, run the sources, close the client (the CLI's whole job)."""
+    async with PoliteClient.from_settings(settings, transport) as client:
+        return await run_collection(names, CollectContext(client, db, settings, now, progress), since)

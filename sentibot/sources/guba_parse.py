@@ -1,0 +1,163 @@
+"""Guba list and post pages -> Post records (pure: text in, records out; FORMAT.md in shared/samples/guba)."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sentibot.models import Outcome, Post
+from sentibot.sources.http import SHELL_MAX_BYTES, Verdict, captcha_marker
+from sentibot.timeutil import SHANGHAI
+
+LIST_MARKER = "var article_list="
+POST_MARKER = "var post_article"
+POST_TYPE_KIND = {11: "qa", 20: "news"}  # 问董秘 Q&A, 财富号/资讯 news
+RETAIL_KINDS = ("normal",)  # the kinds counted as retail attention by default
+NEWS_LINK = re.compile(r"news,([^,/]+),(\d+)\.html")
+CAIFUHAO_LINK = re.compile(r"caifuhao\.eastmoney\.com/news/(\d+)")
+FULL_TIME = re.compile(r"\d{4}-[01]\d-[0-3]\d [0-2]\d:[0-5]\d:[0-5]\d")
+SHORT_TIME = re.compile(r"^\s*(\d{1,2})-(\d{1,2})\s+(\d{1,2}):(\d{2})\s*$")
+_decoder = json.JSONDecoder()
+
+
+@dataclass(frozen=True)
+class ListPage:
+    """The posts of one list page and how the page was read."""
+
+    verdict: Verdict
+    posts: tuple[Post, ...] = ()
+    total: int | None = None  # the bar's post count, when the page says
+    layout: str = ""  # json, table, articleh
+
+
+def parse_count(raw: str | int | None) -> int | None:
+    """'1.2万' -> 12000, '3亿' -> 300000000, '57' -> 57; '' or '-' -> None."""
+    if raw is None or isinstance(raw, int):
+        return raw
+    text = str(raw).strip().replace(",", "")
+    if not text or text in ("-", "--"):
+        return None
+    scale = 1
+    if text.endswith("万"):
+        scale, text = 10_000, text[:-1]
+    elif text.endswith("亿"):
+        scale, text = 100_000_000, text[:-1]
+    try:
+        return round(float(text) * scale)
+    except ValueError:
+        return None
+
+
+def infer_datetime(short: str, fetched_at: datetime) -> datetime | None:
+    """'MM-DD HH:MM' (no year) -> the latest such time not after fetched_at; right across New Year and Feb 29."""
+    match = SHORT_TIME.match(short)
+    if not match:
+        return None
+    month, day, hour, minute = map(int, match.groups())
+    local = fetched_at.astimezone(SHANGHAI)
+    for year in range(local.year, local.year - 5, -1):  # 02-29 may need up to 4 years back
+        try:
+            candidate = datetime(year, month, day, hour, minute, tzinfo=SHANGHAI)
+        except ValueError:
+            continue
+        if candidate <= local + timedelta(minutes=10):  # small slack for clock skew between us and the site
+            return candidate
+    return None
+
+
+def full_datetime(raw: str) -> str:
+    """'YYYY-MM-DD HH:MM:SS' (Shanghai time) -> ISO-8601 with +08:00."""
+    raw = raw.strip()
+    if not FULL_TIME.fullmatch(raw):  # slicing is 10x faster than strptime; the shape check keeps it safe
+        raise ValueError(f"post_publish_time {raw!r} is not YYYY-MM-DD HH:MM:SS")
+    return f"{raw[:10]}T{raw[11:]}+08:00"
+
+
+def post_kind(post_type, top_status) -> str:
+    if top_status not in (None, 0, "0", "", False):
+        return "pinned"
+    try:
+        return POST_TYPE_KIND.get(int(post_type), "normal")
+    except (TypeError, ValueError):
+        return "normal"
+
+
+def post_from_json(item: dict, bar: str, base_url: str) -> Post:
+    """One post object of article_list.re (the list page and the JSON API share it)."""
+    code = item.get("stockbar_code") or bar
+    post_id = str(item["post_id"])
+    return Post(
+        source="guba", post_id=post_id, bar=code, title=str(item.get("post_title") or "").strip(),
+        published_at=full_datetime(item["post_publish_time"]),
+        reads=parse_count(item.get("post_click_count")), comments=parse_count(item.get("post_comment_count")),
+        author_id=str(item["user_id"]) if item.get("user_id") not in (None, "") else None,
+        author_name=item.get("user_nickname") or None,
+        kind=post_kind(item.get("post_type"), item.get("post_top_status")),
+        url=f"{base_url}/news,{code},{post_id}.html",
+    )
+
+
+def embedded_json(text: str, marker: str) -> dict | None:
+    """The object after `marker` (e.g. 'var article_list='), decoded without parsing the rest of the page."""
+    start = text.find(marker)
+    if start < 0:
+        return None
+    start = text.find("{", start + len(marker))
+    try:
+        value, _ = _decoder.raw_decode(text, start)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def parse_list_page(text: str, bar: str, fetched_at: datetime, base_url: str = "https://guba.eastmoney.com") -> ListPage:
+    """A bar's list page: the embedded JSON fast path, else the visible table; blocks are never 'no posts'."""
+    data = embedded_json(text, LIST_MARKER)
+    # Scanning a 285 KB page for every captcha marker costs about as much as the whole JSON path, so a page
+    # carrying the post JSON is checked for the Eastmoney overlay only; other pages for every marker.
+    found = "em_captcha_modal" if "em_captcha_modal" in text else (None if data is not None else captcha_marker(text))
+    if found:
+        return ListPage(Verdict(Outcome.BLOCKED, f"captcha page ({found})"))
+    if data is not None:
+        return _from_article_list(data, bar, base_url)
+    if LIST_MARKER in text:
+        return ListPage(Verdict(Outcome.FAILED, "article_list JSON is truncated or malformed"))
+    if "listitem" in text or "articleh" in text:
+        from sentibot.sources.guba_table import parse_table  # BeautifulSoup only on the slow path
+
+        posts, layout = parse_table(text, bar, fetched_at, base_url)
+        if posts:
+            return ListPage(Verdict(Outcome.OK, f"{len(posts)} posts ({layout} layout)"), tuple(posts), None, layout)
+    size = len(text.encode("utf-8", "replace"))
+    if size <= SHELL_MAX_BYTES:
+        return ListPage(Verdict(Outcome.BLOCKED, f"empty shell page ({size} bytes)"))
+    return ListPage(Verdict(Outcome.FAILED, f"no posts found in a {size}-byte page: layout changed?"))
+
+
+def _from_article_list(data: dict, bar: str, base_url: str) -> ListPage:
+    rows = data.get("re")
+    message = str(data.get("me") or "")
+    if rows is None or (data.get("rc") == 0 and not rows):
+        return ListPage(Verdict(Outcome.BLOCKED, f"article_list without posts (rc={data.get('rc')}, me={message!r})"))
+    if not isinstance(rows, list):
+        return ListPage(Verdict(Outcome.FAILED, f"article_list.re is a {type(rows).__name__}, expected a list"))
+    try:
+        posts = tuple(post_from_json(item, bar, base_url) for item in rows)
+    except (KeyError, TypeError, ValueError) as exc:
+        return ListPage(Verdict(Outcome.FAILED, f"article_list post not understood: {type(exc).__name__}: {exc}"))
+    outcome = Outcome.OK if posts else Outcome.EMPTY
+    return ListPage(Verdict(outcome, f"{len(posts)} posts"), posts, data.get("count"), "json")
+
+
+def parse_post_page(text: str, base_url: str = "https://guba.eastmoney.com") -> Post:
+    """A post page's `var post_article = {...}` block -> Post (ValueError when absent or blocked)."""
+    data = embedded_json(text, POST_MARKER)
+    if not data or data.get("rc") != 1 or not isinstance(data.get("post"), dict):
+        raise ValueError(f"post page without a usable post_article block (me={data and data.get('me')!r})")
+    post = data["post"]
+    user, guba = post.get("post_user") or {}, post.get("post_guba") or {}
+    flat = dict(post, user_id=user.get("user_id"), user_nickname=user.get("user_nickname"),
+                stockbar_code=guba.get("stockbar_code"))
+    return post_from_json(flat, flat["stockbar_code"] or "", base_url)
