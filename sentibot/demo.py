@@ -20,6 +20,9 @@ BANNER = ("RECONSTRUCTED DATA: the BSE 50 closes, turnover and attention below a
           "through reported figures (see data/demo/README.md), not downloaded market data.")
 TIMELINE = (date(2023, 10, 16), date(2023, 12, 15))
 LEADLAG_DAY = date(2023, 11, 27)
+CHART_NAME = "demo_bse50_2023.png"
+CHART_DAYS = 100  # about Aug-Dec 2023
+CHART_TITLE = "北证50 / BSE 50, Aug–Dec 2023 (reconstructed demo data / 重建数据)"
 
 
 @dataclass(frozen=True)
@@ -87,14 +90,8 @@ def run_demo(db: Database, out_dir: Path, directory: Path = DEMO_DIR) -> DemoRes
     lines += ["", f"Lead-lag, 60 trading days to {LEADLAG_DAY} (Δln attention vs Δln turnover; k>0: attention first):",
               "  " + "  ".join(f"{int(r.lag):+d}:{r.corr:+.2f}" for r in table.itertuples() if pd.notna(r.corr)),
               "  → " + describe_lead_lag(best) + " (built into the reconstruction: shows the method, not a finding)"]
-    chart_path = None
-    try:
-        from sentibot.chart import render_chart
+    from sentibot.chart import render_chart  # matplotlib is loaded only here
 
-        chart_path = render_chart(db, Path(out_dir) / "demo_bse50_2023.png", days=scoring.PCT_WINDOW,
-                                  title="北证50 2023 (reconstructed demo data)")
-        lines += ["", f"chart: {chart_path}"]
-    except ImportError:
-        lines += ["", "chart: not rendered (sentibot.chart unavailable)"]
-    lines += ["", BANNER]
+    chart_path = render_chart(db, Path(out_dir) / CHART_NAME, days=CHART_DAYS, title=CHART_TITLE)
+    lines += ["", f"chart: {chart_path}", "", BANNER]
     return DemoResult(lines, result.alerts, chart_path, best)

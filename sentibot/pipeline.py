@@ -143,6 +143,7 @@ def evaluate(db: Database, now: datetime, since: date | None = None) -> list[Ale
     if not history.market.empty:
         result = scoring.score_history(history.market, history.attention, history.sentiment, history.stocks)
         daily, levels = result.daily, scoring.apply_hysteresis(result.daily)
+        levels["score"] = daily["score"]
         values = history.attention.reindex(daily.index)
         rows = []
         for day, row in daily.iterrows():
@@ -178,9 +179,11 @@ def regulator_alerts(db: Database, now: datetime, levels: pd.DataFrame) -> list[
                                      tuple(json.loads(row["triggers"] or "[]")))
         if cls.label != "regulator_warning":
             continue
-        level = ""
+        level, score = "", None
         if not levels.empty:
             known = levels[levels.index <= pd.Timestamp(notice.published_at[:10])]
-            level = known["level"].iloc[-1] if len(known) else ""
-        out.append(alerts.regulator_alert(notice, cls, level=level))
+            if len(known):
+                level, raw = known["level"].iloc[-1], known["score"].iloc[-1]
+                score = None if pd.isna(raw) else round(float(raw), 1)
+        out.append(alerts.regulator_alert(notice, cls, level=level, score=score))
     return out

@@ -281,14 +281,15 @@ def raw_levels(d: pd.DataFrame) -> pd.Series:
 def apply_hysteresis(daily: pd.DataFrame, days_below: int = 2) -> pd.DataFrame:
     """Levels with hysteresis and the transitions: up at once; down only after `days_below` days below.
 
-    A level holds while the score stays at or above its own threshold, frenzy down to the hot threshold. Returns columns level, event ('up', 'cooling', 'down' or None), previous.
+    A level holds while the score stays at or above its own threshold, frenzy down to the hot threshold.
+    Returns columns level, event ('up', 'cooling', 'down' or '' for none) and previous.
     """
     rank = {name: i for i, name in enumerate(LEVELS)}
     floor = {"warming": THRESHOLDS["warming"], "hot": THRESHOLDS["hot"], "frenzy": THRESHOLDS["hot"]}
     level, below = "calm", 0
     rows = []
     for raw, score in zip(daily["raw_level"], daily["score"]):
-        event, previous = None, level
+        event, previous = "", level
         if rank[raw] > rank[level]:
             level, below, event = raw, 0, "up"
         elif level != "calm" and (pd.isna(score) or score < floor[level]):

@@ -1,0 +1,69 @@
+"""Property tests: no look-ahead, scale invariance of the log-ratio, no alert on flat series."""
+
+import numpy as np
+import pandas as pd
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sentibot import scoring
+
+FAST = settings(max_examples=25, deadline=None)
+
+
+def history(seed: int, n: int, gaps: bool = True):
+    """A random market (close, amount) and three attention series, some days missing."""
+    rng = np.random.default_rng(seed)
+    index = pd.bdate_range("2022-01-03", periods=n)
+    walk = lambda vol: np.exp(np.cumsum(rng.normal(0, vol, n)))  # noqa: E731
+    market = pd.DataFrame({"close": 800 * walk(0.02), "amount": 1e9 * walk(0.15)}, index=index)
+    att = pd.DataFrame({"wechat": 1e6 * walk(0.2), "baidu": 3e3 * walk(0.2), "posts": 300 * walk(0.2)}, index=index)
+    if gaps:
+        att = att.mask(rng.random(att.shape) < 0.05)
+        att.iloc[: n // 3, 2] = np.nan  # a series that starts late
+    return market, att
+
+
+def same(a: pd.DataFrame, b: pd.DataFrame) -> bool:
+    for column in a.columns:
+        x, y = a[column], b[column]
+        if x.dtype == object or y.dtype == object or str(x.dtype).startswith(("str", "string")):
+            if not (x.astype(str) == y.astype(str)).all():
+                return False
+        elif not np.allclose(x.to_numpy(float), y.to_numpy(float), equal_nan=True, rtol=1e-9, atol=1e-9):
+            return False
+    return True
+
+
+@FAST
+@given(seed=st.integers(0, 10_000), n=st.integers(70, 160), cut=st.floats(0.3, 0.95))
+def test_no_look_ahead(seed, n, cut):
+    """Scores of day t computed from the whole history equal those computed from data up to t only."""
+    market, att = history(seed, n)
+    k = int(n * cut)
+    full = scoring.score_history(market, att)
+    part = scoring.score_history(market.iloc[:k], att.iloc[:k])
+    assert same(full.daily.iloc[:k], part.daily)
+    assert same(scoring.apply_hysteresis(full.daily).iloc[:k], scoring.apply_hysteresis(part.daily))
+    assert same(full.attention_z.iloc[:k], part.attention_z)
+
+
+@FAST
+@given(seed=st.integers(0, 10_000), scale=st.floats(1e-3, 1e6))
+def test_log_ratio_and_z_are_scale_invariant(seed, scale):
+    _, att = history(seed, 80)
+    for fn in (scoring.attention_log_ratio, scoring.robust_z):
+        a, b = fn(att), fn(att * scale)
+        assert np.allclose(a.to_numpy(), b.to_numpy(), equal_nan=True, atol=1e-9)
+
+
+@FAST
+@given(n=st.integers(60, 200), close=st.floats(1, 5e3), amount=st.floats(1e6, 1e11),
+       levels=st.lists(st.floats(1, 1e7), min_size=1, max_size=4))
+def test_flat_series_never_alert(n, close, amount, levels):
+    index = pd.bdate_range("2022-01-03", periods=n)
+    market = pd.DataFrame({"close": close, "amount": amount}, index=index)
+    att = pd.DataFrame({f"s{i}": v for i, v in enumerate(levels)}, index=index)
+    daily = scoring.score_history(market, att).daily
+    events = scoring.apply_hysteresis(daily)["event"]
+    assert (events == "").all()
+    assert (daily["raw_level"] == "calm").all()
