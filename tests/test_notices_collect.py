@@ -12,7 +12,7 @@ from sentibot.config import load_settings
 from sentibot.models import Outcome
 from sentibot.sources import CollectContext, collect_one
 from sentibot.sources.http import PoliteClient
-from sentibot.store import open_store
+from sentibot.store import open_store, save_scores
 from sentibot.timeutil import SHANGHAI
 
 FIX = Path(__file__).parent / "fixtures"
@@ -83,6 +83,8 @@ def subscribe(tmp_path):
 
 def test_real_notice_alerts_end_to_end(site, tmp_path):
     subscribe(tmp_path)
+    save_scores(open_store(tmp_path / "s.db"), [{"date": "2023-11-24", "score": 91.0, "level": "frenzy"},
+                                                {"date": "2023-11-28", "score": 40.0, "level": "warming"}], "x")
     result, db = run(site, tmp_path)
     assert result.outcome is Outcome.OK, result.detail
     url = site.url_for(PAGE)
@@ -93,6 +95,7 @@ def test_real_notice_alerts_end_to_end(site, tmp_path):
     assert "警示函" in json.loads(row["triggers"])
     alert = next(db.query("select * from alerts where dedupe_key = ?", [f"regulator_warning:{url}"]))
     assert alert["kind"] == "regulator_warning" and alert["title"] == title
+    assert (alert["level"], alert["score"]) == ("frenzy", 91.0)  # the heat when it was published
     deliveries = sorted(r["chat_id"] for r in db.query("select chat_id from deliveries where alert_id = ?", [alert["id"]]))
     assert deliveries == [101, 102]  # every active subscriber, not the inactive one
     # the two risk titles of the real disclosure list are kept, the 18 others dropped

@@ -50,10 +50,19 @@ def store_notice(db: Database, notice: Notice, now: datetime, admin_ids=()) -> t
         alert_id = None
         fresh = now - datetime.fromisoformat(notice.published_at) <= ALERT_MAX_AGE
         if cls.label == "regulator_warning" and fresh:
-            alert_id = store.add_alert(db, regulator_alert(notice, cls), stamp, admin_ids)  # deduped by URL
+            level, score = heat_at(db, notice.published_at)
+            alert = regulator_alert(notice, cls, level=level, score=score)
+            alert_id = store.add_alert(db, alert, stamp, admin_ids)  # deduped by URL
     if alert_id:
         log.warning("regulator warning alerted: %s (%s)", notice.title, notice.url)
     return status, alert_id
+
+
+def heat_at(db: Database, published_at: str) -> tuple[str, float | None]:
+    """The stored heat level and score of the last scored day up to the notice's day ('' and None if none)."""
+    row = next(db.query("select level, score from scores where date <= ? order by date desc limit 1",
+                        [published_at[:10]]), None)
+    return (row["level"] or "", row["score"]) if row else ("", None)
 
 
 def _known_title(db: Database, url: str) -> str | None:

@@ -102,8 +102,6 @@ async def collect_baidu(ctx: CollectContext, since: date | None = None) -> Colle
                 key_answer = await _get_json(ctx, f"{s.baidu_index_url}/Interface/ptbk", {"uniqid": uniqid}, headers)
                 window += decrypt_series(series, parse_key_response(key_answer, f"{where} key"), where)
             stored += store.upsert_observations(ctx.db, window, ctx.now.isoformat(timespec="seconds"))
-            if ctx.progress:
-                ctx.progress(1)
     except StatusBlocked as exc:
         return _blocked(ctx, BAIDU, exc, fingerprint)
     except InputError as exc:
