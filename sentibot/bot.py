@@ -18,12 +18,10 @@ from telegram.ext import AIORateLimiter, Application, CommandHandler, ContextTyp
 
 from sentibot import replies, subscriptions, timeutil
 from sentibot.config import Settings
-from sentibot.delivery import Limits, SenderConfig, schedule_sender
+from sentibot.delivery import Limits, Sender, SenderConfig, schedule_sender
 from sentibot.errors import ConfigError, SentibotError
 from sentibot.logsafe import protect_token
-from sentibot.models import Alert, AlertKind
 from sentibot.replies import e
-from sentibot.store import add_alert
 
 log = logging.getLogger(__name__)
 Handler = Callable[[Update, ContextTypes.DEFAULT_TYPE], Awaitable[None]]
@@ -179,26 +177,22 @@ async def cmd_status(update: Update, context) -> None:
 
 
 async def cmd_broadcast(update: Update, context) -> None:
-    message = update.effective_message
-    body = message.text.split(None, 1)[1].strip() if len(message.text.split(None, 1)) > 1 else ""
+    parts = update.effective_message.text.split(None, 1)
+    body = parts[1].strip() if len(parts) > 1 else ""
     if not body:
         await reply(update, "Usage: /broadcast &lt;text&gt; — sends the text to every active subscriber.")
         return
-    if len(e(body)) > replies.LIMIT - 10:
-        await reply(update, f"Too long to send as one message ({len(e(body)):,} characters once escaped); "
-                            f"keep it under {replies.LIMIT - 10:,}. Nothing was sent.")
+    text = f"📣 {e(body)}"
+    if len(text) > replies.LIMIT:
+        await reply(update, f"Too long to send as one message ({len(text):,} characters once escaped); "
+                            f"keep it under {replies.LIMIT:,}. Nothing was sent.")
         return
-    now = timeutil.now_iso()
-    alert = Alert(kind=AlertKind.BROADCAST, ts=now, title=body,
-                  dedupe_key=f"broadcast:{message.chat_id}:{message.message_id}")  # a re-delivered update is a no-op
-    alert_id = add_alert(_db(context), alert, now)
-    if alert_id is None:
-        await reply(update, "This broadcast was already queued.")
-        return
-    queued = next(_db(context).query("select count(*) as n from deliveries where alert_id = ?", [alert_id]))["n"]
-    log.info("admin %s queued broadcast %s for %s subscribers", update.effective_user.id, alert_id, queued)
-    await reply(update, f"Queued for {queued} subscriber{'s' if queued != 1 else ''}; the sender delivers it "
-                        f"within Telegram's limits.")
+    chats = [r["chat_id"] for r in _db(context).query("select chat_id from subscribers where active = 1")]
+    sender = context.bot_data.get("sender") or Sender(context.bot, _db(context), context.bot_data["sender_config"])
+    log.info("admin %s broadcasts to %s subscribers", update.effective_user.id, len(chats))
+    await reply(update, f"Broadcasting to {len(chats)} subscriber{'s' if len(chats) != 1 else ''}…")
+    stats = await sender.broadcast(text, chats)
+    await reply(update, "Broadcast done: " + ", ".join(f"{v} {k}" for k, v in sorted(stats.counts.items())) + ".")
 
 
 async def cmd_sources(update: Update, context) -> None:
@@ -246,12 +240,14 @@ HANDLERS: dict[str, Handler] = {
 }
 
 
-async def _post_init(application: Application) -> None:
+async def register_commands(application: Application) -> None:
+    """setMyCommands from COMMANDS (admin commands stay out of the public menu)."""
     await application.bot.set_my_commands([BotCommand(c.name, c.description[:256]) for c in COMMANDS if not c.admin])
 
 
 def build_application(settings: Settings, db: Database, *, limits: Limits = Limits(),
-                      concurrent_updates: int = 64, chart_dir: Path | None = None) -> Application:
+                      concurrent_updates: int = 64, chart_dir: Path | None = None,
+                      sender_config: SenderConfig | None = None) -> Application:
     """The PTB Application with every command, AIORateLimiter at `limits` (none if all are 0), base URL from settings."""
     if not settings.telegram_token:
         raise ConfigError("SENTIBOT_TELEGRAM_TOKEN: not set; the bot needs a token from @BotFather")
@@ -259,7 +255,7 @@ def build_application(settings: Settings, db: Database, *, limits: Limits = Limi
     base = settings.telegram_api_url
     builder = (Application.builder().token(str(settings.telegram_token)).base_url(base)
                .base_file_url(base[:-3] + "file/bot" if base.endswith("/bot") else base)
-               .concurrent_updates(concurrent_updates).post_init(_post_init))
+               .concurrent_updates(concurrent_updates))
     if limits.overall_per_s or limits.group_per_min:
         # max_retries=0: a 429 reaches the caller (the sender reschedules that row) instead of pausing every request
         builder = builder.rate_limiter(AIORateLimiter(
@@ -267,6 +263,7 @@ def build_application(settings: Settings, db: Database, *, limits: Limits = Limi
             group_max_rate=limits.group_per_min, group_time_period=60, max_retries=0))
     application = builder.build()
     application.bot_data.update(db=db, settings=settings, heat_cache=HeatCache(), chart_cache={},
+                                sender_config=sender_config or SenderConfig(limits=limits),
                                 chart_dir=str(chart_dir or Path(_db_path(db)).parent))
     for command in COMMANDS:
         handler = HANDLERS[command.name]
@@ -278,9 +275,11 @@ def build_application(settings: Settings, db: Database, *, limits: Limits = Limi
 
 
 async def serve(settings: Settings, db: Database, *, limits: Limits = Limits(),
-                sender_config: SenderConfig | None = None, stop: asyncio.Event | None = None) -> None:
+                sender_config: SenderConfig | None = None, stop: asyncio.Event | None = None,
+                poll_timeout_s: float = 10.0) -> None:
     """Poll for commands and run the outbox sender until stopped (SIGINT/SIGTERM or `stop`)."""
-    application = build_application(settings, db, limits=limits)
+    sender_config = sender_config or SenderConfig(limits=limits)
+    application = build_application(settings, db, limits=limits, sender_config=sender_config)
     stop = stop or asyncio.Event()
     conflict: list[Exception] = []
 
@@ -304,10 +303,11 @@ async def serve(settings: Settings, db: Database, *, limits: Limits = Limits(),
     except NetworkError as exc:
         raise SentibotError(f"cannot reach the Telegram Bot API at {settings.telegram_api_url}: "
                             f"{str(exc).replace(str(settings.telegram_token), '***')}") from None
-    sender = schedule_sender(application, db, settings.sender_interval_s, sender_config or SenderConfig(limits=limits))
+    await register_commands(application)
+    sender = schedule_sender(application, db, settings.sender_interval_s, sender_config)
     try:
         await application.start()
-        await application.updater.start_polling(error_callback=on_poll_error,
+        await application.updater.start_polling(timeout=poll_timeout_s, error_callback=on_poll_error,
                                                 allowed_updates=["message", "callback_query"])
         log.info("bot @%s serving; outbox sender every %ss", application.bot.username, settings.sender_interval_s)
         await stop.wait()

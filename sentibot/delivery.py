@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import heapq
-import html
 import logging
 import time
 from dataclasses import dataclass, field
@@ -26,11 +25,9 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, ChatMigrated, Forbidden, InvalidToken, NetworkError, RetryAfter, TimedOut
 
 from sentibot import timeutil
-from sentibot.models import AlertKind
 from sentibot.store import alert_from_row
 
 log = logging.getLogger(__name__)
-BROADCAST = "broadcast"  # alerts.kind of an admin /broadcast; its title is the admin's text
 
 
 @dataclass(frozen=True)
@@ -84,8 +81,6 @@ def _parse(stamp: str | None) -> datetime:
 
 def render(row: dict) -> str:
     """The Telegram HTML of an alert row; one formatter per kind lives in sentibot.alerts."""
-    if row["kind"] == BROADCAST:
-        return f"📣 {html.escape(row['title'])}"
     from sentibot.alerts import format_alert  # the scoring branch owns the alert formatters
 
     return format_alert(alert_from_row(row))
@@ -283,6 +278,38 @@ class Sender:
         else:
             self._settle(row, "sent", message_id=message.message_id)
             stats.add("sent")
+
+    async def broadcast(self, text: str, chat_ids: list[int]) -> DrainStats:
+        """Send an admin's text to chats under the same limits and outcome rules; not persisted (see docs/bot.md)."""
+        stats = DrainStats()
+        for chat_id in chat_ids:
+            stats.add(await self._send_direct(chat_id, text))
+        return stats
+
+    async def _send_direct(self, chat_id: int, text: str) -> str:
+        for attempt in range(1, self.config.max_attempts + 1):
+            wait = self._chat_ready.get(chat_id, 0.0) - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            await self._pacer.wait()
+            self._chat_ready[chat_id] = time.monotonic() + self.config.limits.chat_interval(chat_id)
+            try:
+                await self.bot.send_message(chat_id, text, parse_mode=ParseMode.HTML,
+                                            read_timeout=self.config.send_timeout_s)
+                return "sent"
+            except RetryAfter as exc:
+                self._chat_ready[chat_id] = time.monotonic() + _seconds(exc)
+            except Forbidden as exc:
+                self._deactivate(chat_id, str(exc))
+                return "blocked"
+            except BadRequest:
+                return "failed"
+            except TimedOut as exc:
+                if not isinstance(exc.__cause__, (httpx.ConnectTimeout, httpx.PoolTimeout)):
+                    return "unknown"  # may have been delivered: never re-sent
+            except NetworkError:
+                await asyncio.sleep(min(self.config.backoff_s * 2 ** (attempt - 1), self.config.max_backoff_s))
+        return "failed"
 
     def _retry(self, row: dict, attempts: int, error: str, stats: DrainStats) -> None:
         if attempts >= self.config.max_attempts:

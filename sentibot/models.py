@@ -24,7 +24,6 @@ class AlertKind(str, Enum):
     COOLING = "cooling"
     REGULATOR_WARNING = "regulator_warning"
     SOURCE_DOWN = "source_down"
-    BROADCAST = "broadcast"  # an admin's /broadcast text, delivered through the same outbox
 
 
 class Outcome(str, Enum):
