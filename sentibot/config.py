@@ -2,23 +2,44 @@
 
 from __future__ import annotations
 
+import logging
+import math
 import os
+import re
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Callable, Mapping
-from urllib.parse import urlparse
+from urllib.parse import urlparse, urlunparse
 
 from dotenv import dotenv_values
 
 from sentibot.errors import ConfigError
 
 DEFAULT_BARS = ("zs899050",)  # the BSE 50 index bar; constituents are added from the stored universe
+log = logging.getLogger(__name__)
+
+
+def mask_url(url: str) -> str:
+    """The URL with any user:password replaced by ***, safe to log or show in an error."""
+    try:
+        parsed = urlparse(url)
+        if parsed.username is None and parsed.password is None:
+            return url
+        host = parsed.hostname or ""
+        netloc = f"***@{host}" + (f":{parsed.port}" if parsed.port else "")
+    except ValueError:
+        return "<unparseable URL>"
+    return urlunparse(parsed._replace(netloc=netloc))
 
 
 def _url(name: str, raw: str) -> str:
-    parsed = urlparse(raw)
-    if parsed.scheme not in ("http", "https") or not parsed.netloc:
-        raise ConfigError(f"{name}: expected an http(s) URL, got {raw!r}")
+    try:
+        parsed = urlparse(raw)
+        parsed.port  # noqa: B018 - raises ValueError on a non-numeric port
+    except ValueError:
+        raise ConfigError(f"{name}: expected an http(s) URL, got {mask_url(raw)!r}") from None
+    if parsed.scheme not in ("http", "https") or not parsed.hostname or any(c.isspace() for c in raw):
+        raise ConfigError(f"{name}: expected an http(s) URL like https://host[:port][/path], got {mask_url(raw)!r}")
     return raw.rstrip("/") if not raw.endswith("/bot") else raw
 
 
@@ -27,13 +48,15 @@ def _optional_url(name: str, raw: str) -> str | None:
 
 
 def _number(kind: type, minimum: float) -> Callable[[str, str], float]:
+    what = "an integer" if kind is int else "a number"
+
     def parse(name: str, raw: str):
         try:
             value = kind(raw)
         except ValueError:
-            raise ConfigError(f"{name}: expected a {kind.__name__}, got {raw!r}") from None
-        if value < minimum:
-            raise ConfigError(f"{name}: expected a value >= {minimum}, got {raw!r}")
+            raise ConfigError(f"{name}: expected {what} >= {minimum:g}, got {raw!r}") from None
+        if not math.isfinite(value) or value < minimum:
+            raise ConfigError(f"{name}: expected {what} >= {minimum:g}, got {raw!r}")
         return value
 
     return parse
@@ -41,8 +64,8 @@ def _number(kind: type, minimum: float) -> Callable[[str, str], float]:
 
 def _ids(name: str, raw: str) -> tuple[int, ...]:
     items = [item.strip() for item in raw.split(",") if item.strip()]
-    if not all(item.lstrip("-").isdigit() for item in items):
-        raise ConfigError(f"{name}: expected comma-separated Telegram user ids, got {raw!r}")
+    if not all(re.fullmatch(r"[1-9][0-9]{0,19}", item) for item in items):
+        raise ConfigError(f"{name}: expected comma-separated numeric Telegram user ids like 12345,67890, got {raw!r}")
     return tuple(int(item) for item in items)
 
 
@@ -54,15 +77,25 @@ def _words(name: str, raw: str) -> tuple[str, ...]:
 
 
 def _token(name: str, raw: str) -> str:
-    # Telegram tokens look like 123456:ABC-def; checking the shape catches pasted quotes or spaces.
-    head, sep, tail = raw.partition(":")
-    if not (head.isdigit() and sep and tail and " " not in raw):
-        raise ConfigError(f"{name}: expected a Telegram bot token like 123456:ABC..., got a value of another shape")
+    # Telegram tokens look like 123456:ABC-def_; checking the shape catches pasted quotes or spaces.
+    # The message never repeats the value: it is a credential.
+    if not re.fullmatch(r"[0-9]{1,20}:[A-Za-z0-9_-]{1,100}", raw):
+        raise ConfigError(f"{name}: expected a Telegram bot token like 123456:ABC-def (digits, colon, letters), "
+                          "got a value of another shape (not shown)")
     return raw
 
 
 def _text(name: str, raw: str) -> str:
+    # Every text setting ends up in an HTTP header: a control character would break (or inject into) it.
+    if any(ord(c) < 32 or ord(c) == 127 for c in raw):
+        raise ConfigError(f"{name}: expected one line of text without control characters")
     return raw
+
+
+def _path(name: str, raw: str) -> Path:
+    if "\x00" in raw:
+        raise ConfigError(f"{name}: expected a file path, got a value containing a NUL byte")
+    return Path(raw).expanduser()
 
 
 def _log_level(name: str, raw: str) -> str:
@@ -107,7 +140,7 @@ def _setting(env: str, default, parse, doc: str, secret: bool = False):
 class Settings:
     """Every setting sentibot reads; .env.example documents each one."""
 
-    db: Path = _setting("SENTIBOT_DB", Path("data/sentibot.db"), lambda n, r: Path(r), "SQLite history file")
+    db: Path = _setting("SENTIBOT_DB", Path("data/sentibot.db"), _path, "SQLite history file")
     telegram_token: Secret = _setting(
         "SENTIBOT_TELEGRAM_TOKEN", Secret(""), _token, "bot token from @BotFather; empty = log alerts only", secret=True
     )
@@ -229,6 +262,22 @@ class Settings:
     def telegram_configured(self) -> bool:
         return bool(self.telegram_token)
 
+    def __repr__(self) -> str:
+        # Credentials never reach a log line or traceback: secrets are masked, proxy passwords hidden.
+        parts = []
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, Secret):
+                shown = repr(value)
+            elif isinstance(value, str) and "@" in value:
+                shown = repr(mask_url(value))
+            else:
+                shown = repr(value)
+            parts.append(f"{f.name}={shown}")
+        return f"Settings({', '.join(parts)})"
+
+    __str__ = __repr__
+
 
 def setting_names() -> list[str]:
     """The environment names of every setting, in declaration order."""
@@ -240,22 +289,42 @@ def setting_docs() -> list[tuple[str, str, object]]:
     return [(f.metadata["env"], f.metadata["doc"], f.default) for f in fields(Settings)]
 
 
+def _read_env_file(env_file: str | Path) -> dict[str, str]:
+    path = Path(env_file)
+    if not path.is_file():
+        return {}
+    try:
+        path.read_bytes().decode("utf-8")
+    except OSError as exc:
+        raise ConfigError(f"settings file {path}: cannot read it: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"settings file {path}: not UTF-8 text (byte {exc.start})") from None
+    return {k: v for k, v in dotenv_values(path, encoding="utf-8").items() if v is not None}
+
+
 def load_settings(environ: Mapping[str, str] | None = None, env_file: str | Path | None = ".env", **overrides) -> Settings:
-    """Build Settings from a .env file, then the environment (which wins), then keyword overrides."""
+    """Build Settings from a .env file, then the environment (which wins), then keyword overrides.
+
+    Raises ConfigError naming the first setting with a wrong value and what it expects.
+    """
     values: dict[str, str] = {}
-    if env_file is not None and Path(env_file).is_file():
-        values.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+    if env_file is not None:
+        values.update(_read_env_file(env_file))
     values.update(os.environ if environ is None else environ)
+    known = set(setting_names())
+    for name in sorted(k for k in values if k.startswith("SENTIBOT_") and k not in known):
+        log.warning("unknown setting %s is ignored (a typo? see .env.example)", name)
     kwargs = {}
     for f in fields(Settings):
-        raw = values.get(f.metadata["env"])
+        env = f.metadata["env"]
+        raw = values.get(env)
         if raw is None:
             continue
         raw = raw.strip()
         if raw == "":
             if f.default in (None, "", ()):
                 continue  # an empty optional setting means "not configured"
-            raise ConfigError(f"{f.metadata['env']}: is set but empty")
-        kwargs[f.name] = f.metadata["parse"](f.metadata["env"], raw)
+            raise ConfigError(f"{env}: is set but empty; expected {f.metadata['doc']} (unset it for the default)")
+        kwargs[f.name] = f.metadata["parse"](env, raw)
     kwargs.update(overrides)
     return Settings(**kwargs)

@@ -6,9 +6,10 @@ import hashlib
 import json
 import os
 import sqlite3
+from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Iterator
 
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
@@ -17,6 +18,7 @@ from sentibot.errors import StoreError
 from sentibot.models import Alert, AlertKind, Bar, Level, Notice, Observation, Post
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
+BUSY_TIMEOUT_S = 10.0  # how long a writer waits for another process's write lock
 BATCH = 100  # rows per upsert statement; sqlite-utils caps a statement at 999 variables
 
 migrations = Migrations("sentibot")
@@ -90,6 +92,11 @@ def m001_initial(db: Database) -> None:
     db["cursors"].create({"source": str, "key": str, "value": str, "updated_at": str}, pk=("source", "key"))
 
 
+@migrations()
+def m002_found_alert_kind_index(db: Database) -> None:
+    # /warnings and `history --kind` read alerts of one kind in time order.
+    db["alerts"].create_index(["kind", "ts"], if_not_exists=True)
+
 
 @migrations()
 def m002_coll1_universe(db: Database) -> None:
@@ -103,48 +110,86 @@ def m002_coll1_universe(db: Database) -> None:
 KNOWN_MIGRATIONS = {m.name for m in migrations._migrations}
 
 
-def _check_file(path: Path) -> None:
+def _check_path(path: Path, create: bool) -> None:
     """Refuse a path that is not a usable SQLite file, before anything touches it."""
     if path.is_dir():
         raise StoreError(f"database {path}: is a directory, expected a SQLite file")
+    parent = path.parent if str(path.parent) else Path(".")
     if path.exists():
-        with path.open("rb") as fh:
-            head = fh.read(16)
+        try:
+            with path.open("rb") as fh:
+                head = fh.read(16)
+        except OSError as exc:
+            raise StoreError(f"database {path}: cannot read it: {exc.strerror or exc}") from None
         if head and head != SQLITE_MAGIC:
             raise StoreError(f"database {path}: not a SQLite database (left untouched)")
+        # WAL needs the file and its directory (for the -wal and -shm files) to be writable.
         if not os.access(path, os.W_OK):
             raise StoreError(f"database {path}: file is not writable")
+        if not os.access(parent, os.W_OK | os.X_OK):
+            raise StoreError(f"database {path}: directory {parent} is not writable (WAL needs it)")
         return
-    parent = path.parent if str(path.parent) else Path(".")
+    if not create:
+        raise StoreError(f"database {path}: does not exist")
     try:
         parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise StoreError(f"database {path}: cannot create directory {parent}: {exc.strerror}") from None
-    if not os.access(parent, os.W_OK):
+        raise StoreError(f"database {path}: cannot create directory {parent}: {exc.strerror or exc}") from None
+    if not os.access(parent, os.W_OK | os.X_OK):
         raise StoreError(f"database {path}: directory {parent} is not writable")
 
 
-def open_store(path: str | Path, *, migrate: bool = True) -> Database:
-    """Open (creating if needed) the history at path, with WAL, a busy timeout and the schema applied."""
-    path = Path(path)
-    _check_file(path)
+def open_store(path: str | Path, *, migrate: bool = True, create: bool = True) -> Database:
+    """Open (creating if needed) the history at path, with WAL, a busy timeout and the schema applied.
+
+    Raises StoreError (one line) for a directory, a non-SQLite or corrupt file, a database of another application
+    or of a newer sentibot, an unwritable path, or (create=False) a missing file. Nothing is written before the
+    file has been checked, so a refused file is left byte-for-byte untouched.
+    """
+    path = Path(path).expanduser()
+    _check_path(path, create)
+    conn = None
     try:
-        conn = sqlite3.connect(str(path), timeout=10, isolation_level=None, check_same_thread=False)
-        conn.execute("PRAGMA schema_version").fetchone()  # raises on a corrupt header
+        conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False)
         db = Database(conn)
-        db.execute("PRAGMA busy_timeout = 10000")
+        # Read-only checks first: these fail on a corrupt header or schema without writing anything.
+        conn.execute("PRAGMA schema_version").fetchone()
+        tables = set(db.table_names())
+        if migrate:
+            _refuse_foreign(db, tables, path)
+            _refuse_newer(db, path)
+        db.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
         db.execute("PRAGMA foreign_keys = ON")
         if db.journal_mode != "wal":
             db.enable_wal()
-        db.execute("PRAGMA synchronous = NORMAL")  # durable with WAL except for the last commit on power loss
+        db.execute("PRAGMA synchronous = NORMAL")  # with WAL a crash (kill -9) never loses a committed write
         if migrate:
-            _refuse_newer(db, path)
-            migrations.apply(db)
+            _migrate(db)
     except sqlite3.DatabaseError as exc:
-        raise StoreError(f"database {path}: {exc} (is it a SQLite file? left untouched)") from None
+        _close(conn)
+        raise StoreError(f"database {path}: {exc} (corrupt or not a SQLite file? left untouched)") from None
     except OSError as exc:
+        _close(conn)
         raise StoreError(f"database {path}: {exc.strerror or exc}") from None
+    except StoreError:
+        _close(conn)
+        raise
     return db
+
+
+def _close(conn: sqlite3.Connection | None) -> None:
+    if conn is not None:
+        conn.close()
+
+
+def _refuse_foreign(db: Database, tables: set[str], path: Path) -> None:
+    """A SQLite file with tables but no sentibot schema belongs to another program: do not add ours to it."""
+    # Our first step and its record commit together, so a sentibot database always has at least one applied step.
+    if tables and not migrations.applied(db):
+        shown = ", ".join(sorted(tables)[:3])
+        raise StoreError(
+            f"database {path}: not a sentibot database (has tables {shown} but no sentibot schema; left untouched)"
+        )
 
 
 def _refuse_newer(db: Database, path: Path) -> None:
@@ -156,6 +201,40 @@ def _refuse_newer(db: Database, path: Path) -> None:
         )
 
 
+def _migrate(db: Database) -> None:
+    """Apply pending migrations under one write lock, so two processes starting at once cannot both apply them."""
+    if not migrations.pending(db):
+        return
+    with immediate(db):
+        migrations.apply(db)  # each step nests as a savepoint inside this transaction
+
+
+def schema_version(db: Database) -> list[str]:
+    """Names of the applied schema steps, oldest first."""
+    return [m.name for m in migrations.applied(db)]
+
+
+@contextmanager
+def immediate(db: Database) -> Iterator[Database]:
+    """A write transaction that takes the lock at BEGIN (waiting up to the busy timeout).
+
+    A deferred transaction that reads and then writes fails at once with SQLITE_BUSY under WAL if another process
+    wrote in between; taking the lock first makes read-then-write sequences safe across processes.
+    """
+    if db.conn.in_transaction:
+        with db.atomic():
+            yield db
+        return
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield db
+        db.execute("COMMIT")
+    except BaseException:
+        if db.conn.in_transaction:
+            db.execute("ROLLBACK")
+        raise
+
+
 def _batched(db: Database, table: str, rows: Iterable[dict], pk) -> int:
     """Upsert rows in batches inside one transaction; returns the row count."""
     rows = list(rows)
@@ -165,29 +244,39 @@ def _batched(db: Database, table: str, rows: Iterable[dict], pk) -> int:
     return len(rows)
 
 
+POST_COLUMNS = ("source", "post_id", "bar", "title", "published_at", "reads", "comments", "author_id",
+                "author_name", "kind", "url", "first_seen", "updated_at")
+_UPSERT_POST = (
+    f"INSERT INTO posts ({', '.join(POST_COLUMNS)}) VALUES ({', '.join('?' for _ in POST_COLUMNS)}) "
+    "ON CONFLICT(source, post_id) DO UPDATE SET "
+    # Only what changes between visits is refreshed; a page without counts does not erase known ones.
+    "reads = coalesce(excluded.reads, posts.reads), comments = coalesce(excluded.comments, posts.comments), "
+    "title = excluded.title, updated_at = excluded.updated_at"
+)
+
+
 def upsert_posts(db: Database, posts: Iterable[Post], now: str) -> int:
-    """Insert new posts and refresh reads/comments of known ones; first_seen is kept."""
-    rows = [dict(asdict(p), updated_at=now) for p in posts]
+    """Insert new posts and refresh title/reads/comments of known ones; first_seen is kept. Returns the count."""
+    rows = [tuple(dict(asdict(p), first_seen=now, updated_at=now)[c] for c in POST_COLUMNS) for p in posts]
     with db.atomic():
-        # INSERT OR IGNORE keeps first_seen; the upsert then refreshes the counts of every row.
-        for start in range(0, len(rows), BATCH):
-            chunk = rows[start:start + BATCH]
-            db["posts"].insert_all([dict(r, first_seen=now) for r in chunk], ignore=True)
-            db["posts"].upsert_all(chunk, pk=("source", "post_id"))
+        db.conn.executemany(_UPSERT_POST, rows)
     return len(rows)
 
 
 def upsert_observations(db: Database, observations: Iterable[Observation], now: str) -> int:
+    """Insert or refresh attention values keyed by (source, subject, metric, ts)."""
     rows = (dict(asdict(o), updated_at=now) for o in observations)
     return _batched(db, "observations", rows, ("source", "subject", "metric", "ts"))
 
 
 def upsert_bars(db: Database, bars: Iterable[Bar], now: str) -> int:
+    """Insert or refresh daily market bars keyed by (code, date)."""
     rows = (dict(asdict(b), updated_at=now) for b in bars)
     return _batched(db, "bars", rows, ("code", "date"))
 
 
 def content_hash(title: str, text: str) -> str:
+    """A short digest of a notice's content, to notice edits."""
     return hashlib.sha256(f"{title}\n{text}".encode()).hexdigest()[:16]
 
 
@@ -197,7 +286,7 @@ def upsert_notice(db: Database, notice: Notice, now: str, notice_class: str = "o
     digest = content_hash(notice.title, notice.text)
     row = dict(asdict(notice), content_hash=digest, notice_class=notice_class, severity=severity,
                triggers=json.dumps(list(triggers), ensure_ascii=False), updated_at=now)
-    with db.atomic():
+    with immediate(db):
         old = next(db.query("select content_hash, revision from notices where url = ?", [notice.url]), None)
         if old and old["content_hash"] == digest:
             return "unchanged"
@@ -219,13 +308,21 @@ def save_scores(db: Database, rows: Iterable[dict], now: str) -> int:
     return _batched(db, "scores", prepared, "date")
 
 
+def _level_rank(level: str | None) -> int:
+    """Rank of a level name; a missing or unknown subscriber level counts as calm (gets everything)."""
+    try:
+        return Level(level).rank
+    except ValueError:
+        return 0
+
+
 def _recipients(db: Database, alert: Alert, admin_ids: Iterable[int]) -> list[int]:
     if alert.kind is AlertKind.SOURCE_DOWN:
         return sorted(set(admin_ids))
-    active = db.query("select chat_id, min_level from subscribers where active = 1")
+    active = list(db.query("select chat_id, min_level from subscribers where active = 1 order by chat_id"))
     if alert.kind is AlertKind.FRENZY and alert.level in {lv.value for lv in Level}:
         rank = Level(alert.level).rank
-        return [r["chat_id"] for r in active if Level(r["min_level"]).rank <= rank]
+        return [r["chat_id"] for r in active if _level_rank(r["min_level"]) <= rank]
     return [r["chat_id"] for r in active]  # regulator warnings and cooling reach every subscriber
 
 
@@ -233,7 +330,7 @@ def add_alert(db: Database, alert: Alert, now: str, admin_ids: Iterable[int] = (
     """Write an alert and one pending delivery per recipient in one transaction; None if its dedupe key exists."""
     key = alert.dedupe_key or f"{alert.kind.value}:{alert.ts}:{alert.level}"
     audience = "admins" if alert.kind is AlertKind.SOURCE_DOWN else "subscribers"
-    with db.atomic():
+    with immediate(db):
         if next(db.query("select 1 from alerts where dedupe_key = ?", [key]), None):
             return None
         alert_id = db["alerts"].insert({
@@ -248,15 +345,18 @@ def add_alert(db: Database, alert: Alert, now: str, admin_ids: Iterable[int] = (
 
 
 def alert_from_row(row: dict) -> Alert:
+    """The Alert of a stored alerts row."""
     return Alert(kind=AlertKind(row["kind"]), ts=row["ts"], title=row["title"], level=row["level"] or "",
                  score=row["score"], reasons=tuple(json.loads(row["reasons"] or "[]")),
                  dedupe_key=row["dedupe_key"])
 
 
 def get_cursor(db: Database, source: str, key: str) -> str | None:
+    """The stored resume point of a source (e.g. the newest post id seen), or None."""
     row = next(db.query("select value from cursors where source = ? and key = ?", [source, key]), None)
     return row["value"] if row else None
 
 
 def set_cursor(db: Database, source: str, key: str, value: str, now: str) -> None:
+    """Store the resume point of a source."""
     db["cursors"].upsert({"source": source, "key": key, "value": value, "updated_at": now}, pk=("source", "key"))

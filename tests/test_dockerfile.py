@@ -1,0 +1,97 @@
+"""What can be checked of the Docker files without Docker: base image, user, volume, command, copied paths."""
+
+from __future__ import annotations
+
+import json
+import re
+import tomllib
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+TRANSITIONAL = {"README.md": "README.md does not exist yet (the lead assembles it from docs/*.md)"}
+
+
+def _instructions() -> list[tuple[str, str]]:
+    """(INSTRUCTION, arguments) pairs, with continuation lines joined and comments dropped."""
+    text = (ROOT / "Dockerfile").read_text(encoding="utf-8")
+    lines = [line for line in text.splitlines() if not line.lstrip().startswith("#")]
+    joined = re.sub(r"\\\n\s*", " ", "\n".join(lines))
+    result = []
+    for line in joined.splitlines():
+        if line.strip():
+            word, _, rest = line.strip().partition(" ")
+            result.append((word.upper(), rest.strip()))
+    return result
+
+
+def _args(instruction: str) -> list[str]:
+    return [rest for word, rest in _instructions() if word == instruction]
+
+
+def _copy_sources() -> list[str]:
+    sources = []
+    for rest in _args("COPY"):
+        parts = [p for p in rest.split() if not p.startswith("--")]
+        sources += parts[:-1]
+    return sources
+
+
+def test_base_image_is_python_311_slim():
+    assert _instructions()[0] == ("FROM", "python:3.11-slim")
+
+
+@pytest.mark.parametrize("source", _copy_sources())
+def test_every_copied_path_exists(source):
+    if source in TRANSITIONAL and not (ROOT / source).exists():
+        pytest.skip(TRANSITIONAL[source])
+    assert (ROOT / source).exists(), f"Dockerfile copies {source}, which is not in the repository"
+
+
+def test_copied_paths_are_not_docker_ignored():
+    ignored = {line.strip() for line in (ROOT / ".dockerignore").read_text().splitlines()
+               if line.strip() and not line.startswith("#")}
+    for source in _copy_sources():
+        assert source not in ignored and source.rstrip("/") not in ignored, source
+    assert {".env", "data/*.db", ".git"} <= ignored  # never bake secrets or local history into the image
+
+
+def test_runs_as_non_root_user_created_in_the_image():
+    users = _args("USER")
+    assert users and users[-1] not in ("root", "0", "0:0")
+    assert any(f"useradd" in run and users[-1] in run for run in _args("RUN"))
+    last_user = max(i for i, (word, _) in enumerate(_instructions()) if word == "USER")
+    assert not [w for w, _ in _instructions()[last_user:] if w == "RUN"], "RUN after USER would need root"
+
+
+def test_installs_tzdata_cjk_font_and_the_package():
+    runs = " ".join(_args("RUN"))
+    assert re.search(r"apt-get install[^&]*\btzdata\b", runs)
+    assert re.search(r"apt-get install[^&]*\bfonts-wqy-microhei\b", runs)
+    assert re.search(r"\bpip install \.(\s|$)", runs)
+    assert "TZ=Asia/Shanghai" in " ".join(_args("ENV"))
+
+
+def test_data_is_a_volume_where_the_default_database_lives():
+    workdir = _args("WORKDIR")[-1]
+    volumes = [v for rest in _args("VOLUME") for v in json.loads(rest)]
+    assert f"{workdir}/data" in volumes
+    from sentibot.config import Settings
+    assert Settings().db.parts[0] == "data"  # relative to WORKDIR: inside the volume
+
+
+def test_default_command_is_sentibot_run():
+    assert json.loads(_args("CMD")[-1]) == ["sentibot", "run"]
+    scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
+    assert scripts["sentibot"] == "sentibot.cli:main"
+
+
+def test_compose_example_mounts_data_and_reads_env_file():
+    path = ROOT / "docs" / "docker-compose.example.yml"
+    service = yaml.safe_load(path.read_text(encoding="utf-8"))["services"]["sentibot"]
+    assert (path.parent / service["build"] / "Dockerfile").resolve() == ROOT / "Dockerfile"
+    assert (path.parent / service["env_file"]).resolve() == ROOT / ".env"
+    workdir = _args("WORKDIR")[-1]
+    assert any(v.split(":")[1] == f"{workdir}/data" for v in service["volumes"])
