@@ -8,6 +8,7 @@ from pathlib import Path
 
 _EMOTICON_RE = re.compile(r"\[[^\[\]\s]{1,8}\]")
 _NEGATION_WINDOW = 2  # a negator up to two tokens before a word flips it (不会 大涨, 没 什么 利好)
+_QUESTION = -1.0  # a forum question casts doubt ("牛市回归?", "能否见底?"): mildly bearish on its own
 _SQUASH = 2.0  # score = total / (|total| + _SQUASH): one strong word gives ~0.5, several approach 1
 
 
@@ -95,6 +96,9 @@ def score_tokens(tokens: list[str], clean: str, lexicon: Lexicon) -> Sentiment:
             if weight is not None:
                 total += weight
                 words.append(emoticon)
+    if "?" in clean:  # text is NFKC-normalised, so ？ arrives as ?
+        total += _QUESTION
+        words.append("?")
     score = round(total / (abs(total) + _SQUASH), 3)
     label = "positive" if total > 0 else "negative" if total < 0 else "neutral"
     return Sentiment(score, label, tuple(words))

@@ -7,7 +7,7 @@ import logging
 import re
 import threading
 import unicodedata
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 from sentibot.notice_class import NoticeClass, classify_notice
@@ -23,6 +23,22 @@ __all__ = [
 # Old BSE codes (83/87/88xxxx, 43xxxx) and the new 920xxx codes; not when glued to other digits or a unit (a price).
 _CODE_RE = re.compile(r"(?<![0-9])(8[378][0-9]{4}|43[0-9]{4}|920[0-9]{3})(?![0-9]|元|万|亿|点|%|手|股)")
 _TAG_RE = re.compile(r"<[^<>]{0,300}>")
+# Traditional -> simplified for the characters of trading talk (no full converter: jieba's dictionary is simplified,
+# and forum posts mix scripts; 北證50漲停 must read as 北证50涨停).
+_TRAD = str.maketrans(
+    (
+        "證漲開戶買賣監風險場個數當們為這還會來時後說對發現點錢價貨資產業際東車長進過從見氣線間實機關頭號與讓"
+        "麼嗎無損賺虧億萬幣銀紅綠熱盤創極強彈續穩維報導應讀態勢區緊處覺邊將專層權幾暫帳賬訊傳優務動週題離撐壓"
+        "斷衝飆紀罰誡擊謝體樣參經濟總結構質隊補倉單額異臺灣門問貝術網絡電腦寶藥醫療鋰鈉輪軸標準則財費夠紙織紡"
+        "設計談論認識該誰變換頂顯歲龍齊鳳書華陽陰雙難雲靈順須預領頻願類顧飛馬驗黃懸獲歷盡戰擬據禮"
+    ),
+    (
+        "证涨开户买卖监风险场个数当们为这还会来时后说对发现点钱价货资产业际东车长进过从见气线间实机关头号与让"
+        "么吗无损赚亏亿万币银红绿热盘创极强弹续稳维报导应读态势区紧处觉边将专层权几暂账账讯传优务动周题离撑压"
+        "断冲飙纪罚诫击谢体样参经济总结构质队补仓单额异台湾门问贝术网络电脑宝药医疗锂钠轮轴标准则财费够纸织纺"
+        "设计谈论认识该谁变换顶显岁龙齐凤书华阳阴双难云灵顺须预领频愿类顾飞马验黄悬获历尽战拟据礼"
+    ),
+)
 _TOPICS = (
     ("北交所", ("北交所", "北京证券交易所")),
     ("北证50", ("北证50", "899050")),
@@ -41,6 +57,7 @@ class Mentions:
 
 @dataclass(frozen=True)
 class _Model:
+    segmenter: str  # jieba or jieba_next
     tokenizer: object  # jieba.Tokenizer with the domain dictionary
     lexicon: Lexicon
     names: dict[str, str]  # short name -> code
@@ -69,12 +86,33 @@ def load_companies(path: Path) -> dict[str, str]:
     return names
 
 
-def _build(dict_dir: Path) -> _Model:
+def available_segmenter() -> str:
+    """"jieba_next" when that optional package is installed (same results, ~3x faster), else "jieba"."""
+    try:
+        import jieba_next  # noqa: F401
+    except ImportError:
+        return "jieba"
+    return "jieba_next"
+
+
+def _new_tokenizer(segmenter: str):
     import jieba
 
     jieba.setLogLevel(logging.WARNING)  # jieba logs its dictionary loading at DEBUG to stderr
-    tokenizer = jieba.Tokenizer()
+    if segmenter == "jieba":
+        tokenizer = jieba.Tokenizer()
+    else:
+        # jieba-next (Rust DAG) with jieba's own dict.txt: tokens identical to jieba's (tests/test_segmenter.py)
+        import jieba_next
+
+        jieba_next.set_log_level(logging.WARNING)
+        tokenizer = jieba_next.Tokenizer(str(Path(jieba.__file__).parent / "dict.txt"))
     tokenizer.initialize()
+    return tokenizer
+
+
+def _build(dict_dir: Path, segmenter: str) -> _Model:
+    tokenizer = _new_tokenizer(segmenter)
     names = load_companies(dict_dir / "bse_companies.txt")
     lexicon = load_lexicon(dict_dir / "sentiment.txt", dict_dir / "negators.txt")
     for line in _lines(dict_dir / "userdict.txt"):
@@ -86,7 +124,7 @@ def _build(dict_dir: Path) -> _Model:
     for word in lexicon.phrases():
         tokenizer.add_word(word, 100000)
     stoplist = frozenset(_lines(dict_dir / "mention_stoplist.txt"))
-    return _Model(tokenizer, lexicon, names, stoplist)
+    return _Model(segmenter, tokenizer, lexicon, names, stoplist)
 
 
 def model() -> _Model:
@@ -95,37 +133,36 @@ def model() -> _Model:
     if _model is None:
         with _lock:
             if _model is None:
-                _model = _build(DICT_DIR)
+                _model = _build(DICT_DIR, available_segmenter())
     return _model
 
 
 def normalize(text: str) -> str:
-    """NFKC (full-width digits and letters to ASCII), HTML tags and entities removed."""
+    """NFKC (full-width digits and letters to ASCII), common traditional characters simplified, HTML removed."""
     if "<" in text:
         text = _TAG_RE.sub(" ", text)
     if "&" in text:
         text = html.unescape(text)
-    return unicodedata.normalize("NFKC", text)
+    return unicodedata.normalize("NFKC", text).translate(_TRAD)
 
 
-def _tokens(clean: str) -> list[str]:
-    # HMM off: the domain dictionary makes it unnecessary for titles, and it is ~1.6x faster (DESIGN.md).
-    return [t for t in model().tokenizer.lcut(clean, HMM=False) if not t.isspace()]
+def _tokens(clean: str, m: _Model) -> list[str]:
+    # HMM off: the domain dictionary makes it unnecessary for titles, and it is ~1.5x faster (DESIGN.md).
+    return [t for t in m.tokenizer.lcut(clean, HMM=False) if not t.isspace()]
 
 
 def tokenize(text: str) -> list[str]:
     """Words of a text, segmented by jieba with the domain dictionary; whitespace dropped."""
-    return _tokens(normalize(text))
+    return _tokens(normalize(text), model())
 
 
 def sentiment(text: str) -> Sentiment:
     """Forum-title sentiment from the shipped lexicon, with the words that decided it."""
-    clean = normalize(text)
-    return score_tokens(_tokens(clean), clean, model().lexicon)
+    clean, m = normalize(text), model()
+    return score_tokens(_tokens(clean, m), clean, m.lexicon)
 
 
-def _mentions(tokens: list[str], clean: str) -> Mentions:
-    m = model()
+def _mentions(tokens: list[str], clean: str, m: _Model) -> Mentions:
     codes = _CODE_RE.findall(clean) if any(c.isdigit() for c in clean) else []
     found = dict.fromkeys(codes)
     for token in tokens:
@@ -139,20 +176,22 @@ def _mentions(tokens: list[str], clean: str) -> Mentions:
 
 def mentions(text: str) -> Mentions:
     """BSE stocks (by name or code) and topics (北交所, 北证50, 打新, 开户) a text mentions."""
-    clean = normalize(text)
-    return _mentions(_tokens(clean), clean)
+    clean, m = normalize(text), model()
+    return _mentions(_tokens(clean, m), clean, m)
 
 
 def analyze(text: str) -> dict:
     """Everything about one text, as one `sentibot analyze --json` row."""
-    clean = normalize(text)
-    tokens = _tokens(clean)
-    senti = score_tokens(tokens, clean, model().lexicon)
+    clean, m = normalize(text), model()
+    tokens = _tokens(clean, m)
+    senti = score_tokens(tokens, clean, m.lexicon)
+    found = _mentions(tokens, clean, m)
+    notice = classify_notice(clean)
     return {
         "text": text,
         "tokens": tokens,
         "sentiment": senti.score,
         "label": senti.label,
-        "mentions": asdict(_mentions(tokens, clean)),
-        "notice_class": asdict(classify_notice(clean)),
+        "mentions": {"stocks": list(found.stocks), "topics": list(found.topics)},
+        "notice_class": {"label": notice.label, "severity": notice.severity, "triggers": list(notice.triggers)},
     }
