@@ -53,8 +53,12 @@ def misfire_grace_s(interval_s: float) -> int:
 
 
 def job_kwargs(job_id: str, interval_s: float) -> dict[str, Any]:
-    """APScheduler options every sentibot job uses: fixed id, replace on re-registration, one coalesced run."""
-    return {"id": job_id, "replace_existing": True, "coalesce": True, "max_instances": 1,
+    """APScheduler options every sentibot job uses: fixed id, replace on re-registration, one coalesced run.
+
+    max_instances is above 1 so that APScheduler never drops a tick with a warning while a run is still finishing;
+    the job wrapper (jobs.guarded) itself lets only one run of a job id proceed at a time.
+    """
+    return {"id": job_id, "replace_existing": True, "coalesce": True, "max_instances": 3,
             "misfire_grace_time": misfire_grace_s(interval_s)}
 
 
