@@ -43,8 +43,12 @@ def next_run_at(last: datetime | None, now: datetime, cadence: Cadence) -> datet
 
 
 def is_due(last: datetime | None, now: datetime, cadence: Cadence) -> bool:
-    """Whether a job last run at `last` should run at `now`."""
-    return now >= next_run_at(last, now, cadence)
+    """Whether a job last run at `last` should run at `now`.
+
+    Half a tick of slack: ticks come every tick_s but each run starts a few ms late or early, and without slack a
+    run due "in 2 ms" would wait a whole extra tick (a 1 s interval would become 2 s).
+    """
+    return now + timedelta(seconds=cadence.tick_s / 2) >= next_run_at(last, now, cadence)
 
 
 def misfire_grace_s(interval_s: float) -> int:
