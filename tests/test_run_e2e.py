@@ -6,6 +6,8 @@ reaches the subscriber within one notice cycle; 4) SIGTERM, restart: no alert is
 5) Guba starts answering with captcha pages: /status reports it and the service keeps running.
 """
 
+import signal
+import threading
 import time
 from datetime import datetime
 
@@ -126,6 +128,38 @@ def test_run_without_token_logs_alerts_to_the_console(tmp_path):
         code, took = service.terminate()
         assert code == 0 and took < 10
     finally:
+        if service:
+            service.kill()
+        world.close()
+
+
+@pytest.mark.slow
+def test_sigint_stops_within_10_s_while_a_source_hangs(tmp_path):
+    now = datetime.now(SHANGHAI)
+    db = tmp_path / "sentibot.db"
+    preload_calm_history(db, now.date())
+    world = World()
+    release = threading.Event()
+    service = None
+    try:
+        world.guba.route("GET", "*", lambda params: (release.wait(60), (200, "text/html", surge_page(now)))[1])
+        world.serve_market(now.date(), close=CALM_CLOSE, amount=CALM_AMOUNT, clist_scale=1.0)
+        service = Service(world.env(db, "http://127.0.0.1:9/bot", "", SENTIBOT_HTTP_TIMEOUT_S="60"), tmp_path)
+        service.wait_for("event=collected job=collect_market")
+        time.sleep(0.5)  # the Guba request is in flight and hangs
+        start = time.monotonic()
+        service.proc.send_signal(signal.SIGINT)
+        code = service.proc.wait(timeout=15)
+        took = time.monotonic() - start
+        assert code == 0 and took < 10, (code, took)
+        service.wait_for("event=job_cancelled job=collect_guba")
+        service.wait_for("event=stopped")
+        import sqlite3
+
+        with sqlite3.connect(db) as conn:
+            assert conn.execute("pragma integrity_check").fetchone()[0] == "ok"
+    finally:
+        release.set()
         if service:
             service.kill()
         world.close()
