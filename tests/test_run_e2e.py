@@ -98,6 +98,9 @@ def test_run_end_to_end(tmp_path):
             service.wait_for("outcome=blocked", start=mark, timeout=10)
             status = reply_after(fake, USER, "/status")
             assert "guba" in status and ("captcha" in status or "blocked" in status or "paused" in status), status
+            down, _ = wait_message(fake, ADMIN, "guba", timeout=10)  # source_down: to the admins only
+            assert "down" in down.lower()
+            assert not [m for m in fake.sent_to(USER) if "down since" in m.text]
             service.wait_for("event=collected job=collect_notices", start=len(service.lines), timeout=10)
             assert service.proc.poll() is None
             assert "heat" in reply_after(fake, USER, "/heat").lower()
