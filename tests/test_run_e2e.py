@@ -7,6 +7,8 @@ reaches the subscriber within one notice cycle; 4) SIGTERM, restart: no alert is
 """
 
 import signal
+import subprocess
+import sys
 import threading
 import time
 from datetime import datetime
@@ -65,7 +67,10 @@ def test_run_end_to_end(tmp_path):
             world.serve_guba(surge_page(datetime.now(SHANGHAI)))
             world.serve_market(today, close=CALM_CLOSE * 1.08, amount=CALM_AMOUNT * 3, clist_scale=3.0)
             frenzy, _ = wait_message(fake, USER, "frenzy", timeout=20)
-            assert "calm → frenzy" in frenzy or "→ frenzy" in frenzy
+            assert "→ frenzy" in frenzy
+            heat = subprocess.run([sys.executable, "-m", "sentibot", "heat", "--db", str(db)], env=env,
+                                  capture_output=True, text=True, timeout=60)
+            assert heat.returncode == 0 and "FRENZY" in heat.stdout.upper()  # the CLI sees the live state
 
             # 3) the regulator's statement appears; the warning arrives within one notice cycle (+ delivery)
             appeared = time.monotonic()
