@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import random
 import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -75,6 +77,29 @@ def test_opening_twice_is_a_no_op(tmp_path):
     second = open_store(path)
     assert _schema(second) == schema
     assert list(second["_sqlite_migrations"].rows) == steps
+
+
+def test_processes_starting_at_once_apply_the_schema_once(tmp_path):
+    """Several openers racing on a new file (threads stand in for processes): one applies, the others wait."""
+    for round_ in range(4):
+        path = tmp_path / f"race{round_}.db"
+        barrier = threading.Barrier(4)
+        errors: list[BaseException] = []
+
+        def opener():
+            barrier.wait()
+            try:
+                open_store(path).close()
+            except BaseException as exc:  # collected and asserted below
+                errors.append(exc)
+
+        threads = [threading.Thread(target=opener) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert not errors, errors
+        assert [r["name"] for r in Database(path)["_sqlite_migrations"].rows] == ALL_STEPS
 
 
 @pytest.mark.parametrize("stop_before", ALL_STEPS[1:])
@@ -211,6 +236,12 @@ def test_same_posts_twice_no_duplicates_counts_refreshed_first_seen_kept(tmp_pat
     assert db["posts"].get(("guba", "new"))["first_seen"] == "2023-11-15T10:05:00+08:00"
 
 
+def test_post_upsert_covers_every_post_field_and_column(tmp_path):
+    fields = [f.name for f in dataclasses.fields(Post)]
+    assert list(store.POST_COLUMNS) == fields + ["first_seen", "updated_at"]
+    assert set(store.POST_COLUMNS) == {c.name for c in open_store(tmp_path / "h.db")["posts"].columns}
+
+
 def test_page_without_counts_keeps_known_counts(tmp_path):
     db = open_store(tmp_path / "h.db")
     upsert_posts(db, [_post(reads=50, comments=5)], "t1")
@@ -341,7 +372,7 @@ def test_kill_9_during_writes_never_corrupts(tmp_path):
             time.sleep(rng.uniform(0.05, 0.25))  # may land during creation or migration
         else:
             assert proc.stdout.readline().strip() == "ready", proc.stderr.read()
-            time.sleep(rng.uniform(0.02, 0.4))
+            time.sleep(rng.uniform(0.02, 0.25))
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=10)
         assert proc.returncode == -signal.SIGKILL, proc.stderr.read()
