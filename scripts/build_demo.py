@@ -160,10 +160,11 @@ def build(shared: Path, out: Path) -> dict:
     lead = np.append(amount[1:], amount[-1]) / 1.5e9
     month = (pos[date(2023, 11, 27)], pos[date(2023, 10, 27)])
     attention = []
-    specs = [("wechat_index", "北交所", "北交所", 1.5e6, None, START, 40.0),
-             ("baidu_index", "北证50", "北证50", 4000.0, 1.10, date(2022, 9, 5), None),
-             ("guba", "北证50", "posts", 400.0, 1.00, date(2022, 11, 21), None),
-             ("guba", "北证50", "reads", 6.0e5, 1.25, date(2022, 11, 21), None)]
+    # source, subject, metric as the collectors store them (guba: the exchange-wide series)
+    specs = [("wechat_index", "北交所", "index", 1.5e6, None, START, 40.0),
+             ("baidu_index", "北证50", "all", 4000.0, 1.10, date(2022, 9, 5), None),
+             ("guba", "北交所", "posts", 400.0, 1.00, date(2022, 11, 21), None),
+             ("guba", "北交所", "reads", 6.0e5, 1.25, date(2022, 11, 21), None)]
     missing = {date(2023, 3, 14), date(2023, 3, 15), date(2023, 6, 20)}  # a few days the index did not publish
     for source, subject, metric, base, k, first, fold in specs:
         noise = rng.normal(0, 0.06, len(days))
@@ -215,7 +216,7 @@ def _readme(fig, market) -> str:
              "attention.csv is **reconstructed** (`origin=reconstructed`): a path drawn through the reported figures",
              "below, not downloaded data. `amount` is exchange-wide BSE turnover in yuan (the figure the press",
              "reports), attached to the index row. Attention series (WeChat index 北交所, Baidu index 北证50, Guba",
-             "北证50 posts and reads) are shaped after reported turnover and the ~40-fold WeChat-index growth in the",
+             "北交所-wide posts and reads) are shaped after reported turnover and the ~40-fold WeChat-index growth in the",
              "month before 2023-11-27, and are built to lead turnover by one day: the demo's lead-lag figure shows",
              "the method working, it is not a finding about 2023.", "",
              "notices.jsonl holds one real public text: the exchange's 2023-11-27 statement 北交所加强交易监管",
@@ -223,13 +224,16 @@ def _readme(fig, market) -> str:
              "## Anchors honoured (figures from ../shared/data/bse50_reported_figures_2022-2023.csv)", "",
              "| date | figure | honoured as | source |", "|---|---|---|---|"]
     for (day, metric), row in fig.items():
-        url = row["source_url"] or "(seed article only; not independently confirmed)"
+        url = row["source_url"] or ("(derived in the figures file from the rows above; not a sourced figure)"
+                                    if row["kind"] == "derived" else "(seed article only; not independently confirmed)")
         lines.append(f"| {day} | {metric} = {row['value']} {row['unit']} ({row['kind']}) | "
                      f"{_honoured(day, metric, closes)} | {url} |")
     return "\n".join(lines) + "\n"
 
 
 def _honoured(day: str, metric: str, closes: dict) -> str:
+    if metric == "bse50_close_DERIVED" and day == "2023-11-27":
+        return f"close {closes[day]} (within its ±1; puts the 28 Nov morning low 1,045 at -5.2%)"
     if metric in ("bse50_close", "bse50_close_DERIVED", "bse50_base_level") and day in closes:
         return f"close {closes[day]}"
     if metric == "bse50_pct_change":

@@ -12,6 +12,9 @@ import numpy as np
 import pandas as pd
 from numpy.lib.stride_tricks import sliding_window_view
 
+from sentibot.levels import (ATTENTION_CONFIRM, ATTENTION_HOT, ATTENTION_WARM, LEVELS, RSI_CONFIRM,  # noqa: F401
+                             THRESHOLDS, TURNOVER_CONFIRM, apply_hysteresis, raw_levels)
+
 DAILY_WINDOW = 20  # trading days ≈ one month, the daily analogue of Da-Engelberg-Gao's 8 weeks
 WEEKLY_WINDOW = 8  # Da, Engelberg & Gao (2011)
 MIN_SHARE = 0.75  # a window needs this share of non-missing values, else no score (never a false alarm)
@@ -29,13 +32,6 @@ LIMIT_TOL = 0.5  # a close within 0.5 point of the limit counts as at the limit
 
 WEIGHTS = {"attention": 0.35, "turnover": 0.25, "rsi": 0.10, "from_low": 0.10, "coupling": 0.10,
            "sentiment": 0.10, "limit": 0.10}
-THRESHOLDS = {"warming": 60.0, "hot": 75.0, "frenzy": 85.0}
-ATTENTION_WARM = 1.5  # warming: one attention series at least 1.5x its trailing median
-ATTENTION_HOT = 2.0  # hot: two series (or the only one) at least 2x
-ATTENTION_CONFIRM = 3.0  # frenzy: two series (or the only one) at least 3x, plus market confirmation
-TURNOVER_CONFIRM = 2.0  # abnormal turnover: at least 2x its 20-day mean
-RSI_CONFIRM = 70.0
-LEVELS = ("calm", "warming", "hot", "frenzy")
 
 
 def infer_window(index: pd.Index) -> int:
@@ -55,36 +51,59 @@ def _positive(wide: pd.DataFrame) -> pd.DataFrame:
     return wide.where(wide > 0)
 
 
+def _sorted_median(ordered: np.ndarray, n: np.ndarray, transform=None) -> np.ndarray:
+    """Median of each sorted row (NaN sorted last) with n valid values; transform applies before averaging."""
+    lo = np.take_along_axis(ordered, np.maximum((n - 1) // 2, 0)[..., None], axis=-1)[..., 0]
+    hi = np.take_along_axis(ordered, np.maximum(n // 2, 0)[..., None], axis=-1)[..., 0]
+    if transform is not None:
+        lo, hi = transform(lo), transform(hi)
+    return np.where(n > 0, (lo + hi) / 2, np.nan)
+
+
+def window_stats(wide: pd.DataFrame, window: int) -> dict[str, np.ndarray]:
+    """For every row t: ln x_t and, over rows t−N..t−1, the median of x, median and MAD of ln x, valid count.
+
+    One sort of all windows serves both the log-ratio and the robust z (the pandas rolling median is slower).
+    """
+    logs = np.log(_positive(wide.astype(float))).to_numpy()
+    shape = logs.shape
+    out = {k: np.full(shape, np.nan) for k in ("median", "log_median", "mad")}
+    out["n"], out["logs"] = np.zeros(shape, dtype=int), logs
+    if shape[0] > window:
+        windows = np.sort(sliding_window_view(logs[:-1], window, axis=0), axis=-1)  # rows t-N..t-1
+        n = np.sum(~np.isnan(windows), axis=-1)
+        med = _sorted_median(windows, n)
+        out["median"][window:] = _sorted_median(windows, n, np.exp)  # exp is monotone: the median of x itself
+        out["log_median"][window:] = med
+        deviations = np.sort(np.abs(windows - med[..., None]), axis=-1)
+        out["mad"][window:] = _sorted_median(deviations, n)
+        out["n"][window:] = n
+    return out
+
+
+def _log_ratio(stats: dict, window: int) -> np.ndarray:
+    with np.errstate(all="ignore"):
+        ratio = stats["logs"] - np.log(stats["median"])
+    return np.where(stats["n"] >= _min_periods(window), ratio, np.nan)
+
+
+def _robust_z(stats: dict, window: int) -> np.ndarray:
+    mad = stats["mad"] * MAD_SCALE
+    with np.errstate(all="ignore"):
+        z = (stats["logs"] - stats["log_median"]) / np.where(mad > 1e-9, mad, np.nan)
+    return np.where(stats["n"] >= _min_periods(window), z, np.nan)
+
+
 def attention_log_ratio(wide: pd.DataFrame, window: int | None = None) -> pd.DataFrame:
     """ln(x_t) − ln(median(x_{t−1..t−N})): abnormal attention (Da, Engelberg & Gao 2011)."""
     window = window or infer_window(wide.index)
-    x = _positive(wide.astype(float))
-    median = x.rolling(window, min_periods=_min_periods(window)).median().shift(1)
-    return np.log(x) - np.log(median)
-
-
-def _sorted_median(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Median over the last axis ignoring NaN, and the count of non-NaN values (sorting: NaN goes last)."""
-    ordered = np.sort(values, axis=-1)
-    n = np.sum(~np.isnan(values), axis=-1)
-    lo = np.take_along_axis(ordered, np.maximum((n - 1) // 2, 0)[..., None], axis=-1)[..., 0]
-    hi = np.take_along_axis(ordered, np.maximum(n // 2, 0)[..., None], axis=-1)[..., 0]
-    return np.where(n > 0, (lo + hi) / 2, np.nan), n
+    return pd.DataFrame(_log_ratio(window_stats(wide, window), window), index=wide.index, columns=wide.columns)
 
 
 def robust_z(wide: pd.DataFrame, window: int | None = None) -> pd.DataFrame:
     """(ln x_t − median of the N previous ln x) / (1.4826 · their MAD); a flat window gives NaN, not infinity."""
     window = window or infer_window(wide.index)
-    logs = np.log(_positive(wide.astype(float))).to_numpy()
-    out = np.full(logs.shape, np.nan)
-    if len(logs) > window:
-        windows = sliding_window_view(logs[:-1], window, axis=0)  # rows t-N..t-1 for t = N..T-1
-        med, n = _sorted_median(windows)
-        mad, _ = _sorted_median(np.abs(windows - med[..., None]))
-        with np.errstate(all="ignore"):
-            z = (logs[window:] - med) / np.where(mad > 1e-9, mad * MAD_SCALE, np.nan)
-        out[window:] = np.where(n >= _min_periods(window), z, np.nan)
-    return pd.DataFrame(out, index=wide.index, columns=wide.columns)
+    return pd.DataFrame(_robust_z(window_stats(wide, window), window), index=wide.index, columns=wide.columns)
 
 
 class _quiet:
@@ -140,7 +159,7 @@ def limit_context(stock_close: pd.DataFrame) -> pd.DataFrame:
 
 def rolling_rank_corr(a: pd.Series, b: pd.Series, window: int = CORR_WINDOW) -> pd.Series:
     """Spearman correlation of a and b over each trailing window (ranks taken inside the window)."""
-    pair = pd.concat([a, b], axis=1).to_numpy(dtype=float)
+    pair = pd.concat([a, b.reindex(a.index)], axis=1).to_numpy(dtype=float)
     out = np.full(len(pair), np.nan)
     if len(pair) >= window:
         w = sliding_window_view(pair, window, axis=0)  # (T-w+1, 2, w)
@@ -187,19 +206,38 @@ def best_lag(table: pd.DataFrame) -> dict:
     return {"lag": lag, "corr": round(float(row["corr"]), 3), "leader": leader}
 
 
+def _shift(x: np.ndarray, k: int) -> np.ndarray:
+    out = np.full_like(x, np.nan)
+    out[k:] = x[: len(x) - k] if k else x
+    return out
+
+
+def rolling_corr(x: np.ndarray, y: np.ndarray, window: int, min_periods: int) -> np.ndarray:
+    """Pearson correlation over each trailing window of pairwise-present values (running sums, no Python loop)."""
+    ok = ~(np.isnan(x) | np.isnan(y))
+    x0, y0 = np.where(ok, x, 0.0), np.where(ok, y, 0.0)
+    sums = np.cumsum(np.vstack([ok, x0, y0, x0 * x0, y0 * y0, x0 * y0]), axis=1)
+    sums = np.hstack([np.zeros((6, 1)), sums])
+    start = np.maximum(np.arange(1, len(x) + 1) - window, 0)
+    n, sx, sy, sxx, syy, sxy = sums[:, 1:] - sums[:, start]
+    with np.errstate(all="ignore"):
+        cov, vx, vy = sxy - sx * sy / n, sxx - sx * sx / n, syy - sy * sy / n
+        r = cov / np.sqrt(vx * vy)
+    return np.where((n >= min_periods) & (vx > 1e-12) & (vy > 1e-12), np.clip(r, -1, 1), np.nan)
+
+
 def rolling_lead_lag(attention: pd.Series, turnover: pd.Series, max_lag: int = MAX_LAG,
                      window: int = LEADLAG_WINDOW) -> pd.DataFrame:
     """For every day, the best lag and its correlation over the trailing `window` days (no look-ahead)."""
-    a, b = _changes(attention), _changes(turnover)
-    corrs = {}
-    for k in range(-max_lag, max_lag + 1):
-        x, y = (a.shift(k), b) if k >= 0 else (a, b.shift(-k))
-        corrs[k] = x.rolling(window, min_periods=_min_periods(window)).corr(y)
-    frame = pd.DataFrame(corrs).replace([np.inf, -np.inf], np.nan)
-    values = frame.to_numpy()
+    a, b = _changes(attention).to_numpy(float), _changes(turnover.reindex(attention.index)).to_numpy(float)
+    lags = range(-max_lag, max_lag + 1)
+    values = np.column_stack([rolling_corr(_shift(a, k), b, window, _min_periods(window)) if k >= 0 else
+                              rolling_corr(a, _shift(b, -k), window, _min_periods(window)) for k in lags])
     any_valid = ~np.isnan(values).all(axis=1)
     best = np.argmax(np.where(np.isnan(values), -np.inf, values), axis=1) - max_lag
-    return pd.DataFrame({"lag": np.where(any_valid, best, np.nan), "corr": frame.max(axis=1)}, index=frame.index)
+    with _quiet():
+        corr = np.where(any_valid, np.nanmax(np.where(any_valid[:, None], values, 0.0), axis=1), np.nan)
+    return pd.DataFrame({"lag": np.where(any_valid, best, np.nan), "corr": corr}, index=attention.index)
 
 
 def percentile(component: pd.DataFrame | pd.Series, window: int = PCT_WINDOW, min_periods: int = PCT_MIN):
@@ -216,38 +254,86 @@ class ScoreResult:
     attention_z: pd.DataFrame
 
 
+def _weekly_columns(attention: pd.DataFrame) -> list:
+    """Columns whose own dates are a week apart (median spacing >= 5 days), as infer_window decides."""
+    if attention.empty:
+        return []
+    days = pd.to_datetime(attention.index).to_numpy().astype("datetime64[D]").astype(np.int64)
+    present = attention.notna().to_numpy()
+    out = []
+    for j, name in enumerate(attention.columns):
+        own = days[present[:, j]]
+        if len(own) >= 3 and np.median(np.diff(own)) >= 5:
+            out.append(name)
+    return out
+
+
+def attention_stats(attention: pd.DataFrame, window: int | None = None,
+                    weekly: pd.DataFrame | None = None) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Per-day aggregates over all attention series, plus the per-series ratio and z frames.
+
+    `attention` holds daily series on the trading days; `weekly` series are scored with N = 8 on their own dates
+    and each value then stands for the trading days of the following week (never before its own date).
+    """
+    window = window or infer_window(attention.index)
+    stats = window_stats(attention, window)
+    frame = lambda values: pd.DataFrame(values, index=attention.index, columns=attention.columns)  # noqa: E731
+    logs, log_ratio, z = frame(stats["logs"]), frame(_log_ratio(stats, window)), frame(_robust_z(stats, window))
+    for name in ([] if weekly is None else weekly.columns):
+        own = weekly[[name]].dropna().sort_index()
+        ws = window_stats(own, WEEKLY_WINDOW)
+        for target, values in ((logs, ws["logs"]), (log_ratio, _log_ratio(ws, WEEKLY_WINDOW)),
+                               (z, _robust_z(ws, WEEKLY_WINDOW))):
+            target[name] = pd.Series(values[:, 0], index=own.index).reindex(
+                attention.index, method="ffill", tolerance=pd.Timedelta(days=6))
+    ratio = np.exp(log_ratio)
+    with _quiet():  # a day with no attention value at all has no mean: NaN, not a warning
+        level = np.exp(np.nanmean(logs.to_numpy(), axis=1)) if logs.shape[1] else np.nan
+    daily = pd.DataFrame({
+        "attention": log_ratio.mean(axis=1),  # composite: mean log-ratio of the series present that day
+        "attention_series": log_ratio.notna().sum(axis=1),
+        "attention_hot": (ratio >= ATTENTION_HOT).sum(axis=1),
+        "attention_confirmed": (ratio >= ATTENTION_CONFIRM).sum(axis=1),
+        "attention_max": ratio.max(axis=1),
+        # geometric mean of the raw series: a scale-free composite level for the lead-lag
+        "attention_level": level,
+    }, index=attention.index)
+    return daily, ratio, z
+
+
 def score_history(market: pd.DataFrame, attention: pd.DataFrame | None = None,
                   sentiment: pd.Series | None = None, stocks: pd.DataFrame | None = None,
                   window: int | None = None) -> ScoreResult:
     """Heat scores from market (index date; close, amount), wide attention, bullish share and stock closes."""
     market = market.sort_index()
+    attention = attention if attention is not None else pd.DataFrame(index=market.index)
+    weekly = _weekly_columns(attention)
+    daily_part = attention.drop(columns=weekly).reindex(market.index)
+    stats, ratio, z = attention_stats(daily_part, window, attention[weekly] if weekly else None)
+    limits = limit_context(stocks.reindex(market.index)) if stocks is not None and not stocks.empty else None
+    return ScoreResult(combine(market, stats, sentiment, limits), ratio, z)
+
+
+def combine(market: pd.DataFrame, stats: pd.DataFrame, sentiment: pd.Series | None = None,
+            limits: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Market components + attention aggregates -> percentiles, weighted score and raw level per day."""
     index = market.index
-    attention = (attention if attention is not None else pd.DataFrame(index=index)).reindex(index)
-    log_ratio = attention_log_ratio(attention, window)
-    z = robust_z(attention, window)
-    ratio = np.exp(log_ratio)
-    d = pd.DataFrame(index=index)
+    d = stats.reindex(index).copy()
     d["close"], d["amount"] = market["close"], market["amount"]
     d["pct_change"] = market["close"].pct_change(fill_method=None) * 100
     d["turnover_ratio"] = turnover_ratio(market["amount"])
     d["rsi"] = rsi(market["close"])
     d["ret_from_low"] = return_from_low(market["close"])
-    d["attention"] = log_ratio.mean(axis=1)  # composite: mean log-ratio of the series present that day
-    d["attention_series"] = log_ratio.notna().sum(axis=1)
-    d["attention_hot"] = (ratio >= ATTENTION_HOT).sum(axis=1)
-    d["attention_confirmed"] = (ratio >= ATTENTION_CONFIRM).sum(axis=1)
-    d["attention_max"] = ratio.max(axis=1)
-    composite_level = np.exp(np.log(_positive(attention)).mean(axis=1))  # geometric mean: scale-free composite
     d["rank_corr"] = rolling_rank_corr(d["attention"], np.log(d["turnover_ratio"]))
-    ll = rolling_lead_lag(composite_level, market["amount"])
+    ll = rolling_lead_lag(d["attention_level"], market["amount"])
     d["lead_lag"], d["lead_lag_corr"] = ll["lag"], ll["corr"]
     parts = {"attention": d["attention"], "turnover": np.log(d["turnover_ratio"]), "rsi": d["rsi"],
              "from_low": d["ret_from_low"], "coupling": d["rank_corr"]}
     if sentiment is not None and sentiment.reindex(index).notna().any():
         d["bullish_share"] = sentiment.reindex(index)
         parts["sentiment"] = d["bullish_share"]
-    if stocks is not None and not stocks.empty:
-        lim = limit_context(stocks.reindex(index))
+    if limits is not None:
+        lim = limits.reindex(index)
         d["limit_up"], d["limit_down"], d["stocks"] = lim["limit_up"], lim["limit_down"], lim["stocks"]
         parts["limit"] = (lim["limit_up"] - lim["limit_down"]) / lim["stocks"].where(lim["stocks"] > 0)
     pct = percentile(pd.DataFrame(parts))
@@ -261,44 +347,26 @@ def score_history(market: pd.DataFrame, attention: pd.DataFrame | None = None,
         d[f"p_{name}"] = pct[name]
     d["market_confirmed"] = (d["turnover_ratio"] >= TURNOVER_CONFIRM) | (d["rsi"] > RSI_CONFIRM)
     d["raw_level"] = raw_levels(d)
-    return ScoreResult(daily=d, attention_ratio=ratio, attention_z=z)
+    return d
 
 
-def raw_levels(d: pd.DataFrame) -> pd.Series:
-    """The level each day's evidence supports, before hysteresis."""
-    s = d["score"]
-    needed = np.minimum(2, d["attention_series"])
-    frenzy = (s >= THRESHOLDS["frenzy"]) & (needed >= 1) & (d["attention_confirmed"] >= needed) & d["market_confirmed"]
-    hot = (s >= THRESHOLDS["hot"]) & (needed >= 1) & (d["attention_hot"] >= needed)
-    warming = (s >= THRESHOLDS["warming"]) & (d["attention_max"] >= ATTENTION_WARM)
-    out = pd.Series("calm", index=d.index, dtype=object)
-    out[warming.fillna(False)] = "warming"
-    out[hot.fillna(False)] = "hot"
-    out[frenzy.fillna(False)] = "frenzy"
-    return out
+TAIL_ROWS = PCT_WINDOW + LEADLAG_WINDOW + 2 * DAILY_WINDOW  # rows that can still influence the newest day
 
 
-def apply_hysteresis(daily: pd.DataFrame, days_below: int = 2) -> pd.DataFrame:
-    """Levels with hysteresis and the transitions: up at once; down only after `days_below` days below.
-
-    A level holds while the score stays at or above its own threshold, frenzy down to the hot threshold.
-    Returns columns level, event ('up', 'cooling', 'down' or '' for none) and previous.
-    """
-    rank = {name: i for i, name in enumerate(LEVELS)}
-    floor = {"warming": THRESHOLDS["warming"], "hot": THRESHOLDS["hot"], "frenzy": THRESHOLDS["hot"]}
-    level, below = "calm", 0
-    rows = []
-    for raw, score in zip(daily["raw_level"], daily["score"]):
-        event, previous = "", level
-        if rank[raw] > rank[level]:
-            level, below, event = raw, 0, "up"
-        elif level != "calm" and (pd.isna(score) or score < floor[level]):
-            below += 1
-            if below >= days_below:
-                # step down to the level the evidence supports; leaving hot or frenzy is a cooling
-                level, below = raw, 0
-                event = "cooling" if rank[previous] >= rank["hot"] else "down"
-        else:
-            below = 0
-        rows.append((level, event, previous))
-    return pd.DataFrame(rows, index=daily.index, columns=["level", "event", "previous"])
+def score_latest(market: pd.DataFrame, attention: pd.DataFrame, previous: pd.DataFrame,
+                 sentiment: pd.Series | None = None, stocks: pd.DataFrame | None = None,
+                 window: int | None = None) -> pd.Series:
+    """The newest day's scores, incrementally: attention aggregates of earlier days come from `previous`
+    (a daily frame from score_history); only the newest row of the (daily) attention series is computed."""
+    market = market.sort_index().iloc[-TAIL_ROWS:]
+    window = window or infer_window(market.index)
+    day = market.index[-1]
+    recent = attention.reindex(market.index).iloc[-(window + 1):]  # the newest day and the window before it
+    newest, _, _ = attention_stats(recent, window)
+    stats = pd.concat([previous[newest.columns].loc[market.index[0]:day].drop(index=day, errors="ignore"),
+                       newest.iloc[[-1]]])
+    limits = None
+    if stocks is not None and not stocks.empty:
+        limits = limit_context(stocks.reindex(market.index).iloc[-2:]).reindex(market.index)
+        limits.update(previous[["stocks", "limit_up", "limit_down"]])
+    return combine(market, stats, sentiment, limits).iloc[-1]
