@@ -179,3 +179,43 @@ def test_a_rejected_token_ends_with_one_line_naming_the_setting(tmp_path):
         asyncio.run(scenario())
     message = str(caught.value)
     assert message.startswith("SENTIBOT_TELEGRAM_TOKEN:") and "WRONG" not in message and "\n" not in message
+
+
+def test_collect_job_runs_when_due_and_rescores_after_an_update(tmp_path, caplog):
+    from datetime import timedelta
+
+    from e2e_world import CALM_AMOUNT, CALM_CLOSE, World, preload_calm_history
+
+    from sentibot.sources.http import PoliteClient
+
+    world = World()
+    try:
+        world.serve_market(NOW.date(), close=CALM_CLOSE, amount=CALM_AMOUNT, clist_scale=1.0)
+        s = load_settings(world.env(tmp_path / "s.db", "http://127.0.0.1:9/bot", ""), env_file=None)
+        preload_calm_history(s.db, NOW.date())
+        clock = [NOW]
+
+        async def scenario():
+            db = store.open_store(s.db)
+            client = PoliteClient.from_settings(s)
+            rt = Runtime(settings=s, db=db, client=client, clock=lambda: clock[0])
+            job = jobs.collect_jobs(s, ["market"])[0]
+            try:
+                first = await jobs.run_collect_job(rt, job)
+                clock[0] = NOW + timedelta(seconds=0.2)
+                too_soon = await jobs.run_collect_job(rt, job)  # interval 1 s: not due yet
+                clock[0] = NOW + timedelta(seconds=1)
+                again = await jobs.run_collect_job(rt, job)
+                scores = db["scores"].count
+            finally:
+                await client.aclose()
+                db.close()
+            return first, too_soon, again, scores
+
+        with caplog.at_level(logging.INFO, logger="sentibot.service"):
+            first, too_soon, again, scores = asyncio.run(scenario())
+    finally:
+        world.close()
+    assert [r.outcome.value for r in first] == ["ok"] and too_soon == [] and len(again) == 1
+    assert scores > 0  # the market update was scored at once
+    assert sum("event=rescored" in r.getMessage() for r in caplog.records) == 2
