@@ -6,6 +6,8 @@ equals scoring it day by day (tests/test_scoring_props.py checks this with hypot
 
 from __future__ import annotations
 
+import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -106,18 +108,12 @@ def robust_z(wide: pd.DataFrame, window: int | None = None) -> pd.DataFrame:
     return pd.DataFrame(_robust_z(window_stats(wide, window), window), index=wide.index, columns=wide.columns)
 
 
-class _quiet:
-    """Silence numpy's all-NaN-slice warnings (an all-missing window legitimately has no median)."""
-
-    def __enter__(self):
-        import warnings
-
-        self._ctx = warnings.catch_warnings()
-        self._ctx.__enter__()
+@contextmanager
+def _quiet():
+    """Silence numpy's empty-slice warnings (an all-missing window or day legitimately has no value)."""
+    with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-
-    def __exit__(self, *exc):
-        return self._ctx.__exit__(*exc)
+        yield
 
 
 def turnover_ratio(amount: pd.DataFrame | pd.Series, window: int = TURNOVER_WINDOW):
@@ -177,21 +173,26 @@ def _changes(series: pd.Series) -> pd.Series:
     return np.log(series.where(series > 0)).diff()
 
 
+def _pair(a: np.ndarray, b: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """(attention_{t−k}, turnover_t) for k >= 0, (attention_t, turnover_{t+k}) for k < 0 — past values only."""
+    return (_shift(a, k), b) if k >= 0 else (a, _shift(b, -k))
+
+
 def lead_lag_table(attention: pd.Series, turnover: pd.Series, max_lag: int = MAX_LAG,
-                   window: int | None = None) -> pd.DataFrame:
+                   window: int | None = LEADLAG_WINDOW) -> pd.DataFrame:
     """corr(Δln attention_{t−k}, Δln turnover_t) for k = −max_lag..max_lag over the last `window` days.
 
-    k > 0: attention leads turnover by k days; k < 0: turnover leads attention.
+    k > 0: attention leads turnover by k days; k < 0: turnover leads attention. The same numbers as
+    rolling_lead_lag on the last day.
     """
-    a, b = _changes(attention), _changes(turnover)
-    if window:
-        a, b = a.iloc[-window:], b.iloc[-window:]
+    a, b = _changes(attention).to_numpy(float), _changes(turnover.reindex(attention.index)).to_numpy(float)
+    window = window or len(a)
     rows = []
     for k in range(-max_lag, max_lag + 1):
-        x, y = (a.shift(k), b) if k >= 0 else (a, b.shift(-k))
-        both = pd.concat([x, y], axis=1).dropna()
-        corr = both.iloc[:, 0].corr(both.iloc[:, 1]) if len(both) >= 10 else np.nan
-        rows.append({"lag": k, "corr": corr, "n": len(both)})
+        x, y = _pair(a, b, k)
+        n = int((~(np.isnan(x) | np.isnan(y)))[-window:].sum())
+        corr = rolling_corr(x, y, window, _min_periods(window))[-1] if len(a) else np.nan
+        rows.append({"lag": k, "corr": corr, "n": n})
     return pd.DataFrame(rows)
 
 
@@ -231,8 +232,7 @@ def rolling_lead_lag(attention: pd.Series, turnover: pd.Series, max_lag: int = M
     """For every day, the best lag and its correlation over the trailing `window` days (no look-ahead)."""
     a, b = _changes(attention).to_numpy(float), _changes(turnover.reindex(attention.index)).to_numpy(float)
     lags = range(-max_lag, max_lag + 1)
-    values = np.column_stack([rolling_corr(_shift(a, k), b, window, _min_periods(window)) if k >= 0 else
-                              rolling_corr(a, _shift(b, -k), window, _min_periods(window)) for k in lags])
+    values = np.column_stack([rolling_corr(*_pair(a, b, k), window, _min_periods(window)) for k in lags])
     any_valid = ~np.isnan(values).all(axis=1)
     best = np.argmax(np.where(np.isnan(values), -np.inf, values), axis=1) - max_lag
     with _quiet():
@@ -254,18 +254,23 @@ class ScoreResult:
     attention_z: pd.DataFrame
 
 
-def _weekly_columns(attention: pd.DataFrame) -> list:
-    """Columns whose own dates are a week apart (median spacing >= 5 days), as infer_window decides."""
-    if attention.empty:
-        return []
+def split_frequencies(attention: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(daily, weekly) columns; each series counts from its third value on.
+
+    The spacing of a series' first three dates decides its N (weekly if both gaps are >= 5 days), so the choice
+    never changes as later data arrives: no look-ahead in choosing N. Before its third value a series waits.
+    """
     days = pd.to_datetime(attention.index).to_numpy().astype("datetime64[D]").astype(np.int64)
-    present = attention.notna().to_numpy()
-    out = []
-    for j, name in enumerate(attention.columns):
-        own = days[present[:, j]]
-        if len(own) >= 3 and np.median(np.diff(own)) >= 5:
-            out.append(name)
-    return out
+    count = attention.notna().to_numpy().cumsum(axis=0)
+    if count.size == 0:
+        return attention.iloc[:, :0], attention.iloc[:, :0]
+    first, second, third = (days[np.argmax(count >= k, axis=0)] for k in (1, 2, 3))
+    enough = count[-1] >= 3
+    weekly = enough & (np.minimum(second - first, third - second) >= 5)
+    values = np.where(days[:, None] >= third[None, :], attention.to_numpy(float), np.nan)
+    frame = lambda keep: pd.DataFrame(values[:, keep], index=attention.index,  # noqa: E731
+                                      columns=attention.columns[keep])
+    return frame(enough & ~weekly), frame(weekly)
 
 
 def attention_stats(attention: pd.DataFrame, window: int | None = None,
@@ -307,11 +312,12 @@ def score_history(market: pd.DataFrame, attention: pd.DataFrame | None = None,
     """Heat scores from market (index date; close, amount), wide attention, bullish share and stock closes."""
     market = market.sort_index()
     attention = attention if attention is not None else pd.DataFrame(index=market.index)
-    weekly = _weekly_columns(attention)
-    daily_part = attention.drop(columns=weekly).reindex(market.index)
-    stats, ratio, z = attention_stats(daily_part, window, attention[weekly] if weekly else None)
+    daily_part, weekly = split_frequencies(attention)
+    stats, ratio, z = attention_stats(daily_part.reindex(market.index), window, weekly)
     limits = limit_context(stocks.reindex(market.index)) if stocks is not None and not stocks.empty else None
-    return ScoreResult(combine(market, stats, sentiment, limits), ratio, z)
+    columns = list(attention.columns)  # a series still waiting for its third value shows as missing
+    return ScoreResult(combine(market, stats, sentiment, limits), ratio.reindex(columns=columns),
+                       z.reindex(columns=columns))
 
 
 def combine(market: pd.DataFrame, stats: pd.DataFrame, sentiment: pd.Series | None = None,
@@ -357,12 +363,13 @@ def score_latest(market: pd.DataFrame, attention: pd.DataFrame, previous: pd.Dat
                  sentiment: pd.Series | None = None, stocks: pd.DataFrame | None = None,
                  window: int | None = None) -> pd.Series:
     """The newest day's scores, incrementally: attention aggregates of earlier days come from `previous`
-    (a daily frame from score_history); only the newest row of the (daily) attention series is computed."""
+    (a daily frame from score_history); only the newest row of the attention series is computed."""
     market = market.sort_index().iloc[-TAIL_ROWS:]
     window = window or infer_window(market.index)
     day = market.index[-1]
-    recent = attention.reindex(market.index).iloc[-(window + 1):]  # the newest day and the window before it
-    newest, _, _ = attention_stats(recent, window)
+    daily_part, weekly = split_frequencies(attention)
+    recent = daily_part.reindex(market.index).iloc[-(window + 1):]  # the newest day and the window before it
+    newest, _, _ = attention_stats(recent, window, weekly)
     stats = pd.concat([previous[newest.columns].loc[market.index[0]:day].drop(index=day, errors="ignore"),
                        newest.iloc[[-1]]])
     limits = None
