@@ -1,6 +1,7 @@
 """Service pieces: job grouping, configuration line, console delivery, redaction, job registration, shutdown."""
 
 import asyncio
+import os
 import logging
 from datetime import datetime
 
@@ -219,3 +220,21 @@ def test_collect_job_runs_when_due_and_rescores_after_an_update(tmp_path, caplog
     assert [r.outcome.value for r in first] == ["ok"] and too_soon == [] and len(again) == 1
     assert scores > 0  # the market update was scored at once
     assert sum("event=rescored" in r.getMessage() for r in caplog.records) == 2
+
+
+def test_run_command_start_up_errors_are_one_line(tmp_path):
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SENTIBOT_")}
+    not_sqlite = tmp_path / "notes.txt"
+    not_sqlite.write_text("not a database")
+    bad_db = subprocess.run([sys.executable, "-m", "sentibot", "run", "--db", str(not_sqlite)], env=env,
+                            capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert bad_db.returncode == 1 and "not a SQLite database" in bad_db.stderr, bad_db.stderr
+    assert not_sqlite.read_text() == "not a database"  # left untouched
+    assert len(bad_db.stderr.strip().splitlines()) == 1 and "Traceback" not in bad_db.stderr
+    bad_setting = subprocess.run([sys.executable, "-m", "sentibot", "run"], capture_output=True, text=True,
+                                 env=dict(env, SENTIBOT_GUBA_INTERVAL_S="0"), timeout=60, cwd=tmp_path)
+    assert bad_setting.returncode == 1 and "SENTIBOT_GUBA_INTERVAL_S" in bad_setting.stderr
+    assert len(bad_setting.stderr.strip().splitlines()) == 1
