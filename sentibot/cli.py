@@ -141,6 +141,42 @@ def analyze(texts: tuple[str, ...], csv_path: Path | None, as_json: bool) -> Non
         )
 
 
+# --- collection commands ---
+
+COLLECT_FAILED = ("blocked", "failed")
+
+
+@cli.command()
+@click.argument("sources", nargs=-1, metavar="[SOURCE ...]")
+@db_option
+@click.option("--since", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="Backfill from this date (YYYY-MM-DD); resumes where an interrupted backfill stopped.")
+@click.pass_context
+def collect(ctx: click.Context, sources: tuple[str, ...], db_path: Path | None, since) -> None:
+    """One collection cycle of the named sources (default: all); prints one summary line per source."""
+    import asyncio
+
+    from sentibot import sources as registry
+    from sentibot.timeutil import now
+
+    names = registry.check_names(sources)
+    settings = settings_from(ctx)
+    db = open_db(ctx, db_path)
+    day = since.date() if since else None
+    if day is None:
+        results = asyncio.run(registry.collect_cycle(names, settings, db, now()))
+    else:
+        total = sum(registry.backfill_units(name, db, settings) for name in names)
+        with click.progressbar(length=max(total, 1), label=f"backfill since {day}", file=sys.stderr) as bar:
+            results = asyncio.run(registry.collect_cycle(names, settings, db, now(), day, bar.update))
+    width = max(len(r.source) for r in results)
+    for r in results:
+        click.echo(f"{r.source:<{width}}  {r.outcome.value:<14}  {r.items:>7} items  {r.detail}")
+    failed = [r.source for r in results if r.outcome.value in COLLECT_FAILED]
+    if failed:
+        raise SentibotError(f"collect: {', '.join(failed)} blocked or failed (see the summary above)")
+
+
 # --- scoring commands ---
 
 
@@ -217,40 +253,22 @@ def demo(db_path: Path | None, out_dir: Path) -> None:
     click.echo(f"history: {db_path}")
 
 
-# --- collection commands ---
-
-COLLECT_FAILED = ("blocked", "failed")
-
-
-@cli.command()
-@click.argument("sources", nargs=-1, metavar="[SOURCE ...]")
+# --- bot commands ---
+@cli.command("bot")
 @db_option
-@click.option("--since", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
-              help="Backfill from this date (YYYY-MM-DD); resumes where an interrupted backfill stopped.")
 @click.pass_context
-def collect(ctx: click.Context, sources: tuple[str, ...], db_path: Path | None, since) -> None:
-    """One collection cycle of the named sources (default: all); prints one summary line per source."""
+def bot_command(ctx: click.Context, db_path: Path | None) -> None:
+    """Serve Telegram commands and deliver pending alerts (no collection); Ctrl-C stops it."""
     import asyncio
 
-    from sentibot import sources as registry
-    from sentibot.timeutil import now
+    from sentibot.bot import serve
+    from sentibot.logsafe import protect_token
 
-    names = registry.check_names(sources)
     settings = settings_from(ctx)
+    protect_token(settings.telegram_token)
+    logging.getLogger().setLevel(settings.log_level)
     db = open_db(ctx, db_path)
-    day = since.date() if since else None
-    if day is None:
-        results = asyncio.run(registry.collect_cycle(names, settings, db, now()))
-    else:
-        total = sum(registry.backfill_units(name, db, settings) for name in names)
-        with click.progressbar(length=max(total, 1), label=f"backfill since {day}", file=sys.stderr) as bar:
-            results = asyncio.run(registry.collect_cycle(names, settings, db, now(), day, bar.update))
-    width = max(len(r.source) for r in results)
-    for r in results:
-        click.echo(f"{r.source:<{width}}  {r.outcome.value:<14}  {r.items:>7} items  {r.detail}")
-    failed = [r.source for r in results if r.outcome.value in COLLECT_FAILED]
-    if failed:
-        raise SentibotError(f"collect: {', '.join(failed)} blocked or failed (see the summary above)")
+    asyncio.run(serve(settings, db))
 
 
 # --- run commands ---
