@@ -135,8 +135,11 @@ def main(argv: list[str] | None = None) -> list[dict]:
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        anchor = max(asyncio.run(plain_ptb(args.subscribers)) for _ in range(2))
-        ceiling = max(asyncio.run(fan_out(tmp / str(i), args.subscribers, NO_LIMITS))[0] for i in range(2))
+        anchors, ceilings = [], []
+        for i in range(3):  # interleaved, best of 3 each: the machine is shared
+            anchors.append(asyncio.run(plain_ptb(args.subscribers)))
+            ceilings.append(asyncio.run(fan_out(tmp / str(i), args.subscribers, NO_LIMITS))[0])
+        anchor, ceiling = max(anchors), max(ceilings)
         results.append({"figure": "outbox ceiling, limiter off", "value": round(ceiling), "unit": "msg/s",
                         "anchor": "plain PTB send_message, same concurrency", "anchor_value": round(anchor),
                         "ratio": round(ceiling / anchor, 3), "goal": ">= 0.75"})

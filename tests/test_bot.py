@@ -14,8 +14,8 @@ from sentibot import replies
 from sentibot.bot import COMMANDS, build_application, serve
 from sentibot.config import load_settings
 from sentibot.errors import SentibotError
-from sentibot.models import Notice
-from sentibot.store import open_store, save_scores, upsert_notice
+from sentibot.models import BSE50_CODE, Bar, Notice
+from sentibot.store import open_store, save_scores, upsert_bars, upsert_notice
 
 ADMIN = 7
 NOW = "2023-11-27T20:00:00+08:00"
@@ -214,6 +214,10 @@ def test_admin_commands_check_the_user_not_the_chat(tmp_path, caplog):
 def test_chart_is_sent_as_a_photo(tmp_path):
     pytest.importorskip("sentibot.chart", reason="sentibot.chart (branch scoring) not merged yet")
 
+    def prepare(db):
+        seed(db)
+        upsert_bars(db, [Bar(code=BSE50_CODE, date="2023-11-27", close=1402.5, amount=3.1e10)], NOW)
+
     async def scenario(chat, db, fake):
         fake.inject("/chart")
         await until(lambda: any(s.method == "sendPhoto" for s in fake.sent), timeout=30)
@@ -221,7 +225,16 @@ def test_chart_is_sent_as_a_photo(tmp_path):
         assert photo.params["_photo_bytes"].startswith(b"\x89PNG")
         assert any(c.method == "sendChatAction" for c in fake.calls)
 
-    run_bot(tmp_path, scenario, prepare=seed)
+    run_bot(tmp_path, scenario, prepare=prepare)
+
+
+def test_chart_without_scores_answers_politely(tmp_path):
+    pytest.importorskip("sentibot.chart", reason="sentibot.chart (branch scoring) not merged yet")
+
+    async def scenario(chat, db, fake):
+        assert "no scores to chart yet" in (await chat.ask("/chart"))[0]
+
+    run_bot(tmp_path, scenario)
 
 
 def test_long_replies_split_under_the_limit_at_line_boundaries():
