@@ -86,6 +86,8 @@ def history(ctx: click.Context, db_path: Path | None, kind: str | None, since: s
         click.echo(hist.format_table(rows))
     if not rows:
         click.echo(f"No {query.describe()} stored in {path}.", err=as_csv or as_json)
+
+
 # --- text commands ---
 def _analyze_texts(csv_path: Path) -> list[str]:
     """The `title` (or else `text`) column of a CSV file."""
@@ -267,6 +269,26 @@ def bot_command(ctx: click.Context, db_path: Path | None) -> None:
     logging.getLogger().setLevel(settings.log_level)
     db = open_db(ctx, db_path)
     asyncio.run(serve(settings, db))
+
+
+# --- run commands ---
+
+
+@cli.command()
+@db_option
+@click.pass_context
+def run(ctx: click.Context, db_path: Path | None) -> None:
+    """The main job: scheduler + collectors + scoring + alerts + bot, until SIGTERM/SIGINT."""
+    import asyncio
+    import dataclasses
+
+    from sentibot.service import configure_logging, serve
+
+    settings = settings_from(ctx)
+    if db_path is not None:
+        settings = dataclasses.replace(settings, db=db_path)
+    configure_logging(settings)
+    asyncio.run(serve(settings))
 
 
 def main(argv: list[str] | None = None) -> None:
