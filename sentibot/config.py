@@ -257,6 +257,10 @@ class Settings:
     polling_watchdog_s: float = _setting(
         "SENTIBOT_POLLING_WATCHDOG_S", 300.0, _number(float, 1), "restart polling if it has not succeeded this long"
     )
+    alert_cooldown_s: float = _setting(
+        "SENTIBOT_ALERT_COOLDOWN_S", 21600.0, _number(float, 0),
+        "a heat alert of the same kind and level is not repeated within this many seconds",
+    )
 
     @property
     def telegram_configured(self) -> bool:

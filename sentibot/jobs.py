@@ -139,7 +139,7 @@ def rescore_now(rt: Runtime) -> list:
 
     now = rt.clock()
     started = time.perf_counter()
-    alerts = rescore(rt.db, now, admin_ids=rt.settings.admin_ids)
+    alerts = rescore(rt.db, now, admin_ids=rt.settings.admin_ids, cooldown_s=rt.settings.alert_cooldown_s)
     log.info("event=rescored took_ms=%.0f new_alerts=%d", (time.perf_counter() - started) * 1000, len(alerts))
     for alert in alerts:
         log.info("event=alert_new kind=%s level=%s ts=%s key=%s title=%r",

@@ -11,7 +11,7 @@ import pandas as pd
 from sqlite_utils import Database
 
 from sentibot import alerts, scoring
-from sentibot.models import BSE50_CODE, Alert, Notice
+from sentibot.models import BSE50_CODE, Alert, AlertKind, Notice
 from sentibot.store import add_alert, save_scores
 from sentibot.timeutil import SHANGHAI
 
@@ -158,14 +158,22 @@ def components_for(row: Mapping, ratios: Mapping, zs: Mapping, values: Mapping, 
     return out
 
 
-def rescore(db: Database, now: datetime, admin_ids=(), since: date | None = None) -> list[Alert]:
+def rescore(db: Database, now: datetime, admin_ids=(), since: date | None = None,
+            cooldown_s: float = 0.0) -> list[Alert]:
     """Recompute scores from stored history up to `now`, store them, add new alerts and return those added.
 
     Heat alerts are added for days >= since (default: the last ALERT_LOOKBACK_DAYS days); regulator warnings
-    published up to `now` are always added (once per URL).
+    published up to `now` are always added (once per URL). A heat alert of the same kind and level as one added
+    less than cooldown_s ago is dropped, so a condition that flickers does not spam subscribers.
     """
     stamp = _local(now).isoformat(timespec="seconds")
-    return [a for a in evaluate(db, now, since) if add_alert(db, a, stamp, admin_ids) is not None]
+    added = []
+    for alert in evaluate(db, now, since):
+        # regulator warnings are deduped per URL only: two different notices on one day are both news
+        wait = 0.0 if alert.kind is AlertKind.REGULATOR_WARNING else cooldown_s
+        if add_alert(db, alert, stamp, admin_ids, cooldown_s=wait) is not None:
+            added.append(alert)
+    return added
 
 
 def _local(now: datetime) -> datetime:

@@ -17,6 +17,7 @@ from sqlite_utils.migrations import Migrations
 
 from sentibot.errors import StoreError
 from sentibot.models import Alert, AlertKind, Bar, Level, Notice, Observation, Post
+from sentibot.timeutil import SHANGHAI
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 BUSY_TIMEOUT_S = 10.0  # how long a writer waits for another process's write lock
@@ -331,18 +332,25 @@ def _recipients(db: Database, alert: Alert, admin_ids: Iterable[int]) -> list[in
 
 
 def in_cooldown(db: Database, alert: Alert, now: str, cooldown_s: float) -> bool:
-    """True if an alert of the same kind and level was added less than cooldown_s before now."""
+    """True if an alert of the same kind and level happened less than cooldown_s before or after this one.
+
+    Event times (ts) are compared, not insertion times: a transition that a later rescore re-evaluates stays
+    inside the cooldown of the alert it repeats, instead of going out once the wall clock has moved on.
+    """
     if cooldown_s <= 0:
         return False
-    moment = datetime.fromisoformat(now)
-    for row in db.query("select created_at from alerts where kind = ? and coalesce(level, '') = ?"
+    moment = _instant(alert.ts or now)
+    for row in db.query("select ts from alerts where kind = ? and coalesce(level, '') = ?"
                         " order by id desc limit 20", [alert.kind.value, alert.level or ""]):
-        then = datetime.fromisoformat(row["created_at"])
-        if then.tzinfo is None or moment.tzinfo is None:
-            then, moment = then.replace(tzinfo=None), moment.replace(tzinfo=None)
-        if abs((moment - then).total_seconds()) < cooldown_s:
+        if abs((moment - _instant(row["ts"])).total_seconds()) < cooldown_s:
             return True
     return False
+
+
+def _instant(stamp: str) -> datetime:
+    """An ISO timestamp as an aware datetime (naive ones are taken as Asia/Shanghai)."""
+    moment = datetime.fromisoformat(stamp)
+    return moment if moment.tzinfo else moment.replace(tzinfo=SHANGHAI)
 
 
 def add_alert(db: Database, alert: Alert, now: str, admin_ids: Iterable[int] = (),

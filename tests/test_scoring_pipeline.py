@@ -124,3 +124,21 @@ def test_chart_renders_and_falls_back_without_a_cjk_font(tmp_path, monkeypatch):
     monkeypatch.setattr(chart, "cjk_font", lambda: None)  # fault injection: a machine without CJK fonts
     path = chart.render_chart(db, tmp_path / "en.png", days=60)
     assert path.stat().st_size > 10_000
+
+
+def test_rescore_cooldown_drops_a_repeat_of_the_same_level(tmp_path):
+    from datetime import timedelta
+
+    from sentibot.models import Alert, AlertKind
+    from sentibot.store import add_alert
+
+    reference = open_store(tmp_path / "ref.db")
+    seed(reference)
+    hot_day = next(day for day in DAYS[-16:] for a in pipeline.rescore(reference, at(day)) if a.level == "hot")
+    db = open_store(tmp_path / "h.db")
+    seed(db)
+    # a "hot" alert went out an hour before the day's rescore (say, from a flicker the day before)
+    earlier = (at(hot_day) - timedelta(hours=1)).isoformat()
+    add_alert(db, Alert(AlertKind.FRENZY, earlier, "BSE heat → hot", level="hot", dedupe_key="flicker"), earlier)
+    live = [a for day in DAYS[-16:] for a in pipeline.rescore(db, at(day), cooldown_s=6 * 3600)]
+    assert [a.level for a in live] == ["warming", "frenzy"]
