@@ -17,7 +17,7 @@ from sentibot.models import Alert
 from sentibot.pipeline import load_history
 
 DEMO_DIR = Path(__file__).resolve().parents[1] / "data" / "demo"
-BANNER = ("RECONSTRUCTED DATA: the BSE 50 closes, turnover and attention below are a seeded reconstruction "
+BANNER = ("RECONSTRUCTED DATA: the BSE 50 closes, turnover and attention in this demo are a seeded reconstruction "
           "through reported figures (see data/demo/README.md), not downloaded market data.")
 TIMELINE = (date(2023, 10, 16), date(2023, 12, 15))
 LEADLAG_DAY = date(2023, 11, 27)
