@@ -20,17 +20,22 @@ RUN apt-get update \
 # A fixed non-root user owns only the data directory.
 RUN useradd --create-home --uid 10001 --user-group sentibot
 
-WORKDIR /app
+# The code and its bundled, versioned inputs (dictionaries, demo episode) live outside the volume, so an upgraded
+# image never runs with a previous image's dictionaries. The editable install keeps data/ beside the package,
+# which is where sentibot.text and sentibot.demo look for it.
+WORKDIR /opt/sentibot
 COPY pyproject.toml README.md ./
 COPY sentibot ./sentibot
-RUN pip install . && rm -rf build
+COPY data/dict ./data/dict
+COPY data/demo ./data/demo
+RUN pip install -e . && rm -rf build
 
-# Bundled, versioned inputs (demo episode, dictionaries) and the default database location.
-COPY data ./data
-RUN chown -R sentibot:sentibot /app/data
+# The working directory holds only the history: data/ is the volume.
+WORKDIR /app
+RUN mkdir -p /app/data && chown -R sentibot:sentibot /app
 
 USER sentibot
-# The SQLite history lives in the volume; a new named volume starts as a copy of the image's data/.
+# The SQLite history (and `sentibot demo` output under data/out) lives in the volume.
 ENV SENTIBOT_DB=/app/data/sentibot.db
 VOLUME ["/app/data"]
 
