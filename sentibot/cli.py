@@ -12,7 +12,6 @@ import click
 from sentibot import __version__
 from sentibot.config import Settings, load_settings
 from sentibot.errors import SentibotError
-from sentibot.store import open_store
 
 db_option = click.option(
     "--db", "db_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
@@ -26,6 +25,14 @@ def settings_from(ctx: click.Context) -> Settings:
     if "settings" not in root.meta:
         root.meta["settings"] = load_settings()
     return root.meta["settings"]
+
+
+def open_store(path, **kwargs):
+    """sentibot.store.open_store, imported on first use: sqlite-utils pulls in pandas (~0.4 s), which
+    `sentibot --version` and `--help` do not need."""
+    from sentibot.store import open_store as _open_store
+
+    return _open_store(path, **kwargs)
 
 
 def open_db(ctx: click.Context, db_path: Path | None):

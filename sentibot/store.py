@@ -165,6 +165,9 @@ def open_store(path: str | Path, *, migrate: bool = True, create: bool = True) -
         db.execute("PRAGMA synchronous = NORMAL")  # with WAL a crash (kill -9) never loses a committed write
         if migrate:
             _migrate(db)
+    except sqlite3.OperationalError as exc:  # locked past the busy timeout, cannot open, disk full, ...
+        _close(conn)
+        raise StoreError(f"database {path}: {exc}") from None
     except sqlite3.DatabaseError as exc:
         _close(conn)
         raise StoreError(f"database {path}: {exc} (corrupt or not a SQLite file? left untouched)") from None

@@ -8,6 +8,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -75,6 +76,29 @@ def test_opening_twice_is_a_no_op(tmp_path):
     second = open_store(path)
     assert _schema(second) == schema
     assert list(second["_sqlite_migrations"].rows) == steps
+
+
+def test_processes_starting_at_once_apply_the_schema_once(tmp_path):
+    """Several openers racing on a new file (threads stand in for processes): one applies, the others wait."""
+    for round_ in range(4):
+        path = tmp_path / f"race{round_}.db"
+        barrier = threading.Barrier(4)
+        errors: list[BaseException] = []
+
+        def opener():
+            barrier.wait()
+            try:
+                open_store(path).close()
+            except BaseException as exc:  # collected and asserted below
+                errors.append(exc)
+
+        threads = [threading.Thread(target=opener) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert not errors, errors
+        assert [r["name"] for r in Database(path)["_sqlite_migrations"].rows] == ALL_STEPS
 
 
 @pytest.mark.parametrize("stop_before", ALL_STEPS[1:])
@@ -341,7 +365,7 @@ def test_kill_9_during_writes_never_corrupts(tmp_path):
             time.sleep(rng.uniform(0.05, 0.25))  # may land during creation or migration
         else:
             assert proc.stdout.readline().strip() == "ready", proc.stderr.read()
-            time.sleep(rng.uniform(0.02, 0.4))
+            time.sleep(rng.uniform(0.02, 0.25))
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=10)
         assert proc.returncode == -signal.SIGKILL, proc.stderr.read()
