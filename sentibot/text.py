@@ -122,7 +122,8 @@ def _build(dict_dir: Path, segmenter: str) -> _Model:
     for name in names:
         tokenizer.add_word(name, 100000, "nz")
     for word in lexicon.phrases():
-        tokenizer.add_word(word, 100000)
+        if not tokenizer.FREQ.get(word):  # words jieba knows keep its frequency: fewer side effects on neighbours
+            tokenizer.add_word(word, 100000)
     stoplist = frozenset(_lines(dict_dir / "mention_stoplist.txt"))
     return _Model(segmenter, tokenizer, lexicon, names, stoplist)
 
