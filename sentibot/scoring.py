@@ -12,6 +12,9 @@ import numpy as np
 import pandas as pd
 from numpy.lib.stride_tricks import sliding_window_view
 
+from sentibot.levels import (ATTENTION_CONFIRM, ATTENTION_HOT, ATTENTION_WARM, LEVELS, RSI_CONFIRM,  # noqa: F401
+                             THRESHOLDS, TURNOVER_CONFIRM, apply_hysteresis, raw_levels)
+
 DAILY_WINDOW = 20  # trading days ≈ one month, the daily analogue of Da-Engelberg-Gao's 8 weeks
 WEEKLY_WINDOW = 8  # Da, Engelberg & Gao (2011)
 MIN_SHARE = 0.75  # a window needs this share of non-missing values, else no score (never a false alarm)
@@ -29,13 +32,6 @@ LIMIT_TOL = 0.5  # a close within 0.5 point of the limit counts as at the limit
 
 WEIGHTS = {"attention": 0.35, "turnover": 0.25, "rsi": 0.10, "from_low": 0.10, "coupling": 0.10,
            "sentiment": 0.10, "limit": 0.10}
-THRESHOLDS = {"warming": 60.0, "hot": 75.0, "frenzy": 85.0}
-ATTENTION_WARM = 1.5  # warming: one attention series at least 1.5x its trailing median
-ATTENTION_HOT = 2.0  # hot: two series (or the only one) at least 2x
-ATTENTION_CONFIRM = 3.0  # frenzy: two series (or the only one) at least 3x, plus market confirmation
-TURNOVER_CONFIRM = 2.0  # abnormal turnover: at least 2x its 20-day mean
-RSI_CONFIRM = 70.0
-LEVELS = ("calm", "warming", "hot", "frenzy")
 
 
 def infer_window(index: pd.Index) -> int:
@@ -216,38 +212,54 @@ class ScoreResult:
     attention_z: pd.DataFrame
 
 
+def attention_stats(attention: pd.DataFrame, window: int | None = None) -> tuple[pd.DataFrame, pd.DataFrame,
+                                                                                     pd.DataFrame]:
+    """Per-day aggregates over all attention series, plus the per-series ratio and z frames."""
+    log_ratio = attention_log_ratio(attention, window)
+    ratio = np.exp(log_ratio)
+    stats = pd.DataFrame({
+        "attention": log_ratio.mean(axis=1),  # composite: mean log-ratio of the series present that day
+        "attention_series": log_ratio.notna().sum(axis=1),
+        "attention_hot": (ratio >= ATTENTION_HOT).sum(axis=1),
+        "attention_confirmed": (ratio >= ATTENTION_CONFIRM).sum(axis=1),
+        "attention_max": ratio.max(axis=1),
+        # geometric mean of the raw series: a scale-free composite level for the lead-lag
+        "attention_level": np.exp(np.log(_positive(attention)).mean(axis=1)),
+    }, index=attention.index)
+    return stats, ratio, robust_z(attention, window)
+
+
 def score_history(market: pd.DataFrame, attention: pd.DataFrame | None = None,
                   sentiment: pd.Series | None = None, stocks: pd.DataFrame | None = None,
                   window: int | None = None) -> ScoreResult:
     """Heat scores from market (index date; close, amount), wide attention, bullish share and stock closes."""
     market = market.sort_index()
+    attention = (attention if attention is not None else pd.DataFrame(index=market.index)).reindex(market.index)
+    stats, ratio, z = attention_stats(attention, window)
+    limits = limit_context(stocks.reindex(market.index)) if stocks is not None and not stocks.empty else None
+    return ScoreResult(combine(market, stats, sentiment, limits), ratio, z)
+
+
+def combine(market: pd.DataFrame, stats: pd.DataFrame, sentiment: pd.Series | None = None,
+            limits: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Market components + attention aggregates -> percentiles, weighted score and raw level per day."""
     index = market.index
-    attention = (attention if attention is not None else pd.DataFrame(index=index)).reindex(index)
-    log_ratio = attention_log_ratio(attention, window)
-    z = robust_z(attention, window)
-    ratio = np.exp(log_ratio)
-    d = pd.DataFrame(index=index)
+    d = stats.reindex(index).copy()
     d["close"], d["amount"] = market["close"], market["amount"]
     d["pct_change"] = market["close"].pct_change(fill_method=None) * 100
     d["turnover_ratio"] = turnover_ratio(market["amount"])
     d["rsi"] = rsi(market["close"])
     d["ret_from_low"] = return_from_low(market["close"])
-    d["attention"] = log_ratio.mean(axis=1)  # composite: mean log-ratio of the series present that day
-    d["attention_series"] = log_ratio.notna().sum(axis=1)
-    d["attention_hot"] = (ratio >= ATTENTION_HOT).sum(axis=1)
-    d["attention_confirmed"] = (ratio >= ATTENTION_CONFIRM).sum(axis=1)
-    d["attention_max"] = ratio.max(axis=1)
-    composite_level = np.exp(np.log(_positive(attention)).mean(axis=1))  # geometric mean: scale-free composite
     d["rank_corr"] = rolling_rank_corr(d["attention"], np.log(d["turnover_ratio"]))
-    ll = rolling_lead_lag(composite_level, market["amount"])
+    ll = rolling_lead_lag(d["attention_level"], market["amount"])
     d["lead_lag"], d["lead_lag_corr"] = ll["lag"], ll["corr"]
     parts = {"attention": d["attention"], "turnover": np.log(d["turnover_ratio"]), "rsi": d["rsi"],
              "from_low": d["ret_from_low"], "coupling": d["rank_corr"]}
     if sentiment is not None and sentiment.reindex(index).notna().any():
         d["bullish_share"] = sentiment.reindex(index)
         parts["sentiment"] = d["bullish_share"]
-    if stocks is not None and not stocks.empty:
-        lim = limit_context(stocks.reindex(index))
+    if limits is not None:
+        lim = limits.reindex(index)
         d["limit_up"], d["limit_down"], d["stocks"] = lim["limit_up"], lim["limit_down"], lim["stocks"]
         parts["limit"] = (lim["limit_up"] - lim["limit_down"]) / lim["stocks"].where(lim["stocks"] > 0)
     pct = percentile(pd.DataFrame(parts))
@@ -261,44 +273,26 @@ def score_history(market: pd.DataFrame, attention: pd.DataFrame | None = None,
         d[f"p_{name}"] = pct[name]
     d["market_confirmed"] = (d["turnover_ratio"] >= TURNOVER_CONFIRM) | (d["rsi"] > RSI_CONFIRM)
     d["raw_level"] = raw_levels(d)
-    return ScoreResult(daily=d, attention_ratio=ratio, attention_z=z)
+    return d
 
 
-def raw_levels(d: pd.DataFrame) -> pd.Series:
-    """The level each day's evidence supports, before hysteresis."""
-    s = d["score"]
-    needed = np.minimum(2, d["attention_series"])
-    frenzy = (s >= THRESHOLDS["frenzy"]) & (needed >= 1) & (d["attention_confirmed"] >= needed) & d["market_confirmed"]
-    hot = (s >= THRESHOLDS["hot"]) & (needed >= 1) & (d["attention_hot"] >= needed)
-    warming = (s >= THRESHOLDS["warming"]) & (d["attention_max"] >= ATTENTION_WARM)
-    out = pd.Series("calm", index=d.index, dtype=object)
-    out[warming.fillna(False)] = "warming"
-    out[hot.fillna(False)] = "hot"
-    out[frenzy.fillna(False)] = "frenzy"
-    return out
+TAIL_ROWS = PCT_WINDOW + LEADLAG_WINDOW + 2 * DAILY_WINDOW  # rows that can still influence the newest day
 
 
-def apply_hysteresis(daily: pd.DataFrame, days_below: int = 2) -> pd.DataFrame:
-    """Levels with hysteresis and the transitions: up at once; down only after `days_below` days below.
-
-    A level holds while the score stays at or above its own threshold, frenzy down to the hot threshold.
-    Returns columns level, event ('up', 'cooling', 'down' or '' for none) and previous.
-    """
-    rank = {name: i for i, name in enumerate(LEVELS)}
-    floor = {"warming": THRESHOLDS["warming"], "hot": THRESHOLDS["hot"], "frenzy": THRESHOLDS["hot"]}
-    level, below = "calm", 0
-    rows = []
-    for raw, score in zip(daily["raw_level"], daily["score"]):
-        event, previous = "", level
-        if rank[raw] > rank[level]:
-            level, below, event = raw, 0, "up"
-        elif level != "calm" and (pd.isna(score) or score < floor[level]):
-            below += 1
-            if below >= days_below:
-                # step down to the level the evidence supports; leaving hot or frenzy is a cooling
-                level, below = raw, 0
-                event = "cooling" if rank[previous] >= rank["hot"] else "down"
-        else:
-            below = 0
-        rows.append((level, event, previous))
-    return pd.DataFrame(rows, index=daily.index, columns=["level", "event", "previous"])
+def score_latest(market: pd.DataFrame, attention: pd.DataFrame, previous: pd.DataFrame,
+                 sentiment: pd.Series | None = None, stocks: pd.DataFrame | None = None,
+                 window: int | None = None) -> pd.Series:
+    """The newest day's scores, incrementally: attention aggregates of earlier days come from `previous`
+    (a daily frame from score_history); only the newest row of the attention series is computed."""
+    market = market.sort_index().iloc[-TAIL_ROWS:]
+    window = window or infer_window(market.index)
+    day = market.index[-1]
+    recent = attention.reindex(market.index).iloc[-(window + 1):]  # the newest day and the window before it
+    newest, _, _ = attention_stats(recent, window)
+    stats = pd.concat([previous[newest.columns].loc[market.index[0]:day].drop(index=day, errors="ignore"),
+                       newest.iloc[[-1]]])
+    limits = None
+    if stocks is not None and not stocks.empty:
+        limits = limit_context(stocks.reindex(market.index).iloc[-2:]).reindex(market.index)
+        limits.update(previous[["stocks", "limit_up", "limit_down"]])
+    return combine(market, stats, sentiment, limits).iloc[-1]

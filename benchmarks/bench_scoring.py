@@ -1,0 +1,73 @@
+"""Scoring speed: full recompute over 300 series x 1,250 trading days, and one incremental day.
+
+Run: python benchmarks/bench_scoring.py  (prints a table; main() also returns the figures as dicts)
+Anchor, measured in the same run: a plain pandas rolling(20) mean + median over the same wide frame.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+
+import numpy as np
+import pandas as pd
+
+from sentibot import scoring
+
+SERIES, DAYS, REPEATS = 300, 1250, 5
+
+
+def frames(seed: int = 0):
+    rng = np.random.default_rng(seed)
+    index = pd.bdate_range("2019-01-02", periods=DAYS)
+    walk = lambda cols, vol: np.exp(np.cumsum(rng.normal(0, vol, (DAYS, cols)), axis=0))  # noqa: E731
+    market = pd.DataFrame({"close": 1000 * walk(1, 0.015)[:, 0], "amount": 1e9 * walk(1, 0.1)[:, 0]}, index=index)
+    attention = pd.DataFrame(1e4 * walk(SERIES, 0.1), index=index, columns=[f"a{i}" for i in range(SERIES)])
+    attention = attention.mask(rng.random(attention.shape) < 0.02)  # some missing days
+    stocks = pd.DataFrame(20 * walk(SERIES, 0.03), index=index, columns=[f"s{i}" for i in range(SERIES)])
+    return market, attention, stocks
+
+
+def timed(fn) -> float:
+    fn()  # warm-up
+    runs = []
+    for _ in range(REPEATS):
+        start = time.perf_counter()
+        fn()
+        runs.append(time.perf_counter() - start)
+    return statistics.median(runs)
+
+
+def per_series(attention: pd.DataFrame, stocks: pd.DataFrame) -> None:
+    """Every per-series transform on 300 columns each (what a stock-level recompute needs)."""
+    scoring.attention_log_ratio(attention)
+    scoring.robust_z(attention)
+    scoring.percentile(attention)
+    scoring.rsi(stocks)
+    scoring.turnover_ratio(stocks)
+    scoring.return_from_low(stocks)
+
+
+def main() -> list[dict]:
+    market, attention, stocks = frames()
+    previous = scoring.score_history(market.iloc[:-1], attention.iloc[:-1], stocks=stocks.iloc[:-1]).daily
+    anchor = timed(lambda: (attention.rolling(20).mean(), attention.rolling(20).median()))
+    figures = [
+        ("full recompute: score_history, 300 attention series + 300 stocks x 1,250 days",
+         timed(lambda: scoring.score_history(market, attention, stocks=stocks)), 1.0),
+        ("full recompute: every per-series transform, 300 + 300 series x 1,250 days",
+         timed(lambda: per_series(attention, stocks)), 1.0),
+        ("incremental day: score_latest (newest row of 300 + 300 series, trailing market rows)",
+         timed(lambda: scoring.score_latest(market, attention, previous, stocks=stocks)), 0.05),
+    ]
+    rows = [{"figure": name, "value": round(value, 4), "unit": "s",
+             "anchor": "pandas rolling(20) mean+median, 300 x 1,250", "anchor_value": round(anchor, 4),
+             "ratio": round(value / anchor, 2), "goal": f"< {goal} s"} for name, value, goal in figures]
+    print(f"anchor: pandas rolling(20) mean+median over {SERIES} x {DAYS}: {anchor * 1000:.1f} ms")
+    for r in rows:
+        print(f"{r['figure']}: {r['value'] * 1000:.1f} ms ({r['ratio']}x anchor; goal {r['goal']})")
+    return rows
+
+
+if __name__ == "__main__":
+    main()
