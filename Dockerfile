@@ -30,7 +30,8 @@ COPY data ./data
 RUN chown -R sentibot:sentibot /app/data
 
 USER sentibot
-# The SQLite history (data/sentibot.db, SENTIBOT_DB) lives here; a named volume starts as a copy of data/.
+# The SQLite history lives in the volume; a new named volume starts as a copy of the image's data/.
+ENV SENTIBOT_DB=/app/data/sentibot.db
 VOLUME ["/app/data"]
 
 CMD ["sentibot", "run"]

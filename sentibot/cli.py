@@ -71,7 +71,8 @@ def history(ctx: click.Context, db_path: Path | None, kind: str | None, since: s
     query = hist.build_query(kind, since)
     path = db_path or settings_from(ctx).db
     if db_path is None and not path.exists():
-        click.echo(f"No history yet: {path} does not exist (run `sentibot demo` or `sentibot run` first).")
+        click.echo(f"No history yet: {path} does not exist (run `sentibot demo` or `sentibot run` first).",
+                   err=as_csv or as_json)  # exports stay clean
         return
     rows = hist.query_history(open_store(path, create=False), query)
     if as_csv:

@@ -260,7 +260,8 @@ _UPSERT_POST = (
 
 def upsert_posts(db: Database, posts: Iterable[Post], now: str) -> int:
     """Insert new posts and refresh title/reads/comments of known ones; first_seen is kept. Returns the count."""
-    rows = [tuple(dict(asdict(p), first_seen=now, updated_at=now)[c] for c in POST_COLUMNS) for p in posts]
+    # getattr, not asdict: asdict deep-copies every field and was most of the cost of a page.
+    rows = [tuple(getattr(p, c) for c in POST_COLUMNS[:-2]) + (now, now) for p in posts]
     with db.atomic():
         db.conn.executemany(_UPSERT_POST, rows)
     return len(rows)

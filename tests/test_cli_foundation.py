@@ -81,6 +81,8 @@ def test_history_without_database_file_says_so(clean_env):
     assert result.exit_code == 0
     assert "No history yet: data/sentibot.db does not exist" in result.output
     assert not (clean_env / "data").exists()  # reading never creates a database
+    exported = CliRunner().invoke(cli, ["history", "--csv"])
+    assert exported.exit_code == 0 and exported.stdout == "" and "No history yet" in exported.stderr
 
 
 def test_history_table_is_one_timeline(filled):

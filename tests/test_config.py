@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import fields
 from pathlib import Path
 
@@ -23,6 +24,10 @@ def _examples(f) -> tuple[list[str], list[str]]:
         return ["debug", "INFO", "Warning", "ERROR"], ["LOUD", "5"]
     if env == "SENTIBOT_ADMIN_IDS":
         return ["1", "12345, 67890", "42,"], ["abc", "12,x", "--5", "-5", "1.5", "0"]
+    parser = getattr(f.metadata["parse"], "__qualname__", "")
+    if parser.startswith("_choice"):
+        allowed = re.search(r"one of (.*), got", _error(f, "\x01nonsense")).group(1).split(", ")
+        return allowed + [allowed[0].upper()], ["nonsense", allowed[0] + "x"]
     if isinstance(default, Path):
         return ["data/other.db", "/tmp/x/sentibot.db"], ["bad\x00path"]
     if isinstance(default, Secret):
@@ -31,7 +36,7 @@ def _examples(f) -> tuple[list[str], list[str]]:
         return (["http://127.0.0.1:8080", "https://user:pw@proxy.example:3128/"],
                 ["ftp://x.example", "not a url", "http://", "http://host:port", "https:// spaced.example"])
     if isinstance(default, bool):
-        raise AssertionError(f"{env}: no examples for bool settings yet; add them to this test")
+        return ["true", "0", "Yes", "off"], ["maybe", "2", "tru"]
     if isinstance(default, int):
         return [str(default), str(default + 7)], ["abc", "1.5", "-1", ""]
     if isinstance(default, float):
@@ -41,6 +46,14 @@ def _examples(f) -> tuple[list[str], list[str]]:
     if isinstance(default, str):
         return ["sentibot-test/1.0 (+mailto:x@example.com)"], ["a\nb", "tab\there"]
     raise AssertionError(f"{env}: no examples for a {type(default).__name__} setting; add them to this test")
+
+
+def _error(f, raw: str) -> str:
+    try:
+        f.metadata["parse"](f.metadata["env"], raw)
+    except ConfigError as exc:
+        return str(exc)
+    raise AssertionError(f"{f.metadata['env']} accepted {raw!r}")
 
 
 SETTINGS = list(fields(Settings))
@@ -73,7 +86,9 @@ def test_good_value_is_accepted(item):
     settings = load_settings({f.metadata["env"]: raw}, env_file=None)
     value = getattr(settings, f.name)
     assert value is not None
-    if isinstance(f.default, (int, float)) and not isinstance(f.default, bool):
+    if isinstance(f.default, bool):
+        assert value is (raw.lower() in ("1", "true", "yes", "on"))
+    elif isinstance(f.default, (int, float)):
         assert value == type(f.default)(raw)
 
 

@@ -78,8 +78,10 @@ def test_data_is_a_volume_where_the_default_database_lives():
     workdir = _args("WORKDIR")[-1]
     volumes = [v for rest in _args("VOLUME") for v in json.loads(rest)]
     assert f"{workdir}/data" in volumes
+    env = dict(item.split("=", 1) for rest in _args("ENV") for item in rest.split())
+    assert Path(env["SENTIBOT_DB"]).parent == Path(f"{workdir}/data")  # the history is inside the volume
     from sentibot.config import Settings
-    assert Settings().db.parts[0] == "data"  # relative to WORKDIR: inside the volume
+    assert Path(workdir) / Settings().db == Path(env["SENTIBOT_DB"])  # same place as the default
 
 
 def test_default_command_is_sentibot_run():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import random
 import signal
@@ -233,6 +234,12 @@ def test_same_posts_twice_no_duplicates_counts_refreshed_first_seen_kept(tmp_pat
     assert row["first_seen"] == "2023-11-15T10:00:00+08:00"
     assert row["updated_at"] == "2023-11-15T10:05:00+08:00"
     assert db["posts"].get(("guba", "new"))["first_seen"] == "2023-11-15T10:05:00+08:00"
+
+
+def test_post_upsert_covers_every_post_field_and_column(tmp_path):
+    fields = [f.name for f in dataclasses.fields(Post)]
+    assert list(store.POST_COLUMNS) == fields + ["first_seen", "updated_at"]
+    assert set(store.POST_COLUMNS) == {c.name for c in open_store(tmp_path / "h.db")["posts"].columns}
 
 
 def test_page_without_counts_keeps_known_counts(tmp_path):
