@@ -2,8 +2,9 @@
 
 Sources, combined:
   --csv FILE   a listing export with a code and a name column (code,name; or bse.cn's 证券代码,证券简称)
-  --db PATH    the sentibot history: every BSE-looking code in the bars table (what the market collector stores);
-               names come from --csv, else from the current list; codes left without a name are reported
+  --db PATH    the sentibot history: the stock list the universe collector stores (code, name, old code), when the
+               database has one; plus every BSE-looking code in the bars table, named from --csv or the current list
+               (codes left without a name are reported)
   --keep       also keep entries of the current list that the sources do not mention
 Run: python scripts/build_company_list.py --csv listing.csv [--db data/sentibot.db] [--out FILE] [--keep]
 """
@@ -29,13 +30,13 @@ class BuildError(Exception):
 
 
 def read_list(path: Path) -> dict[str, str]:
-    """A code<TAB>name list (comments allowed) as {code: name}; empty if the file is absent."""
+    """A code<TAB>name[<TAB>old code] list (comments allowed) as {code: name}; empty if the file is absent."""
     if not path.exists():
         return {}
     entries = {}
     for line in path.read_text(encoding="utf-8").splitlines():
         if line.strip() and not line.startswith("#"):
-            code, _, name = line.partition("\t")
+            code, name = (line.split("\t") + [""])[:2]
             entries[code.strip()] = name.strip()
     return entries
 
@@ -66,14 +67,22 @@ def read_csv(path: Path) -> dict[str, str]:
         raise BuildError(f"{path}: not UTF-8") from None
 
 
-def db_codes(path: Path) -> set[str]:
-    """BSE stock codes with stored bars in a sentibot history."""
+def read_db(path: Path) -> tuple[dict[str, str], dict[str, str], set[str]]:
+    """From a sentibot history: ({code: name} and {code: old code} of listed stocks, BSE codes with bars)."""
     if not path.exists():
         raise BuildError(f"{path}: no such database")
     from sentibot.store import open_store
 
     db = open_store(path, migrate=False)
-    return {row["code"] for row in db.query("select distinct code from bars") if BSE_CODE.match(row["code"])}
+    named, old_codes = {}, {}
+    if "universe" in db.table_names():  # the stock-list collector's table (branch coll1), when present
+        for row in db.query("select code, name, old_code from universe where listed = 1"):
+            if BSE_CODE.match(row["code"]) and row["name"]:
+                named[row["code"]] = row["name"].strip()
+                if row["old_code"] and BSE_CODE.match(row["old_code"]):
+                    old_codes[row["code"]] = row["old_code"]
+    codes = {row["code"] for row in db.query("select distinct code from bars") if BSE_CODE.match(row["code"])}
+    return named, old_codes, codes
 
 
 def build(csv_entries: dict[str, str], codes: set[str], current: dict[str, str], keep: bool):
@@ -81,8 +90,8 @@ def build(csv_entries: dict[str, str], codes: set[str], current: dict[str, str],
     entries = dict(current) if keep else {}
     entries.update(csv_entries)
     unnamed = []
-    for code in sorted(codes):
-        name = csv_entries.get(code) or current.get(code)
+    for code in sorted(codes - set(entries)):
+        name = current.get(code)
         if name:
             entries[code] = name
         else:
@@ -90,14 +99,15 @@ def build(csv_entries: dict[str, str], codes: set[str], current: dict[str, str],
     return dict(sorted(entries.items())), unnamed
 
 
-def write(path: Path, entries: dict[str, str], sources: list[str]) -> None:
+def write(path: Path, entries: dict[str, str], sources: list[str], old_codes: dict[str, str]) -> None:
     header = [
-        "# BSE-listed companies (北京证券交易所 上市公司): code<TAB>short name, one per line.",
+        "# BSE-listed companies (北京证券交易所 上市公司): code<TAB>short name[<TAB>old code], one per line.",
         f"# Provenance: built by scripts/build_company_list.py on {date.today().isoformat()} from: "
         + "; ".join(sources) + ".",
         "# New 920xxx codes are recognised generically by sentibot.text even when not listed.",
     ]
-    body = [f"{code}\t{name}" for code, name in entries.items()]
+    body = [f"{code}\t{name}" + (f"\t{old_codes[code]}" if code in old_codes else "")
+            for code, name in entries.items()]
     tmp = path.with_suffix(".tmp")
     tmp.write_text("\n".join(header + body) + "\n", encoding="utf-8")
     tmp.replace(path)  # never a half-written dictionary
@@ -114,19 +124,23 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("give --csv and/or --db")
     try:
         csv_entries = read_csv(args.csv) if args.csv else {}
-        codes = db_codes(args.db) if args.db else set()
+        named, old_codes, codes = read_db(args.db) if args.db else ({}, {}, set())
     except BuildError as exc:
         print(f"build_company_list: error: {exc}", file=sys.stderr)
         return 1
     current = read_list(args.out)
-    entries, unnamed = build(csv_entries, codes, current, args.keep)
+    entries, unnamed = build({**named, **csv_entries}, codes, current, args.keep)
+    old_codes = {code: old for code, old in old_codes.items() if code in entries}
+    for old in old_codes.values():
+        entries.pop(old, None)  # the same company under its pre-920 code: kept as the old-code column instead
     if not entries:
         print("build_company_list: error: the sources named no company; nothing written", file=sys.stderr)
         return 1
     sources = ([f"{args.csv.name} ({len(csv_entries)} rows)"] if args.csv else []) + \
-        ([f"bars of {args.db.name} ({len(codes)} BSE codes)"] if args.db else []) + \
+        ([f"{args.db.name}: universe ({len(named)} listed stocks) and bars ({len(codes)} BSE codes)"]
+         if args.db else []) + \
         (["entries kept from the previous list"] if args.keep else [])
-    write(args.out, entries, sources)
+    write(args.out, entries, sources, old_codes)
     print(f"wrote {len(entries)} companies to {args.out}")
     if unnamed:
         print(f"{len(unnamed)} codes have no name (add them to the CSV): {', '.join(unnamed)}")

@@ -126,11 +126,11 @@ def analyze(texts: tuple[str, ...], csv_path: Path | None, as_json: bool) -> Non
     if not items:
         raise click.UsageError("give TEXT arguments or --file CSV")
     for item in items:
-        row = textmod.analyze(item)
+        row, senti = textmod.explain(item)
         if as_json:
             click.echo(json.dumps(row, ensure_ascii=False))
             continue
-        words = textmod.sentiment(item).words
+        words = senti.words
         mentions, notice = row["mentions"], row["notice_class"]
         click.echo(
             f"{row['label']:<8} {row['sentiment']:+.2f}  {item[:60]}\n"

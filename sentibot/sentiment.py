@@ -6,7 +6,10 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from sentibot.errors import ConfigError
+
 _EMOTICON_RE = re.compile(r"\[[^\[\]\s]{1,8}\]")
+_EMOTICON_TOKENS = 3  # an emoticon name is at most this many tokens
 _NEGATION_WINDOW = 2  # a negator up to two tokens before a word flips it (不会 大涨, 没 什么 利好)
 _QUESTION = -1.0  # a forum question casts doubt ("牛市回归?", "能否见底?"): mildly bearish on its own
 _SQUASH = 2.0  # score = total / (|total| + _SQUASH): one strong word gives ~0.5, several approach 1
@@ -34,12 +37,12 @@ class Lexicon:
         return [w for w in self.weights if len(w) > 1] + [w for w in self.negators if len(w) > 1]
 
 
-def _entries(path: Path):
-    with path.open(encoding="utf-8") as fh:
-        for number, line in enumerate(fh, 1):
-            line = line.strip()
-            if line and not line.startswith("#"):
-                yield number, line
+def _entries(path: Path) -> list[tuple[int, str]]:
+    try:
+        raw = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read this sentibot lexicon file ({exc.__class__.__name__})") from None
+    return [(n, line.strip()) for n, line in enumerate(raw, 1) if line.strip() and not line.strip().startswith("#")]
 
 
 def load_lexicon(path: Path, negators_path: Path) -> Lexicon:
@@ -51,7 +54,7 @@ def load_lexicon(path: Path, negators_path: Path) -> Lexicon:
         try:
             weight = float(raw)
         except ValueError:
-            raise ValueError(f"{path}:{number}: expected word<TAB>weight, got {line!r}") from None
+            raise ConfigError(f"{path}:{number}: expected word<TAB>weight, got {line!r}") from None
         (emoticons if word.startswith("[") else weights)[word] = weight
     negators = frozenset(line for _, line in _entries(negators_path))
     return Lexicon(weights, emoticons, negators)
@@ -64,15 +67,15 @@ def score_tokens(tokens: list[str], clean: str, lexicon: Lexicon) -> Sentiment:
     words: list[str] = []
     last_negator = -10
     negator = ""
-    inside = False  # tokens inside [...] belong to an emoticon, counted below
+    opened = -10  # index of the last "[": tokens of an emoticon name ([看多]) are counted below, not here
     for i, token in enumerate(tokens):
         if token == "[":
-            inside = True
+            opened = i
             continue
         if token == "]":
-            inside = False
+            opened = -10
             continue
-        if inside:
+        if i - opened <= _EMOTICON_TOKENS:  # a stray "[" (a cut-off title) stops hiding words after a few tokens
             continue
         if token in negators:
             last_negator, negator = i, token

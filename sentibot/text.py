@@ -10,18 +10,20 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
+from sentibot.errors import ConfigError
 from sentibot.notice_class import NoticeClass, classify_notice
 from sentibot.sentiment import Lexicon, Sentiment, load_lexicon, score_tokens
 
 DICT_DIR = Path(__file__).resolve().parents[1] / "data" / "dict"
 
 __all__ = [
-    "DICT_DIR", "Mentions", "NoticeClass", "Sentiment", "analyze", "classify_notice", "mentions", "normalize",
-    "sentiment", "tokenize",
+    "DICT_DIR", "Mentions", "NoticeClass", "Sentiment", "analyze", "classify_notice", "explain", "mentions",
+    "normalize", "sentiment", "tokenize",
 ]
 
-# Old BSE codes (83/87/88xxxx, 43xxxx) and the new 920xxx codes; not when glued to other digits or a unit (a price).
-_CODE_RE = re.compile(r"(?<![0-9])(8[378][0-9]{4}|43[0-9]{4}|920[0-9]{3})(?![0-9]|元|万|亿|点|%|手|股)")
+# Old BSE codes (83/87/88xxxx, 43xxxx) and the new 920xxx codes; not when glued to other digits or followed by a unit
+# (a price or a share count: 835000元, 430000股), but 835185股吧 / 股价 / 股票 is the stock.
+_CODE_RE = re.compile(r"(?<![0-9])(8[378][0-9]{4}|43[0-9]{4}|920[0-9]{3})(?![0-9]|元|万|亿|点|%|手|股(?![吧价票]))")
 _TAG_RE = re.compile(r"<[^<>]{0,300}>")
 # Traditional -> simplified for the characters of trading talk (no full converter: jieba's dictionary is simplified,
 # and forum posts mix scripts; 北證50漲停 must read as 北证50涨停).
@@ -62,28 +64,37 @@ class _Model:
     lexicon: Lexicon
     names: dict[str, str]  # short name -> code
     stoplist: frozenset[str]  # names counted only together with their code
+    renamed: dict[str, str]  # old code -> current code (the 920xxx switch), where the company list knows it
 
 
 _model: _Model | None = None
 _lock = threading.Lock()
 
 
-def _lines(path: Path):
+def _lines(path: Path) -> list[str]:
     """Non-comment, non-blank lines of a dictionary file."""
-    with path.open(encoding="utf-8") as fh:
-        for line in fh:
-            line = line.strip()
-            if line and not line.startswith("#"):
-                yield line
+    try:
+        raw = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read this sentibot dictionary file ({exc.__class__.__name__})") from None
+    return [line.strip() for line in raw if line.strip() and not line.lstrip().startswith("#")]
+
+
+def _company_rows(path: Path) -> list[tuple[str, str, str]]:
+    """(code, name, old code or "") of each code<TAB>name[<TAB>old code] line."""
+    rows = []
+    for line in _lines(path):
+        parts = [part.strip() for part in line.split("\t")]
+        code, name, old = (parts + [""])[:3]
+        if len(parts) not in (2, 3) or not (code.isdigit() and name) or (old and not old.isdigit()):
+            raise ConfigError(f"{path}: expected code<TAB>name[<TAB>old code], got {line!r}")
+        rows.append((code, name, old))
+    return rows
 
 
 def load_companies(path: Path) -> dict[str, str]:
-    """Read a code<TAB>name company list into {name: code}."""
-    names = {}
-    for line in _lines(path):
-        code, _, name = line.partition("\t")
-        names[name.strip()] = code.strip()
-    return names
+    """Read a code<TAB>name[<TAB>old code] company list into {name: code}."""
+    return {name: code for code, name, _ in _company_rows(path)}
 
 
 def available_segmenter() -> str:
@@ -112,10 +123,14 @@ def _new_tokenizer(segmenter: str):
 
 
 def _build(dict_dir: Path, segmenter: str) -> _Model:
-    tokenizer = _new_tokenizer(segmenter)
-    names = load_companies(dict_dir / "bse_companies.txt")
+    companies = _company_rows(dict_dir / "bse_companies.txt")  # read every file first: a bad one fails fast
+    names = {name: code for code, name, _ in companies}
+    renamed = {old: code for code, _, old in companies if old}
     lexicon = load_lexicon(dict_dir / "sentiment.txt", dict_dir / "negators.txt")
-    for line in _lines(dict_dir / "userdict.txt"):
+    stoplist = frozenset(_lines(dict_dir / "mention_stoplist.txt"))
+    userdict = _lines(dict_dir / "userdict.txt")
+    tokenizer = _new_tokenizer(segmenter)
+    for line in userdict:
         word, *rest = line.split()
         tokenizer.add_word(word, int(rest[0]) if rest else None, rest[1] if len(rest) > 1 else None)
     # Names and lexicon phrases become single tokens, so a phrase wins over its parts (利空出尽 over 利空).
@@ -124,8 +139,8 @@ def _build(dict_dir: Path, segmenter: str) -> _Model:
     for word in lexicon.phrases():
         if not tokenizer.FREQ.get(word):  # words jieba knows keep its frequency: fewer side effects on neighbours
             tokenizer.add_word(word, 100000)
-    stoplist = frozenset(_lines(dict_dir / "mention_stoplist.txt"))
-    return _Model(segmenter, tokenizer, lexicon, names, stoplist)
+    tokenizer.lcut("北交所", HMM=False)  # builds lazy internals (jieba-next's prefix table) here, under the lock
+    return _Model(segmenter, tokenizer, lexicon, names, stoplist, renamed)
 
 
 def model() -> _Model:
@@ -165,12 +180,12 @@ def sentiment(text: str) -> Sentiment:
 
 def _mentions(tokens: list[str], clean: str, m: _Model) -> Mentions:
     codes = _CODE_RE.findall(clean) if any(c.isdigit() for c in clean) else []
-    found = dict.fromkeys(codes)
+    found = dict.fromkeys(m.renamed.get(code, code) for code in codes)  # an old code counts as the current one
     for token in tokens:
         code = m.names.get(token)
         if code and (token not in m.stoplist or code in found):
             found[code] = None
-    stocks = tuple(dict.fromkeys(code for code in found))
+    stocks = tuple(found)  # dict keys: first-seen order, no duplicates
     topics = tuple(topic for topic, words in _TOPICS if any(w in clean for w in words))
     return Mentions(stocks, topics)
 
@@ -181,14 +196,14 @@ def mentions(text: str) -> Mentions:
     return _mentions(_tokens(clean, m), clean, m)
 
 
-def analyze(text: str) -> dict:
-    """Everything about one text, as one `sentibot analyze --json` row."""
+def explain(text: str) -> tuple[dict, Sentiment]:
+    """The `analyze` row and the full Sentiment (with its deciding words), from one pass."""
     clean, m = normalize(text), model()
     tokens = _tokens(clean, m)
     senti = score_tokens(tokens, clean, m.lexicon)
     found = _mentions(tokens, clean, m)
     notice = classify_notice(clean)
-    return {
+    row = {
         "text": text,
         "tokens": tokens,
         "sentiment": senti.score,
@@ -196,3 +211,9 @@ def analyze(text: str) -> dict:
         "mentions": {"stocks": list(found.stocks), "topics": list(found.topics)},
         "notice_class": {"label": notice.label, "severity": notice.severity, "triggers": list(notice.triggers)},
     }
+    return row, senti
+
+
+def analyze(text: str) -> dict:
+    """Everything about one text, as one `sentibot analyze --json` row."""
+    return explain(text)[0]

@@ -61,3 +61,33 @@ def test_shipped_list_is_well_formed():
     assert len(shipped) >= 100
     assert all(build_company_list.BSE_CODE.match(code) and name for code, name in shipped.items())
     assert len(set(shipped.values())) == len(shipped)
+
+
+def test_universe_table_gives_names_and_old_codes(tmp_path):
+    db_path = tmp_path / "s.db"
+    db = open_store(db_path)
+    # the universe table as the stock-list collector (branch coll1, migration m002_coll1_universe) creates it
+    db["universe"].create({"code": str, "name": str, "old_code": str, "market_cap": float, "listed": int,
+                           "updated_at": str}, pk="code")
+    db["universe"].insert_all([
+        {"code": "920185", "name": "贝特瑞", "old_code": "835185", "listed": 1},
+        {"code": "920077", "name": "吉林碳谷", "old_code": None, "listed": 1},
+        {"code": "920999", "name": "已退市", "old_code": None, "listed": 0},
+    ])
+    db.close()
+    out = tmp_path / "companies.txt"
+    out.write_text("835185\t贝特瑞\n830799\t艾融软件\n", encoding="utf-8")
+    assert build_company_list.main(["--db", str(db_path), "--out", str(out), "--keep"]) == 0
+    lines = [line for line in out.read_text(encoding="utf-8").splitlines() if not line.startswith("#")]
+    assert lines == ["830799\t艾融软件", "920077\t吉林碳谷", "920185\t贝特瑞\t835185"]
+
+    from sentibot import text
+
+    dict_dir = tmp_path / "dict"
+    dict_dir.mkdir()
+    for name in ("userdict.txt", "mention_stoplist.txt", "sentiment.txt", "negators.txt"):
+        (dict_dir / name).write_text((text.DICT_DIR / name).read_text(encoding="utf-8"), encoding="utf-8")
+    (dict_dir / "bse_companies.txt").write_text(out.read_text(encoding="utf-8"), encoding="utf-8")
+    m = text._build(dict_dir, text.model().segmenter)
+    clean = "贝特瑞 835185 和 920185"
+    assert text._mentions(text._tokens(clean, m), clean, m).stocks == ("920185",)

@@ -74,6 +74,8 @@ def test_mentions_by_name_and_code():
 def test_mentions_ignore_prices_and_other_exchanges():
     assert mentions("贵州茅台600519跌到835000元").stocks == ()
     assert mentions("北证50 899050").stocks == ()
+    assert mentions("买了430000股,亏了870000元").stocks == ()
+    assert mentions("835185股吧今天很热闹").stocks == ("835185",)
 
 
 def test_stoplisted_short_name_needs_its_code():
@@ -179,3 +181,21 @@ def test_accuracy_on_the_labelled_dev_titles():
     # regression floor under the measured figure (docs/text.md); neutral counts as a miss
     assert result["accuracy"] >= 0.45
     assert result["precision_decided"] >= 0.74  # accuracy on the titles the lexicon decides
+
+
+def test_broken_dictionaries_are_one_line_config_errors(tmp_path):
+    from sentibot.errors import ConfigError
+
+    for name in ("userdict.txt", "bse_companies.txt", "mention_stoplist.txt", "sentiment.txt", "negators.txt"):
+        (tmp_path / name).write_text((text.DICT_DIR / name).read_text(encoding="utf-8"), encoding="utf-8")
+    (tmp_path / "sentiment.txt").write_text("利好\t2\n暴涨 two\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"sentiment.txt:2: expected word<TAB>weight"):
+        text._build(tmp_path, "jieba")
+    (tmp_path / "sentiment.txt").unlink()
+    with pytest.raises(ConfigError, match=r"sentiment.txt: cannot read"):
+        text._build(tmp_path, "jieba")
+
+
+def test_a_stray_bracket_does_not_hide_the_rest_of_the_title():
+    assert sentiment("[cp 今天 大家 都 在 说 利好").label == "positive"
+    assert sentiment("有好消息[看").words == ("好消息",)
