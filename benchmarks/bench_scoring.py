@@ -1,5 +1,8 @@
 """Scoring speed: full recompute over 300 series x 1,250 trading days, and one incremental day.
 
+The 300 attention series get every per-series step (log-ratio, robust z, aggregates); 300 stock closes give the
+30% price-limit context; the index gives turnover, RSI, return from low, coupling, lead-lag and percentiles.
+
 Run: python benchmarks/bench_scoring.py  (prints a table; main() also returns the figures as dicts)
 Anchor, measured in the same run: a plain pandas rolling(20) mean + median over the same wide frame.
 """
@@ -14,7 +17,7 @@ import pandas as pd
 
 from sentibot import scoring
 
-SERIES, DAYS, REPEATS = 300, 1250, 5
+SERIES, DAYS, REPEATS = 300, 1250, 7
 
 
 def frames(seed: int = 0):
@@ -38,14 +41,26 @@ def timed(fn) -> float:
     return statistics.median(runs)
 
 
-def per_series(attention: pd.DataFrame, stocks: pd.DataFrame) -> None:
-    """Every per-series transform on 300 columns each (what a stock-level recompute needs)."""
-    scoring.attention_log_ratio(attention)
-    scoring.robust_z(attention)
-    scoring.percentile(attention)
-    scoring.rsi(stocks)
-    scoring.turnover_ratio(stocks)
-    scoring.return_from_low(stocks)
+def rescore_figure() -> tuple[str, float, str] | None:
+    """rescore() as the live job runs it, over the bundled demo history (408 trading days, 4 series)."""
+    import tempfile
+    from datetime import datetime
+    from pathlib import Path
+
+    from sentibot import pipeline, replay
+    from sentibot.demo import DEMO_DIR
+    from sentibot.store import open_store
+    from sentibot.timeutil import SHANGHAI
+
+    if not (DEMO_DIR / "market.csv").is_file():
+        return None
+    with tempfile.TemporaryDirectory() as tmp:
+        db = open_store(Path(tmp) / "bench.db")
+        replay.replay(db, DEMO_DIR / "market.csv", DEMO_DIR / "attention.csv", DEMO_DIR / "notices.jsonl")
+        now = datetime(2023, 12, 29, 16, tzinfo=SHANGHAI)
+        value = timed(lambda: pipeline.rescore(db, now))
+        db.conn.close()
+    return "rescore from SQLite (load, score, save 408 days of scores, alerts), demo history", value, "none set"
 
 
 def main() -> list[dict]:
@@ -55,14 +70,16 @@ def main() -> list[dict]:
     figures = [
         ("full recompute: score_history, 300 attention series + 300 stocks x 1,250 days",
          timed(lambda: scoring.score_history(market, attention, stocks=stocks)), 1.0),
-        ("full recompute: every per-series transform, 300 + 300 series x 1,250 days",
-         timed(lambda: per_series(attention, stocks)), 1.0),
         ("incremental day: score_latest (newest row of 300 + 300 series, trailing market rows)",
          timed(lambda: scoring.score_latest(market, attention, previous, stocks=stocks)), 0.05),
     ]
+    extra = rescore_figure()
+    if extra:
+        figures.append(extra)
     rows = [{"figure": name, "value": round(value, 4), "unit": "s",
              "anchor": "pandas rolling(20) mean+median, 300 x 1,250", "anchor_value": round(anchor, 4),
-             "ratio": round(value / anchor, 2), "goal": f"< {goal} s"} for name, value, goal in figures]
+             "ratio": round(value / anchor, 2), "goal": goal if isinstance(goal, str) else f"< {goal} s"}
+            for name, value, goal in figures]
     print(f"anchor: pandas rolling(20) mean+median over {SERIES} x {DAYS}: {anchor * 1000:.1f} ms")
     for r in rows:
         print(f"{r['figure']}: {r['value'] * 1000:.1f} ms ({r['ratio']}x anchor; goal {r['goal']})")

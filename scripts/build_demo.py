@@ -160,10 +160,11 @@ def build(shared: Path, out: Path) -> dict:
     lead = np.append(amount[1:], amount[-1]) / 1.5e9
     month = (pos[date(2023, 11, 27)], pos[date(2023, 10, 27)])
     attention = []
-    specs = [("wechat_index", "北交所", "北交所", 1.5e6, None, START, 40.0),
-             ("baidu_index", "北证50", "北证50", 4000.0, 1.10, date(2022, 9, 5), None),
-             ("guba", "北证50", "posts", 400.0, 1.00, date(2022, 11, 21), None),
-             ("guba", "北证50", "reads", 6.0e5, 1.25, date(2022, 11, 21), None)]
+    # source, subject, metric as the collectors store them (guba: the exchange-wide series)
+    specs = [("wechat_index", "北交所", "index", 1.5e6, None, START, 40.0),
+             ("baidu_index", "北证50", "all", 4000.0, 1.10, date(2022, 9, 5), None),
+             ("guba", "北交所", "posts", 400.0, 1.00, date(2022, 11, 21), None),
+             ("guba", "北交所", "reads", 6.0e5, 1.25, date(2022, 11, 21), None)]
     missing = {date(2023, 3, 14), date(2023, 3, 15), date(2023, 6, 20)}  # a few days the index did not publish
     for source, subject, metric, base, k, first, fold in specs:
         noise = rng.normal(0, 0.06, len(days))
@@ -215,7 +216,7 @@ def _readme(fig, market) -> str:
              "attention.csv is **reconstructed** (`origin=reconstructed`): a path drawn through the reported figures",
              "below, not downloaded data. `amount` is exchange-wide BSE turnover in yuan (the figure the press",
              "reports), attached to the index row. Attention series (WeChat index 北交所, Baidu index 北证50, Guba",
-             "北证50 posts and reads) are shaped after reported turnover and the ~40-fold WeChat-index growth in the",
+             "北交所-wide posts and reads) are shaped after reported turnover and the ~40-fold WeChat-index growth in the",
              "month before 2023-11-27, and are built to lead turnover by one day: the demo's lead-lag figure shows",
              "the method working, it is not a finding about 2023.", "",
              "notices.jsonl holds one real public text: the exchange's 2023-11-27 statement 北交所加强交易监管",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import html
-from dataclasses import dataclass
 from typing import Any, Callable
 
 from sentibot.models import Alert, AlertKind, Notice
@@ -11,15 +10,6 @@ from sentibot.models import Alert, AlertKind, Notice
 TELEGRAM_LIMIT = 4096
 CLOSE_TIME = "T15:00:00+08:00"  # heat is scored on the daily close
 LEVEL_EMOJI = {"calm": "🟢", "warming": "🟡", "hot": "🟠", "frenzy": "🔴"}
-
-
-@dataclass(frozen=True)
-class StoredClass:
-    """A notice class as stored with the notice (label, severity, triggers), shaped like text.NoticeClass."""
-
-    label: str
-    severity: int
-    triggers: tuple[str, ...]
 
 
 def classify_notice(text: str, title: str = ""):

@@ -73,6 +73,7 @@ def render_chart(db: Database, out_path: Path, days: int = 90, title: str | None
     frame, attention, alerts = _frames(db, days)
     font_path = cjk_font()
     text = LABELS["zh" if font_path else "en"]
+    shown = (lambda s: s) if font_path else _ascii  # without a CJK font, Chinese would render as empty boxes
     fp = FontProperties(fname=font_path) if font_path else FontProperties()
     fig = Figure(figsize=(11, 8), dpi=100)
     ax_close, ax_amount, ax_att = fig.subplots(3, 1, sharex=True, gridspec_kw={"height_ratios": [3, 1.3, 1.7]})
@@ -89,7 +90,7 @@ def render_chart(db: Database, out_path: Path, days: int = 90, title: str | None
         for name in att.columns:
             series = att[name].dropna()
             if len(series):
-                ax_att.plot(series.index, series / series.iloc[0] * 100, lw=1.2, zorder=3, label=name)
+                ax_att.plot(series.index, series / series.iloc[0] * 100, lw=1.2, zorder=3, label=shown(name))
         ax_att.set_yscale("log")
         small = fp.copy()
         small.set_size(7)
@@ -102,13 +103,17 @@ def render_chart(db: Database, out_path: Path, days: int = 90, title: str | None
     ax_close.legend(handles=handles, prop=legend_font, loc="upper left")
     title_font = fp.copy()
     title_font.set_size(13)
-    fig.suptitle(title or f"{text['title']} {dates.iloc[0]:%Y-%m-%d} – {dates.iloc[-1]:%Y-%m-%d}",
+    fig.suptitle(shown(title) if title else f"{text['title']} {dates.iloc[0]:%Y-%m-%d} – {dates.iloc[-1]:%Y-%m-%d}",
                  fontproperties=title_font)
     fig.autofmt_xdate()
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out_path, format="png", bbox_inches="tight")
     return out_path
+
+
+def _ascii(label: str) -> str:
+    return " ".join("".join(ch if ord(ch) < 128 else " " for ch in label).split()).replace("( /", "(").strip()
 
 
 def _level_runs(frame: pd.DataFrame) -> list[tuple[pd.Timestamp, pd.Timestamp, str]]:

@@ -11,6 +11,7 @@ from sqlite_utils import Database
 from sentibot.models import Alert
 from sentibot.store import alert_from_row
 
+UNHEALTHY = ("blocked", "paused", "failed")  # source_health.status values written by sources/health.py
 EMPTY_MESSAGE = "no scores yet: run `sentibot collect` or `sentibot replay` first"
 
 
@@ -100,7 +101,10 @@ def format_heat(snapshot: HeatSnapshot | None, html: bool = True) -> str:
         lines.append(f"⚠️ {esc(w['published_at'][:10])} {esc(w['title'])}")
     for a in snapshot.recent_alerts[:3]:
         lines.append(f"· {esc(a.ts[:10])} {esc(a.kind.value)} {esc(a.level)}")
-    unhealthy = [s["source"] for s in snapshot.sources if s.get("status") not in (None, "ok", "healthy")]
+    unhealthy = [s["source"] for s in snapshot.sources if s.get("status") in UNHEALTHY]
     if unhealthy:
         lines.append("sources unhealthy: " + esc(", ".join(unhealthy)))
+    idle = [s["source"] for s in snapshot.sources if s.get("status") == "not_configured"]
+    if idle:
+        lines.append("not configured: " + esc(", ".join(idle)))
     return "\n".join(lines)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Mapping
 
 import pandas as pd
 from sqlite_utils import Database
@@ -18,8 +18,17 @@ from sentibot.timeutil import SHANGHAI
 ALERT_LOOKBACK_DAYS = 3  # live rescoring alerts on recent transitions only; an old one is history, not news
 SERIES_NAMES = {("wechat_index", None): "WeChat index", ("baidu_index", None): "Baidu index",
                 ("guba", "posts"): "Guba posts", ("guba", "reads"): "Guba reads",
-                ("guba", "comments"): "Guba comments"}
-SENTIMENT_METRIC = ("guba", "bullish_share")  # observations the guba collector/text module provide
+                ("em_rank", None): "Eastmoney popularity"}
+GENERIC_METRICS = {"index", "all", "value", "posts", "reads", "inv_rank"}  # implied by the series name
+MARKET_SUBJECT = "北交所"  # subject of the exchange-wide series (guba, em_rank); also the CSV default
+SENTIMENT = ("guba", MARKET_SUBJECT, "bullish_share")  # written by the guba collector from sentibot.text
+# Only daily, market-wide series enter the heat score: hourly (*_1h), weekly (*_week), per-stock (6-digit
+# subjects), per-bar forum series and Baidu's pc/wise parts of "all" would let one stock or one device type
+# count as an independent confirmation.
+OBSERVATIONS_SQL = (
+    "select source, subject, metric, ts as date, value, origin from observations where length(ts) = 10 "
+    "and ts <= ? and metric not like '%\\_1h' escape '\\' and metric not like '%\\_week' escape '\\' "
+    "and (source != 'guba' or subject = ?) order by ts")
 
 
 @dataclass(frozen=True)
@@ -35,8 +44,22 @@ class History:
 
 def series_label(source: str, subject: str, metric: str) -> str:
     """'WeChat index 北交所' — the human name used in reasons and /heat."""
-    name = SERIES_NAMES.get((source, metric)) or SERIES_NAMES.get((source, None)) or f"{source} {metric}"
-    return f"{name} {subject}".strip()
+    name = SERIES_NAMES.get((source, metric)) or SERIES_NAMES.get((source, None)) or source
+    parts = [name] + [p for p in (subject, metric) if p and p not in GENERIC_METRICS and p not in name]
+    return " ".join(dict.fromkeys(parts))
+
+
+def is_market_series(source: str, subject: str, metric: str) -> bool:
+    """Whether a daily series measures market-wide attention (see OBSERVATIONS_SQL for the why)."""
+    if metric == SENTIMENT[2] or subject.isdigit():
+        return False
+    if source == "guba":
+        return subject == MARKET_SUBJECT and metric in ("posts", "reads")
+    if source == "baidu_index":
+        return metric not in ("pc", "wise")
+    if source == "em_rank":
+        return subject == MARKET_SUBJECT
+    return True
 
 
 def load_history(db: Database, until: date) -> History:
@@ -44,9 +67,7 @@ def load_history(db: Database, until: date) -> History:
     day = until.isoformat()
     bars = pd.DataFrame(db.query("select code, date, close, amount, origin from bars where date <= ? order by date",
                                  [day]))
-    obs = pd.DataFrame(db.query(
-        "select source, subject, metric, substr(ts, 1, 10) as date, value, origin from observations "
-        "where substr(ts, 1, 10) <= ? order by ts", [day]))
+    obs = pd.DataFrame(db.query(OBSERVATIONS_SQL, [day, MARKET_SUBJECT]))
     if bars.empty or not (bars["code"] == BSE50_CODE).any():
         return History(pd.DataFrame(), pd.DataFrame(), None, None, False)
     index_bars = bars[bars["code"] == BSE50_CODE].set_index("date")
@@ -58,15 +79,16 @@ def load_history(db: Database, until: date) -> History:
     origins = set(index_bars["origin"])
     if not obs.empty:
         origins |= set(obs["origin"])
-        is_sent = (obs["source"] == SENTIMENT_METRIC[0]) & (obs["metric"] == SENTIMENT_METRIC[1])
+        is_sent = (obs["source"] == SENTIMENT[0]) & (obs["subject"] == SENTIMENT[1]) & (obs["metric"] == SENTIMENT[2])
         if is_sent.any():
-            sentiment = obs[is_sent].groupby("date")["value"].mean()
+            sentiment = obs[is_sent].set_index("date")["value"]
             sentiment.index = pd.to_datetime(sentiment.index)
-        att = obs[~is_sent].copy()
-        att["series"] = [series_label(s, j, m) for s, j, m in zip(att["source"], att["subject"], att["metric"])]
-        # one value per series and day: an intraday refresh replaces the earlier reading of the same day
-        attention = att.pivot_table(index="date", columns="series", values="value", aggfunc="last")
-        attention.index = pd.to_datetime(attention.index)
+        keep = [is_market_series(s, j, m) for s, j, m in zip(obs["source"], obs["subject"], obs["metric"])]
+        att = obs[keep].copy()
+        if not att.empty:
+            att["series"] = [series_label(s, j, m) for s, j, m in zip(att["source"], att["subject"], att["metric"])]
+            attention = att.pivot_table(index="date", columns="series", values="value", aggfunc="last")
+            attention.index = pd.to_datetime(attention.index)
     return History(market, attention, sentiment, stocks if not stocks.empty else None, origins == {"reconstructed"})
 
 
@@ -74,43 +96,49 @@ def _fmt_ratio(x: float) -> str:
     return f"{x:.0f}x" if x >= 10 else f"{x:.1f}x"
 
 
-def reasons_for(row: pd.Series, ratios: pd.Series) -> tuple[str, ...]:
-    """Short human reasons for one day's score."""
-    out = [f"{name} {_fmt_ratio(r)} its {scoring.DAILY_WINDOW}-day median"
-           for name, r in ratios.dropna().sort_values(ascending=False).items() if r >= scoring.ATTENTION_WARM]
-    if pd.notna(row["turnover_ratio"]) and row["turnover_ratio"] >= 1.2:
-        out.append(f"turnover {row['turnover_ratio']:.1f}x its {scoring.TURNOVER_WINDOW}-day mean")
-    if pd.notna(row["rsi"]) and row["rsi"] >= 60:
-        out.append(f"RSI {row['rsi']:.0f}")
-    if pd.notna(row["ret_from_low"]) and row["ret_from_low"] >= 0.10:
-        out.append(f"BSE 50 +{row['ret_from_low']:.0%} from its {scoring.LOW_WINDOW}-day low")
-    if row.get("limit_up", 0) and row["limit_up"] > 0:
-        out.append(f"{int(row['limit_up'])} stocks closed at the +30% limit")
-    if pd.notna(row.get("bullish_share")) and row["bullish_share"] >= 0.6:
-        out.append(f"{row['bullish_share']:.0%} of forum titles bullish")
-    if pd.notna(row["lead_lag"]) and row["lead_lag"] > 0 and row["lead_lag_corr"] >= 0.3:
-        out.append(f"attention leads turnover by {int(row['lead_lag'])}d (r={row['lead_lag_corr']:.2f})")
-    return tuple(out)
-
-
 def _clean(value):
+    """A JSON-friendly scalar: None for NaN/inf, plain Python types, floats rounded."""
+    if hasattr(value, "item"):
+        value = value.item()
     if value is None or (isinstance(value, float) and (math.isnan(value) or math.isinf(value))):
         return None
-    if hasattr(value, "item"):
-        return _clean(value.item())
     return round(value, 4) if isinstance(value, float) else value
 
 
-def components_for(row: pd.Series, ratios: pd.Series, zs: pd.Series, values: pd.Series,
-                   reasons: tuple[str, ...], reconstructed: bool) -> dict:
+def reasons_for(row: Mapping, ratios: Mapping[str, float]) -> tuple[str, ...]:
+    """Short human reasons for one day's score."""
+    v = {k: _clean(row.get(k)) for k in ("turnover_ratio", "rsi", "ret_from_low", "limit_up", "bullish_share",
+                                          "lead_lag", "lead_lag_corr")}
+    present = sorted(((r, n) for n, r in ratios.items() if _clean(r) is not None), reverse=True)
+    out = [f"{name} {_fmt_ratio(r)} its {scoring.DAILY_WINDOW}-day median"
+           for r, name in present if r >= scoring.ATTENTION_WARM]
+    if v["turnover_ratio"] is not None and v["turnover_ratio"] >= 1.2:
+        out.append(f"turnover {v['turnover_ratio']:.1f}x its {scoring.TURNOVER_WINDOW}-day mean")
+    if v["rsi"] is not None and v["rsi"] >= 60:
+        out.append(f"RSI {v['rsi']:.0f}")
+    if v["ret_from_low"] is not None and v["ret_from_low"] >= 0.10:
+        out.append(f"BSE 50 +{v['ret_from_low']:.0%} from its {scoring.LOW_WINDOW}-day low")
+    if v["limit_up"]:
+        out.append(f"{int(v['limit_up'])} stocks closed at the +30% limit")
+    if v["bullish_share"] is not None and v["bullish_share"] >= 0.6:
+        out.append(f"{v['bullish_share']:.0%} of forum titles bullish")
+    if v["lead_lag"] is not None and v["lead_lag"] > 0 and (v["lead_lag_corr"] or 0) >= 0.3:
+        out.append(f"attention leads turnover by {int(v['lead_lag'])}d (r={v['lead_lag_corr']:.2f})")
+    return tuple(out)
+
+
+COMPONENT_KEYS = ("close", "pct_change", "amount", "turnover_ratio", "rsi", "ret_from_low", "rank_corr",
+                  "attention_series", "attention_confirmed", "market_confirmed", "raw_level", "bullish_share",
+                  "limit_up", "limit_down")
+
+
+def components_for(row: Mapping, ratios: Mapping, zs: Mapping, values: Mapping, reasons: tuple[str, ...],
+                   reconstructed: bool) -> dict:
     """The JSON stored in scores.components (read by heat.py and chart.py)."""
-    keys = ["close", "pct_change", "amount", "turnover_ratio", "rsi", "ret_from_low", "rank_corr",
-            "attention_series", "attention_confirmed", "market_confirmed", "raw_level", "bullish_share",
-            "limit_up", "limit_down"]
-    out = {k: _clean(row[k]) for k in keys if k in row.index}
-    out["attention"] = {name: {"value": _clean(values.get(name)), "ratio": _clean(ratios[name]),
-                               "z": _clean(zs.get(name))} for name in ratios.dropna().index}
-    out["percentiles"] = {k[2:]: _clean(row[k]) for k in row.index if k.startswith("p_")}
+    out = {k: _clean(row[k]) for k in COMPONENT_KEYS if k in row}
+    out["attention"] = {name: {"value": _clean(values.get(name)), "ratio": _clean(r), "z": _clean(zs.get(name))}
+                        for name, r in ratios.items() if _clean(r) is not None}
+    out["percentiles"] = {k[2:]: _clean(row[k]) for k in row if k.startswith("p_")}
     lag = _clean(row["lead_lag"])
     out["lead_lag"] = {"lag": None if lag is None else int(lag), "corr": _clean(row["lead_lag_corr"])}
     out["reasons"] = list(reasons)
@@ -144,39 +172,42 @@ def evaluate(db: Database, now: datetime, since: date | None = None) -> list[Ale
         result = scoring.score_history(history.market, history.attention, history.sentiment, history.stocks)
         daily, levels = result.daily, scoring.apply_hysteresis(result.daily)
         levels["score"] = daily["score"]
-        values = history.attention.reindex(daily.index)
+        # plain dicts per day: pandas per-row access would dominate the cost of a rescore
+        names = list(result.attention_ratio.columns)
+        ratio_rows = result.attention_ratio.to_numpy()
+        z_rows = result.attention_z.to_numpy()
+        value_rows = history.attention.reindex(index=daily.index, columns=names).to_numpy()
+        states = levels.to_dict("records")
         rows = []
-        for day, row in daily.iterrows():
-            iso = day.date().isoformat()
-            reasons = reasons_for(row, result.attention_ratio.loc[day])
-            state = levels.loc[day]
-            if pd.notna(row["score"]):
-                rows.append({"date": iso, "score": round(float(row["score"]), 2), "level": state["level"],
-                             "components": components_for(row, result.attention_ratio.loc[day],
-                                                          result.attention_z.loc[day], values.loc[day], reasons,
+        for i, (day, row) in enumerate(zip(daily.index, daily.to_dict("records"))):
+            iso, state = day.date().isoformat(), states[i]
+            ratios = dict(zip(names, ratio_rows[i]))
+            reasons = reasons_for(row, ratios)
+            score = _clean(row["score"])
+            if score is not None:
+                rows.append({"date": iso, "score": round(score, 2), "level": state["level"],
+                             "components": components_for(row, ratios, dict(zip(names, z_rows[i])),
+                                                          dict(zip(names, value_rows[i])), reasons,
                                                           history.reconstructed)})
             if state["event"] in ("up", "cooling") and day.date() >= since:
                 build = alerts.heat_alert if state["event"] == "up" else alerts.cooling_alert
-                score = None if pd.isna(row["score"]) else round(float(row["score"]), 1)
-                candidates.append(build(iso, state["level"], score, reasons, state["previous"]))
+                candidates.append(build(iso, state["level"], None if score is None else round(score, 1), reasons,
+                                        state["previous"]))
         save_scores(db, rows, stamp)
-    candidates += regulator_alerts(db, now, levels)
+    candidates += regulator_alerts(db, now, since, levels)
     candidates.sort(key=lambda a: a.ts)
     return candidates
 
 
-def regulator_alerts(db: Database, now: datetime, levels: pd.DataFrame) -> list[Alert]:
-    """A regulator_warning alert for every stored notice classified so, published up to `now`."""
+def regulator_alerts(db: Database, now: datetime, since: date, levels: pd.DataFrame) -> list[Alert]:
+    """A regulator_warning alert for every notice published between `since` and `now` that text.classify_notice
+    labels regulator_warning (classified here again: a notice stored with the default class is not missed)."""
     now, out = _local(now), []
-    for row in db.query("select * from notices where published_at <= ? order by published_at",
-                        [now.isoformat(timespec="seconds")]):
+    for row in db.query("select * from notices where published_at >= ? and published_at <= ? order by published_at",
+                        [since.isoformat(), now.isoformat(timespec="seconds")]):
         notice = Notice(url=row["url"], source=row["source"], published_at=row["published_at"], title=row["title"],
                         text=row["text"] or "", origin=row["origin"] or "collected")
-        if row["notice_class"] in (None, ""):
-            cls = alerts.classify_notice(notice.text, notice.title)
-        else:
-            cls = alerts.StoredClass(row["notice_class"], row["severity"] or 0,
-                                     tuple(json.loads(row["triggers"] or "[]")))
+        cls = alerts.classify_notice(notice.text, notice.title)
         if cls.label != "regulator_warning":
             continue
         level, score = "", None

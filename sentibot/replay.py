@@ -187,6 +187,8 @@ def replay(db: Database, market: Path, attention: Path | None = None, notices: P
            admin_ids=()) -> ReplayResult:
     """Validate every file first, import in one transaction, then score day by day (no look-ahead)."""
     bars = read_market(Path(market))
+    if not any(b.code == BSE50_CODE for b in bars):
+        raise InputError(f"{market}: no BSE 50 index rows (rows without a code, or code {BSE50_CODE}): nothing to score")
     observations = read_attention(Path(attention)) if attention else []
     notice_list = read_notices(Path(notices)) if notices else []
     dates = sorted({b.date for b in bars})

@@ -51,36 +51,59 @@ def _positive(wide: pd.DataFrame) -> pd.DataFrame:
     return wide.where(wide > 0)
 
 
+def _sorted_median(ordered: np.ndarray, n: np.ndarray, transform=None) -> np.ndarray:
+    """Median of each sorted row (NaN sorted last) with n valid values; transform applies before averaging."""
+    lo = np.take_along_axis(ordered, np.maximum((n - 1) // 2, 0)[..., None], axis=-1)[..., 0]
+    hi = np.take_along_axis(ordered, np.maximum(n // 2, 0)[..., None], axis=-1)[..., 0]
+    if transform is not None:
+        lo, hi = transform(lo), transform(hi)
+    return np.where(n > 0, (lo + hi) / 2, np.nan)
+
+
+def window_stats(wide: pd.DataFrame, window: int) -> dict[str, np.ndarray]:
+    """For every row t: ln x_t and, over rows t−N..t−1, the median of x, median and MAD of ln x, valid count.
+
+    One sort of all windows serves both the log-ratio and the robust z (the pandas rolling median is slower).
+    """
+    logs = np.log(_positive(wide.astype(float))).to_numpy()
+    shape = logs.shape
+    out = {k: np.full(shape, np.nan) for k in ("median", "log_median", "mad")}
+    out["n"], out["logs"] = np.zeros(shape, dtype=int), logs
+    if shape[0] > window:
+        windows = np.sort(sliding_window_view(logs[:-1], window, axis=0), axis=-1)  # rows t-N..t-1
+        n = np.sum(~np.isnan(windows), axis=-1)
+        med = _sorted_median(windows, n)
+        out["median"][window:] = _sorted_median(windows, n, np.exp)  # exp is monotone: the median of x itself
+        out["log_median"][window:] = med
+        deviations = np.sort(np.abs(windows - med[..., None]), axis=-1)
+        out["mad"][window:] = _sorted_median(deviations, n)
+        out["n"][window:] = n
+    return out
+
+
+def _log_ratio(stats: dict, window: int) -> np.ndarray:
+    with np.errstate(all="ignore"):
+        ratio = stats["logs"] - np.log(stats["median"])
+    return np.where(stats["n"] >= _min_periods(window), ratio, np.nan)
+
+
+def _robust_z(stats: dict, window: int) -> np.ndarray:
+    mad = stats["mad"] * MAD_SCALE
+    with np.errstate(all="ignore"):
+        z = (stats["logs"] - stats["log_median"]) / np.where(mad > 1e-9, mad, np.nan)
+    return np.where(stats["n"] >= _min_periods(window), z, np.nan)
+
+
 def attention_log_ratio(wide: pd.DataFrame, window: int | None = None) -> pd.DataFrame:
     """ln(x_t) − ln(median(x_{t−1..t−N})): abnormal attention (Da, Engelberg & Gao 2011)."""
     window = window or infer_window(wide.index)
-    x = _positive(wide.astype(float))
-    median = x.rolling(window, min_periods=_min_periods(window)).median().shift(1)
-    return np.log(x) - np.log(median)
-
-
-def _sorted_median(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Median over the last axis ignoring NaN, and the count of non-NaN values (sorting: NaN goes last)."""
-    ordered = np.sort(values, axis=-1)
-    n = np.sum(~np.isnan(values), axis=-1)
-    lo = np.take_along_axis(ordered, np.maximum((n - 1) // 2, 0)[..., None], axis=-1)[..., 0]
-    hi = np.take_along_axis(ordered, np.maximum(n // 2, 0)[..., None], axis=-1)[..., 0]
-    return np.where(n > 0, (lo + hi) / 2, np.nan), n
+    return pd.DataFrame(_log_ratio(window_stats(wide, window), window), index=wide.index, columns=wide.columns)
 
 
 def robust_z(wide: pd.DataFrame, window: int | None = None) -> pd.DataFrame:
     """(ln x_t − median of the N previous ln x) / (1.4826 · their MAD); a flat window gives NaN, not infinity."""
     window = window or infer_window(wide.index)
-    logs = np.log(_positive(wide.astype(float))).to_numpy()
-    out = np.full(logs.shape, np.nan)
-    if len(logs) > window:
-        windows = sliding_window_view(logs[:-1], window, axis=0)  # rows t-N..t-1 for t = N..T-1
-        med, n = _sorted_median(windows)
-        mad, _ = _sorted_median(np.abs(windows - med[..., None]))
-        with np.errstate(all="ignore"):
-            z = (logs[window:] - med) / np.where(mad > 1e-9, mad * MAD_SCALE, np.nan)
-        out[window:] = np.where(n >= _min_periods(window), z, np.nan)
-    return pd.DataFrame(out, index=wide.index, columns=wide.columns)
+    return pd.DataFrame(_robust_z(window_stats(wide, window), window), index=wide.index, columns=wide.columns)
 
 
 class _quiet:
@@ -136,7 +159,7 @@ def limit_context(stock_close: pd.DataFrame) -> pd.DataFrame:
 
 def rolling_rank_corr(a: pd.Series, b: pd.Series, window: int = CORR_WINDOW) -> pd.Series:
     """Spearman correlation of a and b over each trailing window (ranks taken inside the window)."""
-    pair = pd.concat([a, b], axis=1).to_numpy(dtype=float)
+    pair = pd.concat([a, b.reindex(a.index)], axis=1).to_numpy(dtype=float)
     out = np.full(len(pair), np.nan)
     if len(pair) >= window:
         w = sliding_window_view(pair, window, axis=0)  # (T-w+1, 2, w)
@@ -183,19 +206,38 @@ def best_lag(table: pd.DataFrame) -> dict:
     return {"lag": lag, "corr": round(float(row["corr"]), 3), "leader": leader}
 
 
+def _shift(x: np.ndarray, k: int) -> np.ndarray:
+    out = np.full_like(x, np.nan)
+    out[k:] = x[: len(x) - k] if k else x
+    return out
+
+
+def rolling_corr(x: np.ndarray, y: np.ndarray, window: int, min_periods: int) -> np.ndarray:
+    """Pearson correlation over each trailing window of pairwise-present values (running sums, no Python loop)."""
+    ok = ~(np.isnan(x) | np.isnan(y))
+    x0, y0 = np.where(ok, x, 0.0), np.where(ok, y, 0.0)
+    sums = np.cumsum(np.vstack([ok, x0, y0, x0 * x0, y0 * y0, x0 * y0]), axis=1)
+    sums = np.hstack([np.zeros((6, 1)), sums])
+    start = np.maximum(np.arange(1, len(x) + 1) - window, 0)
+    n, sx, sy, sxx, syy, sxy = sums[:, 1:] - sums[:, start]
+    with np.errstate(all="ignore"):
+        cov, vx, vy = sxy - sx * sy / n, sxx - sx * sx / n, syy - sy * sy / n
+        r = cov / np.sqrt(vx * vy)
+    return np.where((n >= min_periods) & (vx > 1e-12) & (vy > 1e-12), np.clip(r, -1, 1), np.nan)
+
+
 def rolling_lead_lag(attention: pd.Series, turnover: pd.Series, max_lag: int = MAX_LAG,
                      window: int = LEADLAG_WINDOW) -> pd.DataFrame:
     """For every day, the best lag and its correlation over the trailing `window` days (no look-ahead)."""
-    a, b = _changes(attention), _changes(turnover)
-    corrs = {}
-    for k in range(-max_lag, max_lag + 1):
-        x, y = (a.shift(k), b) if k >= 0 else (a, b.shift(-k))
-        corrs[k] = x.rolling(window, min_periods=_min_periods(window)).corr(y)
-    frame = pd.DataFrame(corrs).replace([np.inf, -np.inf], np.nan)
-    values = frame.to_numpy()
+    a, b = _changes(attention).to_numpy(float), _changes(turnover.reindex(attention.index)).to_numpy(float)
+    lags = range(-max_lag, max_lag + 1)
+    values = np.column_stack([rolling_corr(_shift(a, k), b, window, _min_periods(window)) if k >= 0 else
+                              rolling_corr(a, _shift(b, -k), window, _min_periods(window)) for k in lags])
     any_valid = ~np.isnan(values).all(axis=1)
     best = np.argmax(np.where(np.isnan(values), -np.inf, values), axis=1) - max_lag
-    return pd.DataFrame({"lag": np.where(any_valid, best, np.nan), "corr": frame.max(axis=1)}, index=frame.index)
+    with _quiet():
+        corr = np.where(any_valid, np.nanmax(np.where(any_valid[:, None], values, 0.0), axis=1), np.nan)
+    return pd.DataFrame({"lag": np.where(any_valid, best, np.nan), "corr": corr}, index=attention.index)
 
 
 def percentile(component: pd.DataFrame | pd.Series, window: int = PCT_WINDOW, min_periods: int = PCT_MIN):
@@ -212,21 +254,51 @@ class ScoreResult:
     attention_z: pd.DataFrame
 
 
-def attention_stats(attention: pd.DataFrame, window: int | None = None) -> tuple[pd.DataFrame, pd.DataFrame,
-                                                                                     pd.DataFrame]:
-    """Per-day aggregates over all attention series, plus the per-series ratio and z frames."""
-    log_ratio = attention_log_ratio(attention, window)
+def _weekly_columns(attention: pd.DataFrame) -> list:
+    """Columns whose own dates are a week apart (median spacing >= 5 days), as infer_window decides."""
+    if attention.empty:
+        return []
+    days = pd.to_datetime(attention.index).to_numpy().astype("datetime64[D]").astype(np.int64)
+    present = attention.notna().to_numpy()
+    out = []
+    for j, name in enumerate(attention.columns):
+        own = days[present[:, j]]
+        if len(own) >= 3 and np.median(np.diff(own)) >= 5:
+            out.append(name)
+    return out
+
+
+def attention_stats(attention: pd.DataFrame, window: int | None = None,
+                    weekly: pd.DataFrame | None = None) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Per-day aggregates over all attention series, plus the per-series ratio and z frames.
+
+    `attention` holds daily series on the trading days; `weekly` series are scored with N = 8 on their own dates
+    and each value then stands for the trading days of the following week (never before its own date).
+    """
+    window = window or infer_window(attention.index)
+    stats = window_stats(attention, window)
+    frame = lambda values: pd.DataFrame(values, index=attention.index, columns=attention.columns)  # noqa: E731
+    logs, log_ratio, z = frame(stats["logs"]), frame(_log_ratio(stats, window)), frame(_robust_z(stats, window))
+    for name in ([] if weekly is None else weekly.columns):
+        own = weekly[[name]].dropna().sort_index()
+        ws = window_stats(own, WEEKLY_WINDOW)
+        for target, values in ((logs, ws["logs"]), (log_ratio, _log_ratio(ws, WEEKLY_WINDOW)),
+                               (z, _robust_z(ws, WEEKLY_WINDOW))):
+            target[name] = pd.Series(values[:, 0], index=own.index).reindex(
+                attention.index, method="ffill", tolerance=pd.Timedelta(days=6))
     ratio = np.exp(log_ratio)
-    stats = pd.DataFrame({
+    with _quiet():  # a day with no attention value at all has no mean: NaN, not a warning
+        level = np.exp(np.nanmean(logs.to_numpy(), axis=1)) if logs.shape[1] else np.nan
+    daily = pd.DataFrame({
         "attention": log_ratio.mean(axis=1),  # composite: mean log-ratio of the series present that day
         "attention_series": log_ratio.notna().sum(axis=1),
         "attention_hot": (ratio >= ATTENTION_HOT).sum(axis=1),
         "attention_confirmed": (ratio >= ATTENTION_CONFIRM).sum(axis=1),
         "attention_max": ratio.max(axis=1),
         # geometric mean of the raw series: a scale-free composite level for the lead-lag
-        "attention_level": np.exp(np.log(_positive(attention)).mean(axis=1)),
+        "attention_level": level,
     }, index=attention.index)
-    return stats, ratio, robust_z(attention, window)
+    return daily, ratio, z
 
 
 def score_history(market: pd.DataFrame, attention: pd.DataFrame | None = None,
@@ -234,8 +306,10 @@ def score_history(market: pd.DataFrame, attention: pd.DataFrame | None = None,
                   window: int | None = None) -> ScoreResult:
     """Heat scores from market (index date; close, amount), wide attention, bullish share and stock closes."""
     market = market.sort_index()
-    attention = (attention if attention is not None else pd.DataFrame(index=market.index)).reindex(market.index)
-    stats, ratio, z = attention_stats(attention, window)
+    attention = attention if attention is not None else pd.DataFrame(index=market.index)
+    weekly = _weekly_columns(attention)
+    daily_part = attention.drop(columns=weekly).reindex(market.index)
+    stats, ratio, z = attention_stats(daily_part, window, attention[weekly] if weekly else None)
     limits = limit_context(stocks.reindex(market.index)) if stocks is not None and not stocks.empty else None
     return ScoreResult(combine(market, stats, sentiment, limits), ratio, z)
 
@@ -283,7 +357,7 @@ def score_latest(market: pd.DataFrame, attention: pd.DataFrame, previous: pd.Dat
                  sentiment: pd.Series | None = None, stocks: pd.DataFrame | None = None,
                  window: int | None = None) -> pd.Series:
     """The newest day's scores, incrementally: attention aggregates of earlier days come from `previous`
-    (a daily frame from score_history); only the newest row of the attention series is computed."""
+    (a daily frame from score_history); only the newest row of the (daily) attention series is computed."""
     market = market.sort_index().iloc[-TAIL_ROWS:]
     window = window or infer_window(market.index)
     day = market.index[-1]

@@ -59,6 +59,12 @@ def test_bad_attention_and_notice_files(tmp_path):
         replay.read_notices(notices)
 
 
+def test_market_without_the_index_is_refused(tmp_path):
+    path = write(tmp_path, "m.csv", "date,code,close,amount\n2023-01-03,830799,10,1000\n")
+    with pytest.raises(InputError, match=r"m.csv: no BSE 50 index rows"):
+        replay.replay(open_store(tmp_path / "h.db"), path)
+
+
 def test_gbk_file_is_rejected_as_not_utf8(tmp_path):
     path = write(tmp_path, "gbk.csv", "date,source,metric,value\n2023-01-03,baidu_index,北证50,5\n", "gbk")
     with pytest.raises(InputError, match=r"gbk.csv: not UTF-8 .*GBK"):

@@ -181,3 +181,29 @@ def test_incremental_latest_day_equals_full_recompute():
     for key in ("score", "rsi", "turnover_ratio", "attention", "rank_corr", "lead_lag", "p_attention", "p_limit",
                 "raw_level"):
         assert latest[key] == pytest.approx(full[key], rel=1e-6) if key != "raw_level" else latest[key] == full[key]
+
+
+def test_weekly_attention_uses_n_8_on_its_own_dates():
+    days = pd.bdate_range("2023-01-02", periods=140)
+    market = pd.DataFrame({"close": _walk(140, 11).to_numpy(), "amount": _walk(140, 12).to_numpy() * 1e7},
+                          index=days)
+    fridays = pd.date_range("2023-01-06", periods=24, freq="W-FRI")
+    values = [100.0] * 23 + [400.0]  # flat, then 4x on the last Friday
+    result = scoring.score_history(market, pd.DataFrame({"weekly": pd.Series(values, index=fridays)}))
+    ratio = result.attention_ratio["weekly"]
+    last = fridays[-1]
+    assert ratio[last] == pytest.approx(4.0)  # 400 / median of the 8 previous weeks (100)
+    assert ratio[days[days > last][:4]].tolist() == pytest.approx([4.0] * 4)  # stands for the next trading days
+    assert ratio[days[days < last]].dropna().eq(1.0).all()  # never before its own date
+    assert ratio[: fridays[8] - pd.Timedelta(days=1)].isna().all()  # fewer than 8 weeks: no score
+
+
+def test_rolling_corr_matches_pandas_with_gaps():
+    rng = np.random.default_rng(5)
+    x, y = rng.normal(size=200), rng.normal(size=200)
+    y = y + 0.5 * x
+    x[[3, 50, 51, 120]] = np.nan
+    y[[10, 51, 199]] = np.nan
+    ours = scoring.rolling_corr(x, y, 60, 45)
+    theirs = pd.Series(x).rolling(60, min_periods=45).corr(pd.Series(y)).to_numpy()
+    assert np.allclose(ours, theirs, equal_nan=True, atol=1e-9)

@@ -71,11 +71,14 @@ def test_heat_snapshot_from_stored_scores(tmp_path):
     notice = _notice(title="北交所<加强>交易监管")
     upsert_notice(db, notice, NOW, notice_class="regulator_warning", severity=3)
     add_alert(db, alerts.heat_alert("2023-11-27", "frenzy", 97.5, ("RSI 82",), "hot"), NOW)
+    db["source_health"].insert_all([{"source": "guba", "status": "blocked"}, {"source": "market", "status": "ok"},
+                                    {"source": "wechat_index", "status": "not_configured"}])
     snap = heat.heat_snapshot(db)
     assert snap.date == "2023-11-27" and snap.level == "frenzy" and snap.lead_lag["lag"] == 1
     text = heat.format_heat(snap)
     assert "FRENZY" in text and "attention leads turnover by 1 day (r=0.62)" in text
     assert "&lt;加强&gt;" in text and "turnover 3.1x its 20-day mean" in text
+    assert "sources unhealthy: guba" in text and "not configured: wechat_index" in text
     plain = heat.format_heat(snap, html=False)
     assert "<b>" not in plain and "北交所<加强>交易监管" in plain
     result = CliRunner().invoke(cli, ["heat", "--db", str(tmp_path / "h.db"), "--json"])

@@ -17,6 +17,7 @@ def history(seed: int, n: int, gaps: bool = True):
     walk = lambda vol: np.exp(np.cumsum(rng.normal(0, vol, n)))  # noqa: E731
     market = pd.DataFrame({"close": 800 * walk(0.02), "amount": 1e9 * walk(0.15)}, index=index)
     att = pd.DataFrame({"wechat": 1e6 * walk(0.2), "baidu": 3e3 * walk(0.2), "posts": 300 * walk(0.2)}, index=index)
+    att["weekly"] = np.where(index.day_of_week == 4, 5e3 * walk(0.3), np.nan)  # a weekly series (Fridays): N = 8
     if gaps:
         att = att.mask(rng.random(att.shape) < 0.05)
         att.iloc[: n // 3, 2] = np.nan  # a series that starts late
