@@ -147,3 +147,17 @@ def test_waf_challenge_is_a_block(site, tmp_path):
     site.listse = '<script>document.cookie="C3VK=b594c1; path=/; max-age=300;";location.reload();</script>'
     result, _ = run(site, tmp_path)
     assert result.outcome is Outcome.BLOCKED and "challenge page" in result.detail
+
+
+def test_unreachable_page_stores_nothing_for_that_notice_and_retries_next_cycle(site, tmp_path):
+    site.clear_all_handlers()
+    site.expect_request("/info/listse.do").respond_with_handler(
+        lambda r: Response(site.listse if r.form.get("nodeIds[]") == "1289" else "null([{\"data\":{\"content\":[]}}])"))
+    site.expect_request(PAGE).respond_with_data("gone", status=404)
+    site.expect_request("/disclosureInfoController/infoResult.do").respond_with_data(EMPTY_DISCLOSURES)
+    site.expect_request("/csrc/c100029/common_list.shtml").respond_with_data(
+        (FIX / "csrc" / "constructed_empty_shell.html").read_bytes())
+    result, db = run(site, tmp_path)
+    assert result.outcome is Outcome.FAILED and "HTTP 404" in result.detail
+    assert db["notices"].count == 1  # only the item that carried its text inline
+    assert db.execute("select count(*) from notices where url = ?", [site.url_for(PAGE)]).fetchone()[0] == 0

@@ -60,6 +60,9 @@ def _block_text(node) -> str:
 
 def html_to_text(html: str) -> str:
     """Visible text of an HTML fragment, one line per block, markup dropped."""
+    if "<" not in (html or "") and "&" not in (html or ""):  # plain text (most titles): no parser needed
+        lines = (" ".join(line.split()) for line in (html or "").splitlines())
+        return "\n".join(line for line in lines if line)
     soup = BeautifulSoup(html or "", "html.parser")
     for tag in soup(_NOISE_TAGS):
         tag.decompose()

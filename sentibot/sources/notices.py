@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from datetime import date, datetime, timedelta
 
 from sqlite_utils import Database
@@ -24,6 +25,7 @@ LOOKBACK = timedelta(days=30)  # a regular cycle reads list rows this recent; --
 ALERT_MAX_AGE = timedelta(hours=72)  # older warnings are stored, not pushed: a first run must not replay history
 DISCLOSURE_MAX_PAGES = 5
 PAGE_SIZE = 50
+_MORE_PAGES = re.compile(r'"lastPage"\s*:\s*false')
 _RANK = {Outcome.OK: 0, Outcome.EMPTY: 0, Outcome.FAILED: 1, Outcome.BLOCKED: 2}
 
 
@@ -129,7 +131,7 @@ class _Cycle:
             body = _bse_body((await self.ctx.client.post(url, data=form)).text, where)
             for notice in parse_bse_disclosures(body, self.s.bse_url, f"{where} page {page}"):
                 self._keep(notice)
-            if '"lastPage":false' not in body:
+            if not _MORE_PAGES.search(body):
                 break
 
     async def csrc_list(self, path: str) -> None:
