@@ -58,7 +58,7 @@ def run_bot(tmp_path, scenario, prepare=None):
         prepare(db)
 
     async def main():
-        with FakeTelegram() as fake:
+        async with FakeTelegram() as fake:
             stop = asyncio.Event()
             task = asyncio.create_task(serve(settings_for(fake), db, stop=stop, poll_timeout_s=0.2))
             await until(lambda: any(c.method == "getUpdates" for c in fake.calls) or task.done())
@@ -250,7 +250,7 @@ def test_a_second_instance_exits_with_a_clear_message(tmp_path):
     db = open_store(tmp_path / "bot.db")
 
     async def main():
-        with FakeTelegram() as fake:
+        async with FakeTelegram() as fake:
             fake.fail_next("getUpdates", "409", count=3)
             with pytest.raises(SentibotError, match="409 Conflict"):
                 await asyncio.wait_for(serve(settings_for(fake), db), timeout=10)
