@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Awaitable, Callable
@@ -46,6 +47,7 @@ class Runtime:
     sender: Any = None  # sentibot.delivery.Sender (Telegram); None = console delivery
     last_run: dict[str, datetime] = field(default_factory=dict)
     inflight: set = field(default_factory=set)
+    running: set = field(default_factory=set)  # job ids with a run in progress
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
 
 
@@ -90,8 +92,12 @@ async def guarded(rt: Runtime, job_id: str, body: Callable[[], Awaitable[None]])
     """Run a job body as its own task (so shutdown can cancel it); an error is logged, never fatal."""
     if rt.stopping.is_set():
         return
+    if job_id in rt.running:  # still busy from an earlier tick: this tick has nothing to add
+        log.debug("event=job_busy job=%s", job_id)
+        return
     task = asyncio.ensure_future(body())
     rt.inflight.add(task)
+    rt.running.add(job_id)
     try:
         await task
     except asyncio.CancelledError:
@@ -102,6 +108,7 @@ async def guarded(rt: Runtime, job_id: str, body: Callable[[], Awaitable[None]])
         log.exception("event=job_failed job=%s error=%r", job_id, f"{type(exc).__name__}: {exc}")
     finally:
         rt.inflight.discard(task)
+        rt.running.discard(job_id)
 
 
 async def run_collect_job(rt: Runtime, job: CollectJob) -> list:
@@ -128,7 +135,9 @@ def rescore_now(rt: Runtime) -> list:
     from sentibot.pipeline import rescore
 
     now = rt.clock()
+    started = time.perf_counter()
     alerts = rescore(rt.db, now, admin_ids=rt.settings.admin_ids)
+    log.info("event=rescored took_ms=%.0f new_alerts=%d", (time.perf_counter() - started) * 1000, len(alerts))
     for alert in alerts:
         log.info("event=alert_new kind=%s level=%s ts=%s key=%s title=%r",
                  alert.kind.value, alert.level, alert.ts, alert.dedupe_key, alert.title)

@@ -43,8 +43,12 @@ def next_run_at(last: datetime | None, now: datetime, cadence: Cadence) -> datet
 
 
 def is_due(last: datetime | None, now: datetime, cadence: Cadence) -> bool:
-    """Whether a job last run at `last` should run at `now`."""
-    return now >= next_run_at(last, now, cadence)
+    """Whether a job last run at `last` should run at `now`.
+
+    Half a tick of slack: ticks come every tick_s but each run starts a few ms late or early, and without slack a
+    run due "in 2 ms" would wait a whole extra tick (a 1 s interval would become 2 s).
+    """
+    return now + timedelta(seconds=cadence.tick_s / 2) >= next_run_at(last, now, cadence)
 
 
 def misfire_grace_s(interval_s: float) -> int:
@@ -53,8 +57,12 @@ def misfire_grace_s(interval_s: float) -> int:
 
 
 def job_kwargs(job_id: str, interval_s: float) -> dict[str, Any]:
-    """APScheduler options every sentibot job uses: fixed id, replace on re-registration, one coalesced run."""
-    return {"id": job_id, "replace_existing": True, "coalesce": True, "max_instances": 1,
+    """APScheduler options every sentibot job uses: fixed id, replace on re-registration, one coalesced run.
+
+    max_instances is above 1 so that APScheduler never drops a tick with a warning while a run is still finishing;
+    the job wrapper (jobs.guarded) itself lets only one run of a job id proceed at a time.
+    """
+    return {"id": job_id, "replace_existing": True, "coalesce": True, "max_instances": 3,
             "misfire_grace_time": misfire_grace_s(interval_s)}
 
 

@@ -152,8 +152,10 @@ async def _serve_telegram(rt: Runtime, collect_jobs: list, stop: asyncio.Event) 
         await app.initialize()
         await updater.initialize()
     except InvalidToken:
+        await app.shutdown()
         raise ConfigError("SENTIBOT_TELEGRAM_TOKEN: Telegram rejected the token (401/404)") from None
     except NetworkError as exc:
+        await app.shutdown()
         raise SentibotError(f"cannot reach the Telegram Bot API at {rt.settings.telegram_api_url}: "
                             f"{str(exc).replace(str(rt.settings.telegram_token), '***')}") from None
     try:

@@ -4,6 +4,7 @@ import asyncio
 import logging
 from datetime import datetime
 
+import pytest
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from sentibot import jobs, service, store
@@ -144,3 +145,34 @@ def test_register_jobs_twice_keeps_one_job_per_id(tmp_path):
     ids, registered = asyncio.run(scenario())
     assert registered == sorted(ids) == ["collect_guba", "collect_market", "collect_notices", "collect_search",
                                          "send_outbox"]
+
+
+def test_guarded_runs_one_instance_of_a_job_at_a_time(tmp_path):
+    async def scenario():
+        rt = Runtime(settings=settings(tmp_path), db=None, client=None, clock=lambda: NOW)
+        runs = []
+
+        async def slow():
+            runs.append(1)
+            await asyncio.sleep(0.1)
+
+        await asyncio.gather(*(jobs.guarded(rt, "collect_guba", slow) for _ in range(3)),
+                             jobs.guarded(rt, "collect_market", slow))
+        await jobs.guarded(rt, "collect_guba", slow)  # free again once the first run ended
+        return runs, rt.running
+
+    runs, running = asyncio.run(scenario())
+    assert len(runs) == 3 and not running  # guba once + market once, then guba again
+
+
+def test_a_rejected_token_ends_with_one_line_naming_the_setting(tmp_path):
+    from fake_telegram import FakeTelegram
+
+    from sentibot.errors import ConfigError
+
+    with FakeTelegram() as fake:
+        s = settings(tmp_path, SENTIBOT_TELEGRAM_TOKEN="999:WRONG-token", SENTIBOT_TELEGRAM_API_URL=fake.base_url)
+        with pytest.raises(ConfigError) as caught:
+            asyncio.run(service.serve(s))
+    message = str(caught.value)
+    assert message.startswith("SENTIBOT_TELEGRAM_TOKEN:") and "WRONG" not in message and "\n" not in message
