@@ -161,7 +161,7 @@ class LoopbackRequest(BaseRequest):
             params["_photo_bytes"] = b"png"
         if api_method in ("sendMessage", "sendPhoto"):
             self.outgoing.append((api_method, int(params["chat_id"]), params.get("text", params.get("caption", ""))))
-        status, payload = self.fake.handle(api_method, params)
+        status, payload = await self.fake.handle(api_method, params)
         return status, json.dumps(payload).encode()
 
 
