@@ -118,7 +118,8 @@ def _scores(db: Database, query: Query) -> Iterable[HistoryRow]:
 
 def _notices(db: Database, query: Query) -> Iterable[HistoryRow]:
     where, params = _where_since("published_at", query.since)
-    for row in db.query(f"select * from notices where 1 = 1{where} order by published_at, url", params):
+    columns = "published_at, source, title, url, notice_class, severity, triggers, revision"  # not the bodies
+    for row in db.query(f"select {columns} from notices where 1 = 1{where} order by published_at, url", params):
         data = {"record": "notice", "published_at": row["published_at"], "source": row["source"],
                 "title": row["title"], "url": row["url"], "notice_class": row["notice_class"],
                 "severity": row["severity"], "triggers": json.loads(row["triggers"] or "[]"),

@@ -216,3 +216,22 @@ def test_subprocess_reads_env_file(filled):
     (filled.parent / ".env").write_text(f"SENTIBOT_DB={filled}\nSENTIBOT_LOG_LEVEL=warning\n", encoding="utf-8")
     result = _sub(ENTRY_POINTS[0], ["history", "--kind", "notices"], filled.parent)
     assert result.returncode == 0 and "北交所关于加强异常交易监管的通知" in result.stdout
+
+
+
+def test_table_aligns_chinese_text_and_cuts_long_titles():
+    import unicodedata
+
+    from sentibot.history import HistoryRow, format_table
+
+    def _width(text: str) -> int:  # terminal columns: CJK characters take two
+        return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+    rows = [HistoryRow("2023-11-15", "alert", "frenzy", "frenzy", 3.4, "北交所" * 30, "", {}),
+            HistoryRow("2023-11-16", "notice", "other", "", None, "short", "bse https://x", {})]
+    header, _, long, short = format_table(rows).splitlines()
+    title_start = _width(header[:header.index("title")])
+    assert _width(long[:long.index("北")]) == title_start
+    assert _width(short[:short.index("short")]) == title_start
+    assert _width(short[:short.index("bse")]) == _width(header[:header.index("detail")])
+    assert "…" in long and _width(long) <= title_start + 40
