@@ -199,3 +199,12 @@ def test_broken_dictionaries_are_one_line_config_errors(tmp_path):
 def test_a_stray_bracket_does_not_hide_the_rest_of_the_title():
     assert sentiment("[cp 今天 大家 都 在 说 利好").label == "positive"
     assert sentiment("有好消息[看").words == ("好消息",)
+
+
+def test_concurrent_calls_give_the_same_answers():
+    from concurrent.futures import ThreadPoolExecutor
+
+    titles = ["北交所利空出尽", "贝特瑞不会跌[看多]", "北證50漲停", "暂停证券账户交易"] * 50
+    expected = [analyze(t) for t in titles]
+    with ThreadPoolExecutor(4) as pool:
+        assert list(pool.map(analyze, titles)) == expected
