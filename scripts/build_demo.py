@@ -224,13 +224,16 @@ def _readme(fig, market) -> str:
              "## Anchors honoured (figures from ../shared/data/bse50_reported_figures_2022-2023.csv)", "",
              "| date | figure | honoured as | source |", "|---|---|---|---|"]
     for (day, metric), row in fig.items():
-        url = row["source_url"] or "(seed article only; not independently confirmed)"
+        url = row["source_url"] or ("(derived in the figures file from the rows above; not a sourced figure)"
+                                    if row["kind"] == "derived" else "(seed article only; not independently confirmed)")
         lines.append(f"| {day} | {metric} = {row['value']} {row['unit']} ({row['kind']}) | "
                      f"{_honoured(day, metric, closes)} | {url} |")
     return "\n".join(lines) + "\n"
 
 
 def _honoured(day: str, metric: str, closes: dict) -> str:
+    if metric == "bse50_close_DERIVED" and day == "2023-11-27":
+        return f"close {closes[day]} (within its ±1; puts the 28 Nov morning low 1,045 at -5.2%)"
     if metric in ("bse50_close", "bse50_close_DERIVED", "bse50_base_level") and day in closes:
         return f"close {closes[day]}"
     if metric == "bse50_pct_change":

@@ -186,13 +186,15 @@ def replay(ctx: click.Context, market: Path, attention: Path | None, notices: Pa
     from sentibot.replay import replay as run_replay
 
     db = open_db(ctx, db_path)
-    result = run_replay(db, market, attention, notices, admin_ids=settings_from(ctx).admin_ids)
+    result = run_replay(db, market, attention, notices)
     if as_json:
         for alert in result.alerts:
             click.echo(json.dumps(alert.to_json(), ensure_ascii=False))
         return
     click.echo(f"imported {result.bars} bars, {result.observations} attention values, {result.notices} notices "
-               f"({result.first} .. {result.last}); {len(result.alerts)} alerts")
+               f"({result.first} .. {result.last}); scored {result.scored} days; {len(result.alerts)} alerts")
+    if result.scored == 0:
+        click.echo("no day could be scored yet: a score needs about 60 trading days of market and attention history")
     for alert in result.alerts:
         click.echo(_alert_line(alert))
 

@@ -68,7 +68,7 @@ def lead_lag_at(db: Database, day: date) -> tuple[pd.DataFrame, dict]:
 
     history = load_history(db, day)
     composite = history.attention.where(history.attention > 0).apply("log").mean(axis=1).apply("exp")
-    table = scoring.lead_lag_table(composite, history.market["amount"], window=scoring.LEADLAG_WINDOW)
+    table = scoring.lead_lag_table(composite, history.market["amount"])
     return table, scoring.best_lag(table)
 
 

@@ -28,7 +28,7 @@ SENTIMENT = ("guba", MARKET_SUBJECT, "bullish_share")  # written by the guba col
 OBSERVATIONS_SQL = (
     "select source, subject, metric, ts as date, value, origin from observations where length(ts) = 10 "
     "and ts <= ? and metric not like '%\\_1h' escape '\\' and metric not like '%\\_week' escape '\\' "
-    "and (source != 'guba' or subject = ?) order by ts")
+    "and (source != 'guba' or subject = ?) and subject not glob '[0-9][0-9][0-9][0-9][0-9][0-9]' order by ts")
 
 
 @dataclass(frozen=True)

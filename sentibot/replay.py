@@ -171,6 +171,15 @@ def read_notices(path: Path) -> list[Notice]:
     return _dedupe(path, keyed, "url")
 
 
+def store_as_history(db: Database, alert: Alert, stamp: str) -> int | None:
+    """Store a replayed alert without deliveries: a replayed past is history, never sent to subscribers."""
+    with db.atomic():
+        alert_id = add_alert(db, alert, stamp)
+        if alert_id is not None:
+            db.execute("delete from deliveries where alert_id = ?", [alert_id])
+    return alert_id
+
+
 @dataclass(frozen=True)
 class ReplayResult:
     """What a replay imported and the alerts of the replayed period (stored once, printed every time)."""
@@ -181,10 +190,10 @@ class ReplayResult:
     first: date
     last: date
     alerts: list[Alert]
+    scored: int = 0  # days with a score (the first needs about 60 trading days of history)
 
 
-def replay(db: Database, market: Path, attention: Path | None = None, notices: Path | None = None,
-           admin_ids=()) -> ReplayResult:
+def replay(db: Database, market: Path, attention: Path | None = None, notices: Path | None = None) -> ReplayResult:
     """Validate every file first, import in one transaction, then score day by day (no look-ahead)."""
     bars = read_market(Path(market))
     if not any(b.code == BSE50_CODE for b in bars):
@@ -208,6 +217,8 @@ def replay(db: Database, market: Path, attention: Path | None = None, notices: P
     # (tests/test_scoring_props.py and tests/test_replay.py check it); alerts are stored once per dedupe key.
     found = pipeline.evaluate(db, end, since=first)
     for alert in found:
-        add_alert(db, alert, stamp, admin_ids)
-    return ReplayResult(len(bars), len(observations), len(notice_list), first, last, found)
+        store_as_history(db, alert, stamp)
+    scored = next(db.query("select count(*) as n from scores where date between ? and ?",
+                           [first.isoformat(), last.isoformat()]))["n"]
+    return ReplayResult(len(bars), len(observations), len(notice_list), first, last, found, scored)
 

@@ -6,6 +6,8 @@ equals scoring it day by day (tests/test_scoring_props.py checks this with hypot
 
 from __future__ import annotations
 
+import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -106,18 +108,12 @@ def robust_z(wide: pd.DataFrame, window: int | None = None) -> pd.DataFrame:
     return pd.DataFrame(_robust_z(window_stats(wide, window), window), index=wide.index, columns=wide.columns)
 
 
-class _quiet:
-    """Silence numpy's all-NaN-slice warnings (an all-missing window legitimately has no median)."""
-
-    def __enter__(self):
-        import warnings
-
-        self._ctx = warnings.catch_warnings()
-        self._ctx.__enter__()
+@contextmanager
+def _quiet():
+    """Silence numpy's empty-slice warnings (an all-missing window or day legitimately has no value)."""
+    with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-
-    def __exit__(self, *exc):
-        return self._ctx.__exit__(*exc)
+        yield
 
 
 def turnover_ratio(amount: pd.DataFrame | pd.Series, window: int = TURNOVER_WINDOW):
@@ -177,21 +173,26 @@ def _changes(series: pd.Series) -> pd.Series:
     return np.log(series.where(series > 0)).diff()
 
 
+def _pair(a: np.ndarray, b: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """(attention_{t−k}, turnover_t) for k >= 0, (attention_t, turnover_{t+k}) for k < 0 — past values only."""
+    return (_shift(a, k), b) if k >= 0 else (a, _shift(b, -k))
+
+
 def lead_lag_table(attention: pd.Series, turnover: pd.Series, max_lag: int = MAX_LAG,
-                   window: int | None = None) -> pd.DataFrame:
+                   window: int | None = LEADLAG_WINDOW) -> pd.DataFrame:
     """corr(Δln attention_{t−k}, Δln turnover_t) for k = −max_lag..max_lag over the last `window` days.
 
-    k > 0: attention leads turnover by k days; k < 0: turnover leads attention.
+    k > 0: attention leads turnover by k days; k < 0: turnover leads attention. The same numbers as
+    rolling_lead_lag on the last day.
     """
-    a, b = _changes(attention), _changes(turnover)
-    if window:
-        a, b = a.iloc[-window:], b.iloc[-window:]
+    a, b = _changes(attention).to_numpy(float), _changes(turnover.reindex(attention.index)).to_numpy(float)
+    window = window or len(a)
     rows = []
     for k in range(-max_lag, max_lag + 1):
-        x, y = (a.shift(k), b) if k >= 0 else (a, b.shift(-k))
-        both = pd.concat([x, y], axis=1).dropna()
-        corr = both.iloc[:, 0].corr(both.iloc[:, 1]) if len(both) >= 10 else np.nan
-        rows.append({"lag": k, "corr": corr, "n": len(both)})
+        x, y = _pair(a, b, k)
+        n = int((~(np.isnan(x) | np.isnan(y)))[-window:].sum())
+        corr = rolling_corr(x, y, window, _min_periods(window))[-1] if len(a) else np.nan
+        rows.append({"lag": k, "corr": corr, "n": n})
     return pd.DataFrame(rows)
 
 
@@ -231,8 +232,7 @@ def rolling_lead_lag(attention: pd.Series, turnover: pd.Series, max_lag: int = M
     """For every day, the best lag and its correlation over the trailing `window` days (no look-ahead)."""
     a, b = _changes(attention).to_numpy(float), _changes(turnover.reindex(attention.index)).to_numpy(float)
     lags = range(-max_lag, max_lag + 1)
-    values = np.column_stack([rolling_corr(_shift(a, k), b, window, _min_periods(window)) if k >= 0 else
-                              rolling_corr(a, _shift(b, -k), window, _min_periods(window)) for k in lags])
+    values = np.column_stack([rolling_corr(*_pair(a, b, k), window, _min_periods(window)) for k in lags])
     any_valid = ~np.isnan(values).all(axis=1)
     best = np.argmax(np.where(np.isnan(values), -np.inf, values), axis=1) - max_lag
     with _quiet():

@@ -43,6 +43,15 @@ def test_demo_exits_0_and_says_reconstructed(demo_run):
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 20_000
 
 
+def test_heat_after_the_demo(demo_run):
+    tmp, _ = demo_run
+    proc = subprocess.run([sys.executable, "-m", "sentibot", "heat", "--db", str(tmp / "data" / "out" / "demo.db")],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert "BSE heat 2023-12-29" in proc.stdout and "(reconstructed demo data)" in proc.stdout
+    assert "attention leads turnover by 1 day" in proc.stdout and "北交所加强交易监管" in proc.stdout
+
+
 def test_demo_shows_the_episode(demo_run):
     tmp, _ = demo_run
     alerts = alerts_of(tmp)

@@ -117,11 +117,19 @@ def test_replay_scores_alerts_and_is_idempotent(tmp_path):
     assert ("frenzy", "frenzy") in kinds and ("regulator_warning", kinds[-1][1]) in kinds
     before = counts(db)
     assert before["bars"] == 160 and before["observations"] == 320 and before["alerts"] == len(first.alerts)
+    assert first.scored == before["scores"] and 50 < first.scored < 160
     assert {r["origin"] for r in db.query("select origin from bars union select origin from observations")} == {
         "imported"}
     second = replay.replay(db, m, a, n)
     assert [x.to_json() for x in second.alerts] == [x.to_json() for x in first.alerts]
     assert counts(db) == before
+
+
+def test_replayed_alerts_are_history_not_deliveries(tmp_path):
+    db = open_store(tmp_path / "h.db")
+    db["subscribers"].insert({"chat_id": 1, "user_id": 1, "chat_type": "private", "min_level": "calm", "active": 1})
+    result = replay.replay(db, *surge_files(tmp_path))
+    assert result.alerts and db["alerts"].count == len(result.alerts) and db["deliveries"].count == 0
 
 
 def test_replay_json_cli(tmp_path):
@@ -142,3 +150,13 @@ def test_replay_cli_error_is_one_line_and_exit_1(tmp_path):
                            str(tmp_path / "h.db")], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 1
     assert proc.stderr.strip().splitlines() == [f"sentibot: error: {bad}: line 2, column amount: negative value '-1'"]
+
+
+def test_notices_csv_with_naive_times_taken_as_shanghai(tmp_path):
+    path = write(tmp_path, "n.csv", "\ufeffpublished_at,source,title,text,url\n"
+                 "2023-11-27 19:00,bse.cn,北交所加强交易监管,口头警示、监管关注,https://example.org/n1\n")
+    (notice,) = replay.read_notices(path)
+    assert notice.published_at == "2023-11-27T19:00:00+08:00" and notice.origin == "imported"
+    bad = write(tmp_path, "m.csv", "published_at,source,title,text,url\nyesterday,bse.cn,t,x,https://e.org/1\n")
+    with pytest.raises(InputError, match=r"m.csv: line 2, column published_at: cannot parse timestamp 'yesterday'"):
+        replay.read_notices(bad)
