@@ -10,6 +10,7 @@ import pytest
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 LOOPBACK_NAMES = {"localhost", "localhost.localdomain", ""}
+_attempts: list[str] = []  # remote attempts of the running test, even if the code under test swallowed the error
 
 
 def _is_loopback(host) -> bool:
@@ -23,28 +24,37 @@ def _is_loopback(host) -> bool:
         return False
 
 
+def _refuse(what: str, host) -> None:
+    host = host.decode() if isinstance(host, bytes) else host
+    _attempts.append(f"{what} {host}")
+    raise ConnectionRefusedError(f"test tried to {what} a non-loopback host {host}")
+
+
 class _GuardedSocket(socket.socket):
     def connect(self, address):
         if self.family in (socket.AF_INET, socket.AF_INET6) and not _is_loopback(address[0]):
-            raise AssertionError(f"test tried to reach a non-loopback host {address[0]}")
+            _refuse("connect to", address[0])
         return super().connect(address)
 
     def connect_ex(self, address):
         if self.family in (socket.AF_INET, socket.AF_INET6) and not _is_loopback(address[0]):
-            raise AssertionError(f"test tried to reach a non-loopback host {address[0]}")
+            _refuse("connect to", address[0])
         return super().connect_ex(address)
 
 
 @pytest.fixture(autouse=True)
 def no_remote_hosts(monkeypatch):
-    """Every test: resolving or connecting to anything but loopback fails the test."""
+    """Every test: resolving or connecting to anything but loopback fails the test (at teardown if swallowed)."""
     real_getaddrinfo = socket.getaddrinfo
 
     def getaddrinfo(host, *args, **kwargs):
         if not _is_loopback(host):
-            raise AssertionError(f"test tried to resolve a non-loopback host {host}")
+            _refuse("resolve", host)
         return real_getaddrinfo(host, *args, **kwargs)
 
     monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
     monkeypatch.setattr(socket, "socket", _GuardedSocket)
-
+    _attempts.clear()
+    yield
+    attempts, _attempts[:] = list(_attempts), []
+    assert not attempts, f"test reached for remote hosts: {attempts}"

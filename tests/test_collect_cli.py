@@ -47,7 +47,7 @@ def run(argv, capsys):
 def test_collect_all_sources_prints_one_line_each(env, httpserver, capsys):
     httpserver.expect_request("/api/qt/stock/kline/get").respond_with_data(
         fixture("eastmoney/constructed_kline_bse50_8field.json"))
-    code, out, err = run(["collect"], capsys)
+    code, out, err = run(["collect", "guba", "market"], capsys)
     assert code == 0, err
     lines = out.splitlines()
     assert len(lines) == 2

@@ -253,3 +253,19 @@ def test_classify_page():
     assert changed.outcome is Outcome.FAILED and "layout changed" in changed.detail
     with pytest.raises(FetchError, match="http://h/p: empty shell"):
         shell.raise_unusable("http://h/p")
+
+
+def test_guard_catches_remote_attempts_even_when_swallowed():
+    import conftest
+
+    async def go():
+        async with client(retries=0) as c:
+            try:
+                await c.get("http://guba.example.test/list,zs899050,f_1.html")
+            except FetchError:
+                pass  # a collector would turn this into a FAILED result
+
+    run(go())
+    seen = list(conftest._attempts)
+    conftest._attempts.clear()  # this test's own attempt was deliberate
+    assert seen == ["resolve guba.example.test"]

@@ -79,7 +79,8 @@ class _Sweep:
         if posts:
             write_posts(self.ctx.db, posts, self.stamp)
             self.posts += len(posts)
-            self.days.update(p.published_at[:10] for p in posts)
+            counted = RETAIL_KINDS if self.ctx.settings.guba_retail_only else ALL_KINDS
+            self.days.update(p.published_at[:10] for p in posts if p.kind in counted)
 
     async def worker(self, queue: list[str]) -> None:
         while queue and not self.error:
@@ -138,43 +139,38 @@ def write_observations(db: Database, observations: list[Observation], now: str) 
 
 def derive_observations(db: Database, days: set[str], retail_only: bool = True) -> list[Observation]:
     """Per bar per hour (metric *_1h) and per day, plus BSE-wide per day: posts, reads, comments, authors."""
-    if not days:
-        return []
     kinds = RETAIL_KINDS if retail_only else ALL_KINDS
-    start = min(days)
-    end = (date.fromisoformat(max(days)) + timedelta(days=1)).isoformat()
-    marks = ",".join("?" * len(kinds))
-    base = (f"from posts where source = 'guba' and kind in ({marks}) and published_at >= ? and published_at < ?")
-    args = [*kinds, start, end]
+    base = (f"from posts where source = 'guba' and kind in ({','.join('?' * len(kinds))}) "
+            "and published_at >= ? and published_at < ?")
     metrics = ("count(*) as posts, sum(coalesce(reads, 0)) as reads, sum(coalesce(comments, 0)) as comments, "
                "count(distinct author_id) as authors")
+    names = ("posts", "reads", "comments", "authors")
     out: list[Observation] = []
-    for row in db.query(f"select bar, substr(published_at, 1, 13) as hour, {metrics} {base} group by bar, hour",
-                        args):
-        ts = f"{row['hour']}:00:00+08:00"
-        out.extend(Observation(SOURCE, row["bar"], f"{m}_1h", ts, float(row[m])) for m in
-                   ("posts", "reads", "comments", "authors"))
-    for row in db.query(f"select bar, substr(published_at, 1, 10) as day, {metrics} {base} group by bar, day", args):
-        out.extend(Observation(SOURCE, row["bar"], m, row["day"], float(row[m])) for m in
-                   ("posts", "reads", "comments", "authors"))
-    for row in db.query(f"select substr(published_at, 1, 10) as day, {metrics} {base} group by day", args):
-        out.extend(Observation(SOURCE, EXCHANGE, m, row["day"], float(row[m])) for m in
-                   ("posts", "reads", "comments", "authors"))
-    out.extend(bullish_shares(db, base, args))
+    for day in sorted(days):  # day by day: a pinned post from months ago must not widen the scan to months
+        args = [*kinds, day, (date.fromisoformat(day) + timedelta(days=1)).isoformat()]
+        for row in db.query(f"select bar, substr(published_at, 1, 13) as hour, {metrics} {base} "
+                            "group by bar, hour", args):
+            ts = f"{row['hour']}:00:00+08:00"
+            out.extend(Observation(SOURCE, row["bar"], f"{m}_1h", ts, float(row[m])) for m in names)
+        for row in db.query(f"select bar, {metrics} {base} group by bar", args):
+            out.extend(Observation(SOURCE, row["bar"], m, day, float(row[m])) for m in names)
+        for row in db.query(f"select {metrics} {base} having count(*) > 0", args):
+            out.extend(Observation(SOURCE, EXCHANGE, m, day, float(row[m])) for m in names)
+        out.extend(bullish_shares(db, base, args, day))
     return out
 
 
-def bullish_shares(db: Database, base: str, args: list) -> list[Observation]:
-    """Share of positive among positive + negative titles (sentibot.text), per bar and day and BSE-wide."""
+def bullish_shares(db: Database, base: str, args: list, day: str) -> list[Observation]:
+    """Share of positive among positive + negative titles (sentibot.text) of one day, per bar and BSE-wide."""
     from sentibot.text import sentiment  # imported here: loading jieba's dictionaries is not start-up work
 
-    counts: dict[tuple[str, str], list[int]] = {}
-    for row in db.query(f"select bar, substr(published_at, 1, 10) as day, title {base}", args):
+    counts: dict[str, list[int]] = {}
+    for row in db.query(f"select bar, title {base}", args):
         label = sentiment(row["title"]).label
         if label == "neutral":
             continue
-        for key in ((row["bar"], row["day"]), (EXCHANGE, row["day"])):
-            tally = counts.setdefault(key, [0, 0])
+        for subject in (row["bar"], EXCHANGE):
+            tally = counts.setdefault(subject, [0, 0])
             tally[0 if label == "positive" else 1] += 1
     return [Observation(SOURCE, subject, "bullish_share", day, pos / (pos + neg))
-            for (subject, day), (pos, neg) in counts.items()]
+            for subject, (pos, neg) in counts.items()]
