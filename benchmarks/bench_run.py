@@ -61,10 +61,11 @@ def _notice_list(title: str, path: str, published: datetime) -> str:
 
 
 def bench_latency(samples: int) -> list[dict]:
-    from fake_telegram import TOKEN, FakeTelegram
+    from fake_telegram import TOKEN
+    from threaded_fake import ThreadedFake
 
     now = datetime.now(SHANGHAI)
-    with tempfile.TemporaryDirectory() as tmp, FakeTelegram() as fake:
+    with tempfile.TemporaryDirectory() as tmp, ThreadedFake() as fake:
         db = Path(tmp) / "sentibot.db"
         preload_calm_history(db, now.date())
         world = World()

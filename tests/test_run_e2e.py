@@ -7,6 +7,8 @@ reaches the subscriber within one notice cycle; 4) SIGTERM, restart: no alert is
 """
 
 import signal
+import subprocess
+import sys
 import threading
 import time
 from datetime import datetime
@@ -14,15 +16,16 @@ from datetime import datetime
 import pytest
 
 from e2e_world import CALM_AMOUNT, CALM_CLOSE, Service, World, preload_calm_history, surge_page
-from fake_telegram import TOKEN, FakeTelegram
+from fake_telegram import TOKEN
 from sentibot.timeutil import SHANGHAI
+from threaded_fake import ThreadedFake
 
 USER = 1001
 ADMIN = 9001
 NOTICE_INTERVAL_S = 1.0
 
 
-def reply_after(fake: FakeTelegram, chat: int, command: str, timeout: float = 15.0) -> str:
+def reply_after(fake: ThreadedFake, chat: int, command: str, timeout: float = 15.0) -> str:
     before = len(fake.sent_to(chat))
     fake.inject(command, user_id=chat)
     sent = fake.wait_sent(before + 1, timeout=timeout, chat_id=chat)
@@ -30,7 +33,7 @@ def reply_after(fake: FakeTelegram, chat: int, command: str, timeout: float = 15
     return sent[before].text
 
 
-def wait_message(fake: FakeTelegram, chat: int, needle: str, timeout: float) -> tuple[str, float]:
+def wait_message(fake: ThreadedFake, chat: int, needle: str, timeout: float) -> tuple[str, float]:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         for message in fake.sent_to(chat):
@@ -50,7 +53,7 @@ def test_run_end_to_end(tmp_path):
     world = World()
     service = None
     try:
-        with FakeTelegram() as fake:
+        with ThreadedFake() as fake:
             world.serve_market(today, close=CALM_CLOSE, amount=CALM_AMOUNT, clist_scale=1.0)  # calm; Guba 404 yet
             env = world.env(db, fake.base_url, TOKEN)
             service = Service(env, tmp_path)
@@ -65,7 +68,10 @@ def test_run_end_to_end(tmp_path):
             world.serve_guba(surge_page(datetime.now(SHANGHAI)))
             world.serve_market(today, close=CALM_CLOSE * 1.08, amount=CALM_AMOUNT * 3, clist_scale=3.0)
             frenzy, _ = wait_message(fake, USER, "frenzy", timeout=20)
-            assert "calm → frenzy" in frenzy or "→ frenzy" in frenzy
+            assert "→ frenzy" in frenzy
+            heat = subprocess.run([sys.executable, "-m", "sentibot", "heat", "--db", str(db)], env=env,
+                                  capture_output=True, text=True, timeout=60)
+            assert heat.returncode == 0 and "FRENZY" in heat.stdout.upper()  # the CLI sees the live state
 
             # 3) the regulator's statement appears; the warning arrives within one notice cycle (+ delivery)
             appeared = time.monotonic()

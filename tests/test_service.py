@@ -170,9 +170,12 @@ def test_a_rejected_token_ends_with_one_line_naming_the_setting(tmp_path):
 
     from sentibot.errors import ConfigError
 
-    with FakeTelegram() as fake:
-        s = settings(tmp_path, SENTIBOT_TELEGRAM_TOKEN="999:WRONG-token", SENTIBOT_TELEGRAM_API_URL=fake.base_url)
-        with pytest.raises(ConfigError) as caught:
-            asyncio.run(service.serve(s))
+    async def scenario():
+        async with FakeTelegram() as fake:
+            s = settings(tmp_path, SENTIBOT_TELEGRAM_TOKEN="999:WRONG-token", SENTIBOT_TELEGRAM_API_URL=fake.base_url)
+            await service.serve(s)
+
+    with pytest.raises(ConfigError) as caught:
+        asyncio.run(scenario())
     message = str(caught.value)
     assert message.startswith("SENTIBOT_TELEGRAM_TOKEN:") and "WRONG" not in message and "\n" not in message

@@ -122,7 +122,7 @@ class PoliteClient:
         return self.backoff_s * (2 ** attempt) * random.uniform(0.5, 1.5)
 
     async def get(self, url: str, params: dict | None = None, headers: dict | None = None) -> httpx.Response:
-        """GET with politeness and retries; a 2xx response, or FetchError (BLOCKED or FAILED)."""
+        """GET with politeness and retries; a 2xx/3xx response, or FetchError (BLOCKED or FAILED)."""
         return await self.request("GET", url, params=params, headers=headers)
 
     async def post(self, url: str, data: dict | None = None, json: Any = None,
