@@ -1,8 +1,8 @@
 """One runner for every benchmark: `python -m benchmarks [--quick] [NAME ...]` prints one table of all figures.
 
 Each benchmarks/bench_<name>.py has main() returning a list of dicts {figure, value, unit, anchor, anchor_value,
-ratio, goal}. With --quick, a module's QUICK_ARGV (if it has one) is passed to main(); otherwise main() gets no
-arguments (its defaults are the full run). NAME selects modules by name (`history` or `bench_history`).
+ratio, goal}. With --quick, a module's QUICK_ARGV (or the runner's QUICK_DEFAULTS for it) is passed to main(); otherwise main()
+gets no arguments (its defaults are the full run). NAME selects modules by name (`history` or `bench_history`).
 """
 
 from __future__ import annotations
@@ -19,6 +19,9 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 GOAL = re.compile(r"^\s*(>=|<=|>|<|≥|≤)\s*([\d.,_]+)\s*(x|×)?")
 COLUMNS = ("figure", "this run", "anchor (same run)", "ratio", "goal", "met")
+# --quick arguments for modules that take arguments but define no QUICK_ARGV of their own
+QUICK_DEFAULTS = {"bench_bot": ["--quick"], "bench_collect": ["40", "2"], "bench_run": ["--samples", "5", "--cycles",
+                  "1000"], "bench_text": ["20000"]}
 
 
 def discover() -> list[str]:
@@ -40,13 +43,24 @@ def select(names: list[str], wanted: list[str]) -> list[str]:
 
 
 def met(row: dict) -> str:
-    """'met' / 'not met' from the goal string ('>= 300 pages/s', '< 1 s', '<= 2x'); '-' when there is no goal."""
+    """'met' / 'NOT MET' from the goal ('>= 300 pages/s', '< 1 s', '<= 10x', '>= 0.75'); '-' when not judgeable.
+
+    A goal in the row's unit is compared with the value; an 'x' goal or a bare number with the ratio; a goal in
+    another unit, or a goal in words, is left to the reader.
+    """
     match = GOAL.match(str(row.get("goal") or ""))
     if not match:
         return "-"
-    op, number, ratio_goal = match.groups()
+    op, number, times = match.groups()
     target = float(number.replace(",", "").replace("_", ""))
-    value = row.get("ratio") if ratio_goal else row.get("value")
+    rest = str(row["goal"])[match.end():].strip()
+    word = rest.split()[0] if rest else ""
+    if times or not word or word.startswith("("):
+        value = row.get("ratio") if (times or row.get("ratio") is not None) else row.get("value")
+    elif word == str(row.get("unit") or "").strip():
+        value = row.get("value")
+    else:
+        return "-"
     if value is None:
         return "-"
     ok = {">=": value >= target, "≥": value >= target, ">": value > target, "<=": value <= target,
@@ -60,7 +74,8 @@ def run_module(name: str, quick: bool) -> list[dict]:
         module = importlib.import_module(f"benchmarks.{name}")
         main = module.main
         if inspect.signature(main).parameters:
-            rows = main(list(getattr(module, "QUICK_ARGV", [])) if quick else [])
+            quick_argv = getattr(module, "QUICK_ARGV", QUICK_DEFAULTS.get(name, []))
+            rows = main(list(quick_argv) if quick else [])
         else:
             rows = main()
     except Exception as exc:  # one broken benchmark must not hide the others' figures
