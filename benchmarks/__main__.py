@@ -100,7 +100,8 @@ def table(rows: list[dict]) -> str:
         value = f"{_num(r.get('value'))} {r.get('unit') or ''}".strip()
         anchor = r.get("anchor") or "-"
         if r.get("anchor_value") is not None:
-            anchor = f"{anchor}: {_num(r['anchor_value'])} {r.get('unit') or ''}".rstrip()
+            same_unit = r.get("ratio") is not None  # a ratio means the anchor is in the figure's unit
+            anchor = f"{anchor}: {_num(r['anchor_value'])} {r.get('unit') or '' if same_unit else ''}".rstrip()
         ratio = "-" if r.get("ratio") is None else f"{r['ratio']:.3g}x"
         lines.append(f"| {r['figure']} | {value} | {anchor} | {ratio} | {r.get('goal') or '-'} | {met(r)} |")
     return "\n".join(lines)
