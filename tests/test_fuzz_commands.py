@@ -190,7 +190,8 @@ def seed_hostile(db) -> None:
 
 SHORT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=40)
 SPECIAL = st.sampled_from(["", "0", "-1", "50", "51", "9" * 40, "hot", "FRENZY", "warming extra", "１２", "٣",
-                           HOSTILE, "&lt;", "<b>", "</a>", "\u0000", "\n\n\n", "🔥" * 30, "@" + BOT_USERNAME])
+                           HOSTILE, "&lt;", "<b>", "</a>", "\u0000", "\n\n\n", "🔥" * 30, "@" + BOT_USERNAME,
+                           "🔥" * 2100, "𐀀" * 3000, "&" * 900])  # astral: 2 UTF-16 units each, as Telegram counts
 ARGS = st.one_of(SHORT, SPECIAL, st.tuples(SHORT | SPECIAL, st.integers(50, 400)).map(lambda t: (t[0] * t[1])[:4000]))
 MESSAGE = st.tuples(
     st.sampled_from(["", "@" + BOT_USERNAME, "@" + BOT_USERNAME.upper(), "@other_bot"]),  # addressed to
