@@ -8,6 +8,7 @@ from typing import Any, Callable
 from sentibot.models import Alert, AlertKind, Notice
 
 TELEGRAM_LIMIT = 4096
+EXCERPT = 160  # characters of the notice text shown in a regulator_warning alert
 CLOSE_TIME = "T15:00:00+08:00"  # heat is scored on the daily close
 LEVEL_EMOJI = {"calm": "🟢", "warming": "🟡", "hot": "🟠", "frenzy": "🔴"}
 
@@ -22,7 +23,9 @@ def classify_notice(text: str, title: str = ""):
 def regulator_alert(notice: Notice, cls: Any, level: str = "", score: float | None = None) -> Alert:
     """A regulator_warning alert for a notice the classifier labelled regulator_warning."""
     triggers = tuple(getattr(cls, "triggers", ()) or ())
-    reasons = tuple(f"measure: {t}" for t in triggers[:8]) + (f"source: {notice.source}",)
+    text = " ".join(notice.text.split())
+    excerpt = (text[:EXCERPT] + "…" if len(text) > EXCERPT else text,) if text else ()
+    reasons = excerpt + tuple(f"measure: {t}" for t in triggers[:8]) + (f"source: {notice.source}",)
     return Alert(kind=AlertKind.REGULATOR_WARNING, ts=notice.published_at, title=notice.title, level=level,
                  score=score, reasons=reasons, dedupe_key=f"regulator_warning:{notice.url}")
 

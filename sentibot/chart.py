@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from functools import lru_cache
 from pathlib import Path
 
@@ -48,18 +49,12 @@ def _frames(db: Database, days: int) -> tuple[pd.DataFrame, pd.DataFrame, list[d
     first, last = scores["date"].iloc[0], scores["date"].iloc[-1]
     bars = pd.DataFrame(db.query("select date, close, amount from bars where code = ? and date between ? and ? "
                                  "order by date", [BSE50_CODE, first, last]))
-    obs = pd.DataFrame(db.query("select source, subject, metric, substr(ts, 1, 10) as date, value from observations "
-                                "where substr(ts, 1, 10) between ? and ? and metric != 'bullish_share'",
-                                [first, last]))
     frame = scores.merge(bars, on="date", how="left")
     frame["date"] = pd.to_datetime(frame["date"])
-    attention = pd.DataFrame()
-    if not obs.empty:
-        from sentibot.pipeline import series_label
+    from sentibot.pipeline import load_history  # the same market-wide series the score uses
 
-        obs["series"] = [series_label(s, j, m) for s, j, m in zip(obs["source"], obs["subject"], obs["metric"])]
-        attention = obs.pivot_table(index="date", columns="series", values="value", aggfunc="last")
-        attention.index = pd.to_datetime(attention.index)
+    attention = load_history(db, date.fromisoformat(last)).attention
+    attention = attention.loc[attention.index >= pd.Timestamp(first)] if not attention.empty else attention
     alerts = list(db.query("select kind, ts, level from alerts where kind != 'source_down' and substr(ts, 1, 10) "
                            "between ? and ? order by ts", [first, last]))
     return frame, attention, alerts

@@ -14,6 +14,7 @@ from sentibot import replay, scoring
 from sentibot.errors import InputError
 from sentibot.heat import describe_lead_lag
 from sentibot.models import Alert
+from sentibot.pipeline import load_history
 
 DEMO_DIR = Path(__file__).resolve().parents[1] / "data" / "demo"
 BANNER = ("RECONSTRUCTED DATA: the BSE 50 closes, turnover and attention below are a seeded reconstruction "
@@ -58,17 +59,21 @@ def _timeline(db: Database, alerts: list[Alert]) -> list[str]:
     return out
 
 
+def _wechat_growth(db: Database) -> float | None:
+    rows = {r["ts"]: r["value"] for r in db.query(
+        "select ts, value from observations where source = 'wechat_index' and ts in ('2023-10-27', '2023-11-27')")}
+    return rows["2023-11-27"] / rows["2023-10-27"] if len(rows) == 2 and rows["2023-10-27"] else None
+
+
 def _fmt(x) -> str:
     return "-" if x is None else f"{x:.1f}x"
 
 
 def lead_lag_at(db: Database, day: date) -> tuple[pd.DataFrame, dict]:
     """The lead-lag table over the 60 trading days up to `day`, from stored bars and observations."""
-    from sentibot.pipeline import load_history
-
     history = load_history(db, day)
-    composite = history.attention.where(history.attention > 0).apply("log").mean(axis=1).apply("exp")
-    table = scoring.lead_lag_table(composite, history.market["amount"])
+    daily = scoring.score_history(history.market, history.attention).daily
+    table = scoring.lead_lag_table(daily["attention_level"], history.market["amount"])
     return table, scoring.best_lag(table)
 
 
@@ -80,6 +85,10 @@ def run_demo(db: Database, out_dir: Path, directory: Path = DEMO_DIR) -> DemoRes
              f"imported {result.bars} bars, {result.observations} attention values, {result.notices} notice "
              f"({result.first} .. {result.last}); scored day by day", "", "Timeline (reconstructed):"]
     lines += _timeline(db, result.alerts)
+    growth = _wechat_growth(db)
+    if growth:
+        lines.append(f"WeChat index 北交所, 2023-10-27 → 2023-11-27: ×{growth:.1f} (reported: about 40-fold in the "
+                     "month before 27 Nov; the reconstruction is built to match)")
     lines += ["", f"Alerts ({len(result.alerts)}):"]
     for a in result.alerts:
         score = "" if a.score is None else f" score {a.score:.0f}"

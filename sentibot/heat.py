@@ -95,8 +95,9 @@ def format_heat(snapshot: HeatSnapshot | None, html: bool = True) -> str:
     if c.get("bullish_share") is not None:
         lines.append(f"• bullish share of forum titles {c['bullish_share']:.0%}")
     lines.append(esc(describe_lead_lag(snapshot.lead_lag)))
-    if snapshot.reasons:
-        lines.append(bold("why") + ": " + esc("; ".join(snapshot.reasons)))
+    reasons = [r for r in snapshot.reasons if not r.startswith("attention leads")]  # already its own line
+    if reasons:
+        lines.append(bold("why") + ": " + esc("; ".join(reasons)))
     for w in snapshot.warnings:
         lines.append(f"⚠️ {esc(w['published_at'][:10])} {esc(w['title'])}")
     for a in snapshot.recent_alerts[:3]:

@@ -127,6 +127,16 @@ def reasons_for(row: Mapping, ratios: Mapping[str, float]) -> tuple[str, ...]:
     return tuple(out)
 
 
+def cooling_reasons(row: Mapping, ratios: Mapping[str, float], days_below: int = 2) -> tuple[str, ...]:
+    """Why the heat is leaving hot/frenzy: the score and where attention and turnover now stand."""
+    out = [f"score {row['score']:.0f}, below {scoring.THRESHOLDS['hot']:.0f} for {days_below} days"]
+    out += [f"{name} {_fmt_ratio(r)} its {scoring.DAILY_WINDOW}-day median"
+            for name, r in sorted(ratios.items()) if _clean(r) is not None]
+    if _clean(row.get("turnover_ratio")) is not None:
+        out.append(f"turnover {row['turnover_ratio']:.1f}x its {scoring.TURNOVER_WINDOW}-day mean")
+    return tuple(out)
+
+
 COMPONENT_KEYS = ("close", "pct_change", "amount", "turnover_ratio", "rsi", "ret_from_low", "rank_corr",
                   "attention_series", "attention_confirmed", "market_confirmed", "raw_level", "bullish_share",
                   "limit_up", "limit_down")
@@ -190,9 +200,12 @@ def evaluate(db: Database, now: datetime, since: date | None = None) -> list[Ale
                                                           dict(zip(names, value_rows[i])), reasons,
                                                           history.reconstructed)})
             if state["event"] in ("up", "cooling") and day.date() >= since:
-                build = alerts.heat_alert if state["event"] == "up" else alerts.cooling_alert
-                candidates.append(build(iso, state["level"], None if score is None else round(score, 1), reasons,
-                                        state["previous"]))
+                rounded = None if score is None else round(score, 1)
+                if state["event"] == "up":
+                    candidates.append(alerts.heat_alert(iso, state["level"], rounded, reasons, state["previous"]))
+                else:
+                    why = cooling_reasons(row, ratios) if score is not None else ("no score today",)
+                    candidates.append(alerts.cooling_alert(iso, state["level"], rounded, why, state["previous"]))
         save_scores(db, rows, stamp)
     candidates += regulator_alerts(db, now, since, levels)
     candidates.sort(key=lambda a: a.ts)

@@ -254,18 +254,23 @@ class ScoreResult:
     attention_z: pd.DataFrame
 
 
-def _weekly_columns(attention: pd.DataFrame) -> list:
-    """Columns whose own dates are a week apart (median spacing >= 5 days), as infer_window decides."""
-    if attention.empty:
-        return []
+def split_frequencies(attention: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(daily, weekly) columns; each series counts from its third value on.
+
+    The spacing of a series' first three dates decides its N (weekly if both gaps are >= 5 days), so the choice
+    never changes as later data arrives: no look-ahead in choosing N. Before its third value a series waits.
+    """
     days = pd.to_datetime(attention.index).to_numpy().astype("datetime64[D]").astype(np.int64)
-    present = attention.notna().to_numpy()
-    out = []
-    for j, name in enumerate(attention.columns):
-        own = days[present[:, j]]
-        if len(own) >= 3 and np.median(np.diff(own)) >= 5:
-            out.append(name)
-    return out
+    count = attention.notna().to_numpy().cumsum(axis=0)
+    if count.size == 0:
+        return attention.iloc[:, :0], attention.iloc[:, :0]
+    first, second, third = (days[np.argmax(count >= k, axis=0)] for k in (1, 2, 3))
+    enough = count[-1] >= 3
+    weekly = enough & (np.minimum(second - first, third - second) >= 5)
+    values = np.where(days[:, None] >= third[None, :], attention.to_numpy(float), np.nan)
+    frame = lambda keep: pd.DataFrame(values[:, keep], index=attention.index,  # noqa: E731
+                                      columns=attention.columns[keep])
+    return frame(enough & ~weekly), frame(weekly)
 
 
 def attention_stats(attention: pd.DataFrame, window: int | None = None,
@@ -307,11 +312,12 @@ def score_history(market: pd.DataFrame, attention: pd.DataFrame | None = None,
     """Heat scores from market (index date; close, amount), wide attention, bullish share and stock closes."""
     market = market.sort_index()
     attention = attention if attention is not None else pd.DataFrame(index=market.index)
-    weekly = _weekly_columns(attention)
-    daily_part = attention.drop(columns=weekly).reindex(market.index)
-    stats, ratio, z = attention_stats(daily_part, window, attention[weekly] if weekly else None)
+    daily_part, weekly = split_frequencies(attention)
+    stats, ratio, z = attention_stats(daily_part.reindex(market.index), window, weekly)
     limits = limit_context(stocks.reindex(market.index)) if stocks is not None and not stocks.empty else None
-    return ScoreResult(combine(market, stats, sentiment, limits), ratio, z)
+    columns = list(attention.columns)  # a series still waiting for its third value shows as missing
+    return ScoreResult(combine(market, stats, sentiment, limits), ratio.reindex(columns=columns),
+                       z.reindex(columns=columns))
 
 
 def combine(market: pd.DataFrame, stats: pd.DataFrame, sentiment: pd.Series | None = None,
@@ -357,12 +363,13 @@ def score_latest(market: pd.DataFrame, attention: pd.DataFrame, previous: pd.Dat
                  sentiment: pd.Series | None = None, stocks: pd.DataFrame | None = None,
                  window: int | None = None) -> pd.Series:
     """The newest day's scores, incrementally: attention aggregates of earlier days come from `previous`
-    (a daily frame from score_history); only the newest row of the (daily) attention series is computed."""
+    (a daily frame from score_history); only the newest row of the attention series is computed."""
     market = market.sort_index().iloc[-TAIL_ROWS:]
     window = window or infer_window(market.index)
     day = market.index[-1]
-    recent = attention.reindex(market.index).iloc[-(window + 1):]  # the newest day and the window before it
-    newest, _, _ = attention_stats(recent, window)
+    daily_part, weekly = split_frequencies(attention)
+    recent = daily_part.reindex(market.index).iloc[-(window + 1):]  # the newest day and the window before it
+    newest, _, _ = attention_stats(recent, window, weekly)
     stats = pd.concat([previous[newest.columns].loc[market.index[0]:day].drop(index=day, errors="ignore"),
                        newest.iloc[[-1]]])
     limits = None

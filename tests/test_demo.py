@@ -37,6 +37,7 @@ def test_demo_exits_0_and_says_reconstructed(demo_run):
     tmp, proc = demo_run
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.count("RECONSTRUCTED DATA") == 2
+    assert "WeChat index 北交所, 2023-10-27 → 2023-11-27: ×40.0" in proc.stdout
     assert "attention leads turnover by 1 day" in proc.stdout
     assert not (tmp / "user-history.db").exists()  # the user's history is never touched
     png = tmp / "data" / "out" / "demo_bse50_2023.png"

@@ -172,14 +172,16 @@ def test_incremental_latest_day_equals_full_recompute():
     n = scoring.TAIL_ROWS + 60
     market = pd.DataFrame({"close": _walk(n, 5), "amount": _walk(n, 6) * 1e7})
     att = pd.DataFrame({"a": _walk(n, 7), "b": _walk(n, 8)})
+    att["weekly"] = _walk(n, 13).where(att.index.day_of_week == 4)  # a weekly series rides along
+    att.iloc[-1, 1] = np.nan  # and one series has no value on the newest day
     stocks = pd.DataFrame({"s1": _walk(n, 9), "s2": _walk(n, 10)})
     stocks.iloc[-1, 0] = stocks.iloc[-2, 0] * 1.3  # one stock closes at the +30% limit on the newest day
     full = scoring.score_history(market, att, stocks=stocks).daily.iloc[-1]
     previous = scoring.score_history(market.iloc[:-1], att.iloc[:-1], stocks=stocks.iloc[:-1]).daily
     latest = scoring.score_latest(market, att, previous, stocks=stocks)
     assert latest["limit_up"] == 1
-    for key in ("score", "rsi", "turnover_ratio", "attention", "rank_corr", "lead_lag", "p_attention", "p_limit",
-                "raw_level"):
+    for key in ("score", "rsi", "turnover_ratio", "attention", "attention_series", "attention_level", "rank_corr",
+                "lead_lag", "p_attention", "p_limit", "raw_level"):
         assert latest[key] == pytest.approx(full[key], rel=1e-6) if key != "raw_level" else latest[key] == full[key]
 
 
