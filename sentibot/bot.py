@@ -153,7 +153,15 @@ async def cmd_chart(update: Update, context) -> None:
     cache = context.bot_data["chart_cache"]
     if cache.get("key") != key or not Path(cache.get("path", "")).is_file():
         out = Path(context.bot_data["chart_dir"]) / "chart.png"
-        cache.update(path=str(await asyncio.to_thread(_render_chart, _db_path(db), out)), key=key)
+        try:
+            cache.update(path=str(await asyncio.to_thread(_render_chart, _db_path(db), out)), key=key)
+        except SentibotError as exc:  # e.g. no scores yet
+            await reply(update, e(str(exc)))
+            return
+        except Exception:
+            log.exception("chart rendering failed")
+            await reply(update, "Sorry, the chart could not be drawn right now; the error was logged.")
+            return
     with open(cache["path"], "rb") as fh:
         await update.effective_message.reply_photo(fh, caption="北证50: index, turnover, attention and heat, 90 days",
                                                    do_quote=False)
@@ -253,9 +261,11 @@ def build_application(settings: Settings, db: Database, *, limits: Limits = Limi
         raise ConfigError("SENTIBOT_TELEGRAM_TOKEN: not set; the bot needs a token from @BotFather")
     protect_token(settings.telegram_token)
     base = settings.telegram_api_url
+    # 16 connections: a burst of replies reuses warm connections instead of opening 50 (httpx peaks at 4-8 on
+    # loopback); a long pool timeout makes a burst queue rather than fail
     builder = (Application.builder().token(str(settings.telegram_token)).base_url(base)
                .base_file_url(base[:-3] + "file/bot" if base.endswith("/bot") else base)
-               .concurrent_updates(concurrent_updates))
+               .concurrent_updates(concurrent_updates).connection_pool_size(16).pool_timeout(10.0))
     if limits.overall_per_s or limits.group_per_min:
         # max_retries=0: a 429 reaches the caller (the sender reschedules that row) instead of pausing every request
         builder = builder.rate_limiter(AIORateLimiter(

@@ -253,6 +253,24 @@ def collect(ctx: click.Context, sources: tuple[str, ...], db_path: Path | None, 
         raise SentibotError(f"collect: {', '.join(failed)} blocked or failed (see the summary above)")
 
 
+# --- bot commands ---
+@cli.command("bot")
+@db_option
+@click.pass_context
+def bot_command(ctx: click.Context, db_path: Path | None) -> None:
+    """Serve Telegram commands and deliver pending alerts (no collection); Ctrl-C stops it."""
+    import asyncio
+
+    from sentibot.bot import serve
+    from sentibot.logsafe import protect_token
+
+    settings = settings_from(ctx)
+    protect_token(settings.telegram_token)
+    logging.getLogger().setLevel(settings.log_level)
+    db = open_db(ctx, db_path)
+    asyncio.run(serve(settings, db))
+
+
 # --- run commands ---
 
 

@@ -137,6 +137,8 @@ class Sender:
         slots = asyncio.Semaphore(self.config.concurrency)
         tasks: set[asyncio.Task] = set()
         while not self._stopping:
+            now = time.monotonic()
+            self._chat_ready = {c: t for c, t in self._chat_ready.items() if t > now}  # keeps the map small
             self._settle_interrupted()
             self._cancel_unsubscribed(stats)
             heap = [(self._chat_ready.get(r["chat_id"], 0.0), n, r) for n, r in enumerate(self._due_rows())]
@@ -169,6 +171,7 @@ class Sender:
                 task.add_done_callback(lambda t: (tasks.discard(t), slots.release()))
         if tasks:
             await asyncio.gather(*tasks, return_exceptions=True)
+        self._texts.clear()
         return stats
 
     def _due_rows(self, limit: int = 5000) -> list[dict]:

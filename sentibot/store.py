@@ -8,6 +8,7 @@ import os
 import sqlite3
 from contextlib import contextmanager
 from dataclasses import asdict
+from datetime import datetime
 from pathlib import Path
 from typing import Iterable, Iterator
 
@@ -330,12 +331,31 @@ def _recipients(db: Database, alert: Alert, admin_ids: Iterable[int]) -> list[in
     return [r["chat_id"] for r in active]  # regulator warnings and cooling reach every subscriber
 
 
-def add_alert(db: Database, alert: Alert, now: str, admin_ids: Iterable[int] = ()) -> int | None:
-    """Write an alert and one pending delivery per recipient in one transaction; None if its dedupe key exists."""
+def in_cooldown(db: Database, alert: Alert, now: str, cooldown_s: float) -> bool:
+    """True if an alert of the same kind and level was added less than cooldown_s before now."""
+    if cooldown_s <= 0:
+        return False
+    moment = datetime.fromisoformat(now)
+    for row in db.query("select created_at from alerts where kind = ? and coalesce(level, '') = ?"
+                        " order by id desc limit 20", [alert.kind.value, alert.level or ""]):
+        then = datetime.fromisoformat(row["created_at"])
+        if then.tzinfo is None or moment.tzinfo is None:
+            then, moment = then.replace(tzinfo=None), moment.replace(tzinfo=None)
+        if abs((moment - then).total_seconds()) < cooldown_s:
+            return True
+    return False
+
+
+def add_alert(db: Database, alert: Alert, now: str, admin_ids: Iterable[int] = (),
+              cooldown_s: float = 0.0) -> int | None:
+    """Write an alert and one pending delivery per recipient in one transaction; None if its dedupe key exists
+    or (cooldown_s > 0) an alert of the same kind and level was added within cooldown_s of now."""
     key = alert.dedupe_key or f"{alert.kind.value}:{alert.ts}:{alert.level}"
     audience = "admins" if alert.kind is AlertKind.SOURCE_DOWN else "subscribers"
     with immediate(db):
         if next(db.query("select 1 from alerts where dedupe_key = ?", [key]), None):
+            return None
+        if in_cooldown(db, alert, now, cooldown_s):
             return None
         alert_id = db["alerts"].insert({
             "kind": alert.kind.value, "ts": alert.ts, "level": alert.level, "score": alert.score,

@@ -14,8 +14,8 @@ from sentibot import replies
 from sentibot.bot import COMMANDS, build_application, serve
 from sentibot.config import load_settings
 from sentibot.errors import SentibotError
-from sentibot.models import Notice
-from sentibot.store import open_store, save_scores, upsert_notice
+from sentibot.models import BSE50_CODE, Bar, Notice
+from sentibot.store import open_store, save_scores, upsert_bars, upsert_notice
 
 ADMIN = 7
 NOW = "2023-11-27T20:00:00+08:00"
@@ -214,6 +214,10 @@ def test_admin_commands_check_the_user_not_the_chat(tmp_path, caplog):
 def test_chart_is_sent_as_a_photo(tmp_path):
     pytest.importorskip("sentibot.chart", reason="sentibot.chart (branch scoring) not merged yet")
 
+    def prepare(db):
+        seed(db)
+        upsert_bars(db, [Bar(code=BSE50_CODE, date="2023-11-27", close=1402.5, amount=3.1e10)], NOW)
+
     async def scenario(chat, db, fake):
         fake.inject("/chart")
         await until(lambda: any(s.method == "sendPhoto" for s in fake.sent), timeout=30)
@@ -221,7 +225,16 @@ def test_chart_is_sent_as_a_photo(tmp_path):
         assert photo.params["_photo_bytes"].startswith(b"\x89PNG")
         assert any(c.method == "sendChatAction" for c in fake.calls)
 
-    run_bot(tmp_path, scenario, prepare=seed)
+    run_bot(tmp_path, scenario, prepare=prepare)
+
+
+def test_chart_without_scores_answers_politely(tmp_path):
+    pytest.importorskip("sentibot.chart", reason="sentibot.chart (branch scoring) not merged yet")
+
+    async def scenario(chat, db, fake):
+        assert "no scores to chart yet" in (await chat.ask("/chart"))[0]
+
+    run_bot(tmp_path, scenario)
 
 
 def test_long_replies_split_under_the_limit_at_line_boundaries():
@@ -269,3 +282,48 @@ def test_commands_are_defined_once():
     names = [c.name for c in COMMANDS]
     assert len(names) == len(set(names)) and json.dumps(names)
     assert {c.name for c in COMMANDS if c.admin} == {"broadcast", "sources"}
+
+
+def test_sentibot_bot_command_serves_delivers_and_stops_on_sigterm(tmp_path):
+    import os
+    import signal
+    import sys
+
+    from sentibot.models import Alert, AlertKind
+    from sentibot.store import add_alert
+
+    db = open_store(tmp_path / "cli.db")
+    db["subscribers"].insert({"chat_id": 3001, "user_id": 3001, "chat_type": "private", "min_level": "hot",
+                              "active": 1})
+    add_alert(db, Alert(kind=AlertKind.REGULATOR_WARNING, ts=NOW, title="北交所 警示", dedupe_key="w1"), NOW)
+
+    async def main():
+        async with FakeTelegram() as fake:
+            env = dict(os.environ, SENTIBOT_TELEGRAM_TOKEN=TOKEN, SENTIBOT_TELEGRAM_API_URL=fake.base_url,
+                       SENTIBOT_SENDER_INTERVAL_S="0.2", SENTIBOT_LOG_LEVEL="INFO")
+            proc = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "sentibot", "bot", "--db", str(tmp_path / "cli.db"), env=env, cwd=tmp_path,
+                stderr=asyncio.subprocess.PIPE)
+            await until(lambda: fake.sent_to(3001), timeout=20)  # the pending alert was delivered
+            fake.inject("/start", user_id=3002)
+            await until(lambda: fake.sent_to(3002), timeout=10)
+            proc.send_signal(signal.SIGTERM)
+            _, err = await asyncio.wait_for(proc.communicate(), 20)
+            return proc.returncode, err.decode(), fake
+
+    code, err, fake = asyncio.run(main())
+    assert code == 0, err
+    assert TOKEN not in err and "北交所 警示" in fake.sent_to(3001)[0].text
+    assert db["deliveries"].get((1, 3001))["status"] == "sent"
+
+
+def test_sentibot_bot_without_token_is_one_line(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SENTIBOT_")}
+    proc = subprocess.run([sys.executable, "-m", "sentibot", "bot", "--db", str(tmp_path / "x.db")], env=env,
+                          cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 1 and proc.stderr.strip().count("\n") == 0
+    assert "SENTIBOT_TELEGRAM_TOKEN" in proc.stderr

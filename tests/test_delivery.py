@@ -217,3 +217,15 @@ def test_kill_minus_9_mid_fan_out_then_restart_sends_the_rest_once(tmp_path):
     unknown = [r["chat_id"] for r in db.query("select chat_id from deliveries where status = 'unknown'")]
     assert len(unknown) == middle["sending"]  # exactly the rows in flight at the kill, never re-sent
     assert all(received[c] == 1 for c in (set(range(10_000, 11_500)) - set(unknown)))
+
+
+def test_cooldown_keeps_a_flapping_condition_from_spamming(tmp_path):
+    db = make_db(tmp_path / "cool.db", private=3)
+    frenzy = lambda day: Alert(kind=AlertKind.FRENZY, ts=f"2023-11-{day}T15:00:00+08:00", title="frenzy",  # noqa: E731
+                               level="frenzy", score=90.0)
+    assert add_alert(db, frenzy(27), "2023-11-27T15:05:00+08:00", cooldown_s=86400 * 2) is not None
+    # the next day the level flaps back to frenzy: a new dedupe key, but inside the cooldown
+    assert add_alert(db, frenzy(28), "2023-11-28T15:05:00+08:00", cooldown_s=86400 * 2) is None
+    assert add_alert(db, frenzy(30), "2023-11-30T15:05:00+08:00", cooldown_s=86400 * 2) is not None
+    assert add_alert(db, frenzy(28), "2023-11-28T15:05:00+08:00") is not None  # cooldown is opt-in
+    assert db["alerts"].count == 3 and db["deliveries"].count == 9
