@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import multiprocessing
 import statistics
 import sys
@@ -53,8 +54,6 @@ def p95(values: list[float]) -> float:
 def _notice_list(title: str, path: str, published: datetime) -> str:
     item = {"title": title, "text": "", "htmlUrl": path, "publishDate": published.strftime("%Y-%m-%d %H:%M:%S"),
             "tags": "本所要闻"}
-    import json
-
     data = {"content": [item], "firstPage": True, "lastPage": True, "number": 0, "numberOfElements": 1, "size": 50,
             "totalElements": 1, "totalPages": 1}
     return "null(" + json.dumps([{"data": data, "status": 0}], ensure_ascii=False) + ")"
@@ -147,6 +146,7 @@ async def _cycles(env: dict, db: Path, cycles: int, every: int) -> tuple[list[tu
     from sentibot.config import load_settings
     from sentibot.jobs import CollectJob, Runtime
     from sentibot.schedule import Cadence
+    from sentibot.sources import CollectContext, run_collection
     from sentibot.sources.http import PoliteClient
 
     settings = load_settings(dict(env, SENTIBOT_DB=str(db)), env_file=None)
@@ -159,8 +159,6 @@ async def _cycles(env: dict, db: Path, cycles: int, every: int) -> tuple[list[tu
         for n in range(1, cycles + 1):
             rt.last_run.pop(job.id, None)  # due at once: no waiting between cycles
             if n % every:
-                from sentibot.sources import CollectContext, run_collection
-
                 await run_collection(list(job.sources), CollectContext(client, database, settings, rt.clock()))
             else:
                 await jobs.run_collect_job(rt, job)  # the service's job: collection, then rescore

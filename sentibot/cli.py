@@ -141,6 +141,42 @@ def analyze(texts: tuple[str, ...], csv_path: Path | None, as_json: bool) -> Non
         )
 
 
+# --- collection commands ---
+
+COLLECT_FAILED = ("blocked", "failed")
+
+
+@cli.command()
+@click.argument("sources", nargs=-1, metavar="[SOURCE ...]")
+@db_option
+@click.option("--since", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="Backfill from this date (YYYY-MM-DD); resumes where an interrupted backfill stopped.")
+@click.pass_context
+def collect(ctx: click.Context, sources: tuple[str, ...], db_path: Path | None, since) -> None:
+    """One collection cycle of the named sources (default: all); prints one summary line per source."""
+    import asyncio
+
+    from sentibot import sources as registry
+    from sentibot.timeutil import now
+
+    names = registry.check_names(sources)
+    settings = settings_from(ctx)
+    db = open_db(ctx, db_path)
+    day = since.date() if since else None
+    if day is None:
+        results = asyncio.run(registry.collect_cycle(names, settings, db, now()))
+    else:
+        total = sum(registry.backfill_units(name, db, settings) for name in names)
+        with click.progressbar(length=max(total, 1), label=f"backfill since {day}", file=sys.stderr) as bar:
+            results = asyncio.run(registry.collect_cycle(names, settings, db, now(), day, bar.update))
+    width = max(len(r.source) for r in results)
+    for r in results:
+        click.echo(f"{r.source:<{width}}  {r.outcome.value:<14}  {r.items:>7} items  {r.detail}")
+    failed = [r.source for r in results if r.outcome.value in COLLECT_FAILED]
+    if failed:
+        raise SentibotError(f"collect: {', '.join(failed)} blocked or failed (see the summary above)")
+
+
 # --- scoring commands ---
 
 
@@ -215,42 +251,6 @@ def demo(db_path: Path | None, out_dir: Path) -> None:
     result = run_demo(open_store(db_path), out_dir)
     click.echo("\n".join(result.lines))
     click.echo(f"history: {db_path}")
-
-
-# --- collection commands ---
-
-COLLECT_FAILED = ("blocked", "failed")
-
-
-@cli.command()
-@click.argument("sources", nargs=-1, metavar="[SOURCE ...]")
-@db_option
-@click.option("--since", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
-              help="Backfill from this date (YYYY-MM-DD); resumes where an interrupted backfill stopped.")
-@click.pass_context
-def collect(ctx: click.Context, sources: tuple[str, ...], db_path: Path | None, since) -> None:
-    """One collection cycle of the named sources (default: all); prints one summary line per source."""
-    import asyncio
-
-    from sentibot import sources as registry
-    from sentibot.timeutil import now
-
-    names = registry.check_names(sources)
-    settings = settings_from(ctx)
-    db = open_db(ctx, db_path)
-    day = since.date() if since else None
-    if day is None:
-        results = asyncio.run(registry.collect_cycle(names, settings, db, now()))
-    else:
-        total = sum(registry.backfill_units(name, db, settings) for name in names)
-        with click.progressbar(length=max(total, 1), label=f"backfill since {day}", file=sys.stderr) as bar:
-            results = asyncio.run(registry.collect_cycle(names, settings, db, now(), day, bar.update))
-    width = max(len(r.source) for r in results)
-    for r in results:
-        click.echo(f"{r.source:<{width}}  {r.outcome.value:<14}  {r.items:>7} items  {r.detail}")
-    failed = [r.source for r in results if r.outcome.value in COLLECT_FAILED]
-    if failed:
-        raise SentibotError(f"collect: {', '.join(failed)} blocked or failed (see the summary above)")
 
 
 # --- bot commands ---

@@ -75,7 +75,10 @@ def source_configuration(settings: Settings, registered: list[str]) -> tuple[lis
     configured, missing = [], []
     for name in registered:
         lacking = [f"SENTIBOT_{attr.upper()}" for attr in REQUIRED_SETTINGS.get(name, ()) if not getattr(settings, attr)]
-        (missing.append(f"{name}(needs {'+'.join(lacking)})") if lacking else configured.append(name))
+        if lacking:
+            missing.append(f"{name}(needs {'+'.join(lacking)})")
+        else:
+            configured.append(name)
     return configured, missing
 
 

@@ -53,6 +53,8 @@ def is_market_series(source: str, subject: str, metric: str) -> bool:
     """Whether a daily series measures market-wide attention (see OBSERVATIONS_SQL for the why)."""
     if metric == SENTIMENT[2] or subject.isdigit():
         return False
+    if source == "market":
+        return False  # exchange-wide turnover (sources/market.py) is a market series, not attention
     if source == "guba":
         return subject == MARKET_SUBJECT and metric in ("posts", "reads")
     if source == "baidu_index":

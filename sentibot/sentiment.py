@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from sentibot.errors import ConfigError
@@ -13,6 +13,20 @@ _EMOTICON_TOKENS = 3  # an emoticon name is at most this many tokens
 _NEGATION_WINDOW = 2  # a negator up to two tokens before a word flips it (不会 大涨, 没 什么 利好)
 _QUESTION = -1.0  # a forum question casts doubt ("牛市回归?", "能否见底?"): mildly bearish on its own
 _SQUASH = 2.0  # score = total / (|total| + _SQUASH): one strong word gives ~0.5, several approach 1
+_CLAUSE_END = frozenset(",.;!?:。,;、~…|")  # tokens that close a clause (text is NFKC-normalised: ，→, ！→! ？→?)
+_CONTRASTS = frozenset({"但", "但是", "可惜", "不过", "然而", "可是", "只是"})  # the clause after these decides
+_CONTRAST_DAMPEN = 0.5  # evidence before a contrast word counts half
+_INTENSIFIERS = frozenset({"必", "必将", "必然", "一定", "肯定", "绝对", "非常", "超级", "特别", "真的", "极",
+                           "很", "太", "更", "最", "超", "真"})
+_INTENSIFY = 1.5  # an intensifier up to two tokens before a word, or a clause ending in "!", scales its weight
+_DEGREE_PREFIX = "太很真超最巨狂猛"  # 太弱, 很强: a degree character glued to a lexicon word
+_PARTICLE_SUFFIX = "了啦吧呀啊哦"  # 跌了, 涨啦: a particle glued to a lexicon word
+_WEAK_UP, _WEAK_DOWN = 0.5, -0.5  # an unknown token with 涨 (连涨四天) or 跌 (四连跌) in it: weak price evidence
+_RHETORICAL = frozenset({"还", "怎么还", "咋还"})  # 还不跑?: urging the action, not negating it
+_COMPLAINT = frozenset({"怎么", "为什么", "为何", "咋"})  # 怎么还不涨 / 怎么还不跌: a complaint, bearish either way
+_ACTIONS = frozenset({"跑", "卖", "买", "走", "走人", "出", "进", "上车", "下车", "加仓", "抄底", "清仓", "割肉", "止损",
+                      "买入", "卖出", "进场", "离场", "减仓", "补仓", "出货", "逃"})
+_END, _MA, _OPEN, _CLOSE, _CONTRAST, _INTENSIFIER, _NEGATOR = range(7)  # roles of control tokens
 
 
 @dataclass(frozen=True)
@@ -31,6 +45,17 @@ class Lexicon:
     weights: dict[str, float]
     emoticons: dict[str, float]
     negators: frozenset[str]
+    controls: dict[str, int] = field(init=False, repr=False, compare=False)  # token -> role, built below
+    glued: frozenset[str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # every token that is not a plain word, with its role: one dict lookup per token in score_tokens
+        controls = {t: _END for t in _CLAUSE_END} | {"吗": _MA, "[": _OPEN, "]": _CLOSE}
+        controls |= {t: _CONTRAST for t in _CONTRASTS} | {t: _INTENSIFIER for t in _INTENSIFIERS}
+        controls |= {t: _NEGATOR for t in self.negators}
+        object.__setattr__(self, "controls", controls)
+        # first characters that may be glued to a word (不涨, 太弱): a cheap test before _lookup
+        object.__setattr__(self, "glued", frozenset(_DEGREE_PREFIX) | {n for n in self.negators if len(n) == 1})
 
     def phrases(self) -> list[str]:
         """Multi-character words that should be single tokens."""
@@ -60,46 +85,99 @@ def load_lexicon(path: Path, negators_path: Path) -> Lexicon:
     return Lexicon(weights, emoticons, negators)
 
 
+def _lookup(token: str, weights: dict[str, float], negators: frozenset[str]) -> tuple[float, str] | None:
+    """(weight, shown) of an unknown token of 2+ characters: a word with a glued negator, degree, particle, or 涨/跌."""
+    head, rest = token[0], token[1:]
+    if head in negators and rest in weights:  # jieba may glue a one-character negator to the word (不涨, 没跌)
+        return -weights[rest], token
+    if head in _DEGREE_PREFIX and rest in weights:
+        return weights[rest] * _INTENSIFY, token
+    if token[-1] in _PARTICLE_SUFFIX and token[:-1] in weights:
+        return weights[token[:-1]], token
+    up, down = "涨" in token, "跌" in token
+    if up != down:  # both (涨跌) says nothing
+        return (_WEAK_UP if up else _WEAK_DOWN), token
+    return None
+
+
 def score_tokens(tokens: list[str], clean: str, lexicon: Lexicon) -> Sentiment:
-    """Sum the weights of lexicon tokens (flipped after a negator) and of emoticons in the text."""
+    """Sum lexicon weights clause by clause, with negation, intensifiers, 吗-questions, contrast and emoticons.
+
+    One pass over the tokens. A clause ends at punctuation; its sum is then adjusted as a whole: a bullish clause
+    ending in 吗 is a doubt (还能涨吗) and counts as bearish, a clause ending in "!" is intensified, and after a
+    contrast word (但, 可惜 ...) the evidence before it counts half.
+    """
     weights, negators = lexicon.weights, lexicon.negators
-    total = 0.0
+    total = 0.0  # closed clauses
+    clause = 0.0  # the open clause
     words: list[str] = []
-    last_negator = -10
+    last_negator = last_intensifier = -10
     negator = ""
+    rhetorical = complaint = False
+    asked = ""
+    question = False
     opened = -10  # index of the last "[": tokens of an emoticon name ([看多]) are counted below, not here
+    controls = lexicon.controls
+    glued = lexicon.glued
     for i, token in enumerate(tokens):
-        if token == "[":
-            opened = i
-            continue
-        if token == "]":
-            opened = -10
-            continue
-        if i - opened <= _EMOTICON_TOKENS:  # a stray "[" (a cut-off title) stops hiding words after a few tokens
-            continue
-        if token in negators:
-            last_negator, negator = i, token
-            continue
-        weight = weights.get(token)
-        if weight is None:
-            # jieba may glue a one-character negator to the word (不涨, 没跌)
-            if len(token) > 1 and token[0] in negators and token[1:] in weights:
-                weight, shown = -weights[token[1:]], token
+        role = controls.get(token)
+        if role is None:
+            if i - opened <= _EMOTICON_TOKENS:  # inside an emoticon; a stray "[" (cut-off title) hides a few tokens
+                continue
+            weight = weights.get(token)
+            if weight is not None:
+                shown = token
+            elif len(token) > 1 and (token[0] in glued or token[-1] in _PARTICLE_SUFFIX or "涨" in token
+                                     or "跌" in token) and (found := _lookup(token, weights, negators)):
+                weight, shown = found
             else:
                 continue
-        elif i - last_negator <= _NEGATION_WINDOW:
-            weight, shown = -weight, negator + token
-        else:
-            shown = token
-        total += weight
-        words.append(shown)
+            if i - last_negator <= _NEGATION_WINDOW and shown == token:
+                if rhetorical and token in _ACTIONS:  # 还不跑 urges running: keep the sign
+                    shown = "还" + negator + token
+                elif complaint:  # 怎么还不跌: impatience with the price, bearish whichever way it was hoped to go
+                    weight, shown = -abs(weight), asked + negator + token
+                else:
+                    weight, shown = -weight, negator + token
+            if i - last_intensifier <= _NEGATION_WINDOW:
+                weight *= _INTENSIFY
+            clause += weight
+            words.append(shown)
+        elif role == _OPEN:
+            opened = i
+        elif role == _CLOSE:
+            opened = -10
+        elif i - opened <= _EMOTICON_TOKENS:
+            continue
+        elif role == _END or role == _MA:
+            if role == _MA and clause > 0:  # 还能涨吗: a bullish claim put as a question is a doubt
+                clause = -clause
+                words.append("吗")
+            if role == _MA or token == "?":
+                question = True
+            elif token == "!":
+                clause *= _INTENSIFY
+            total += clause
+            clause = 0.0
+            last_negator = last_intensifier = -10  # negation and intensity do not reach past the clause
+        elif role == _CONTRAST:
+            total = (total + clause) * _CONTRAST_DAMPEN
+            clause = 0.0
+        elif role == _NEGATOR:
+            rhetorical = i > 0 and tokens[i - 1] in _RHETORICAL
+            complaint = rhetorical and (tokens[i - 1] != "还" or (i > 1 and tokens[i - 2] in _COMPLAINT))
+            asked = (tokens[i - 2] if tokens[i - 1] == "还" else "") + tokens[i - 1] if complaint else ""
+            last_negator, negator = i, token
+        else:  # _INTENSIFIER
+            last_intensifier = i
+    total += clause
     if "[" in clean:
         for emoticon in _EMOTICON_RE.findall(clean):
             weight = lexicon.emoticons.get(emoticon)
             if weight is not None:
                 total += weight
                 words.append(emoticon)
-    if "?" in clean:  # text is NFKC-normalised, so ？ arrives as ?
+    if question or "?" in clean:  # a forum question usually casts doubt (牛市回归?); weak evidence on its own
         total += _QUESTION
         words.append("?")
     score = round(total / (abs(total) + _SQUASH), 3)

@@ -102,6 +102,8 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None, clock: Ca
     mode = "telegram" if settings.telegram_configured else "console"
     log.info("event=start mode=%s db=%s sources_configured=%s sources_not_configured=%s", mode, settings.db,
              ",".join(configured) or "-", ",".join(missing) or "-")
+    if settings.telegram_configured and not settings.admin_ids:
+        log.warning("event=no_admins effect='source_down alerts reach nobody on Telegram (set SENTIBOT_ADMIN_IDS)'")
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)

@@ -98,7 +98,6 @@ def m002_found_alert_kind_index(db: Database) -> None:
     # /warnings and `history --kind` read alerts of one kind in time order.
     db["alerts"].create_index(["kind", "ts"], if_not_exists=True)
 
-
 @migrations()
 def m002_coll1_universe(db: Database) -> None:
     # The BSE stock list (sources/universe.py): Guba bars and the text dictionary read it.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import logging
+import math
 import re
 import threading
 import unicodedata
@@ -122,6 +123,20 @@ def _new_tokenizer(segmenter: str):
     return tokenizer
 
 
+def _kept_whole(word: str, freq: dict[str, int], total: int) -> bool:
+    """Whether jieba's cut (HMM off) keeps word as one token: its max-probability route over the word's DAG.
+
+    The same calculation as jieba's, done here so no cut is needed while words are still being added (with
+    jieba-next every add_word makes the next cut rebuild its tables).
+    """
+    n, log_total = len(word), math.log(total)
+    route = [(0.0, 0)] * (n + 1)
+    for k in range(n - 1, -1, -1):
+        ends = [j for j in range(k, n) if freq.get(word[k:j + 1])] or [k]
+        route[k] = max((math.log(freq.get(word[k:j + 1]) or 1) - log_total + route[j + 1][0], j) for j in ends)
+    return route[0][1] == n - 1
+
+
 def _build(dict_dir: Path, segmenter: str) -> _Model:
     companies = _company_rows(dict_dir / "bse_companies.txt")  # read every file first: a bad one fails fast
     names = {name: code for code, name, _ in companies}
@@ -134,10 +149,14 @@ def _build(dict_dir: Path, segmenter: str) -> _Model:
         word, *rest = line.split()
         tokenizer.add_word(word, int(rest[0]) if rest else None, rest[1] if len(rest) > 1 else None)
     # Names and lexicon phrases become single tokens, so a phrase wins over its parts (利空出尽 over 利空).
+    # Words jieba knows keep its frequency (fewer side effects on neighbours) unless it is too low to keep them
+    # whole (拿住). That is checked before any add_word: each add_word makes the next cut rebuild jieba's tables.
+    phrases = lexicon.phrases()
+    split = {w for w in phrases if tokenizer.FREQ.get(w) and not _kept_whole(w, tokenizer.FREQ, tokenizer.total)}
     for name in names:
         tokenizer.add_word(name, 100000, "nz")
-    for word in lexicon.phrases():
-        if not tokenizer.FREQ.get(word):  # words jieba knows keep its frequency: fewer side effects on neighbours
+    for word in phrases:
+        if not tokenizer.FREQ.get(word) or word in split:
             tokenizer.add_word(word, 100000)
     tokenizer.lcut("北交所", HMM=False)  # builds lazy internals (jieba-next's prefix table) here, under the lock
     return _Model(segmenter, tokenizer, lexicon, names, stoplist, renamed)

@@ -79,7 +79,7 @@ class PollingWatch:
     async def start_polling(self, updater: Updater) -> None:
         self.mark_ok()  # a fresh start gets a whole window before it counts as stalled
         await updater.start_polling(timeout=self.poll_timeout_s, allowed_updates=ALLOWED_UPDATES,
-                                        error_callback=self.on_error)
+                                    error_callback=self.on_error)
 
     async def check(self, updater: Updater) -> bool:
         """Restart polling if it has not succeeded for the limit; True when it restarted."""

@@ -115,11 +115,13 @@ BULLISH = ("北证50今天又大涨了", "满仓干，不解释", "看好后市�
 def surge_page(now: datetime, n: int = 60, first_id: int = 1400000000) -> str:
     """A constructed list page (shape from shared/samples/guba/FORMAT.md): n bullish posts of today, newest first."""
     newest = now.astimezone(SHANGHAI).replace(tzinfo=None) - timedelta(seconds=30)
-    minutes_today = int((newest - newest.replace(hour=0, minute=0)).total_seconds() // 60)
-    step = max(1, min(7, minutes_today // n))
-    items = GUBA.posts(BAR, first_id, newest, n=n, step_min=step)
+    seconds_today = int((newest - newest.replace(hour=0, minute=0, second=0)).total_seconds())
+    step = max(1, min(420, seconds_today // n))  # every post today, even just after midnight
+    items = GUBA.posts(BAR, first_id, newest, n=n)
     for i, item in enumerate(items):
-        item["post_title"] = BULLISH[i % len(BULLISH)]
+        stamp = (newest - timedelta(seconds=step * i)).strftime("%Y-%m-%d %H:%M:%S")
+        item.update(post_title=BULLISH[i % len(BULLISH)], post_publish_time=stamp, post_last_time=stamp,
+                    post_display_time=stamp)
     return GUBA.list_page(BAR, items, chrome=False)
 
 

@@ -66,9 +66,7 @@ def test_shipped_list_is_well_formed():
 def test_universe_table_gives_names_and_old_codes(tmp_path):
     db_path = tmp_path / "s.db"
     db = open_store(db_path)
-    # the universe table as the stock-list collector (branch coll1, migration m002_coll1_universe) creates it
-    db["universe"].create({"code": str, "name": str, "old_code": str, "market_cap": float, "listed": int,
-                           "updated_at": str}, pk="code")
+    # the universe table comes from migration m002_coll1_universe (filled by sources/universe.py)
     db["universe"].insert_all([
         {"code": "920185", "name": "贝特瑞", "old_code": "835185", "listed": 1},
         {"code": "920077", "name": "吉林碳谷", "old_code": None, "listed": 1},

@@ -84,3 +84,12 @@ def test_heat_snapshot_from_stored_scores(tmp_path):
     result = CliRunner().invoke(cli, ["heat", "--db", str(tmp_path / "h.db"), "--json"])
     assert result.exit_code == 0
     assert json.loads(result.output)["level"] == "frenzy"
+
+
+def test_exchange_turnover_observations_are_not_attention():
+    """sources/market.py stores exchange turnover as (market, 北交所, amount): it must not confirm attention."""
+    from sentibot.pipeline import is_market_series
+
+    assert not is_market_series("market", "北交所", "amount")
+    assert is_market_series("wechat_index", "北交所", "index")
+    assert is_market_series("guba", "北交所", "posts")

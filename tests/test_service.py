@@ -1,6 +1,7 @@
 """Service pieces: job grouping, configuration line, console delivery, redaction, job registration, shutdown."""
 
 import asyncio
+import os
 import logging
 from datetime import datetime
 
@@ -179,3 +180,61 @@ def test_a_rejected_token_ends_with_one_line_naming_the_setting(tmp_path):
         asyncio.run(scenario())
     message = str(caught.value)
     assert message.startswith("SENTIBOT_TELEGRAM_TOKEN:") and "WRONG" not in message and "\n" not in message
+
+
+def test_collect_job_runs_when_due_and_rescores_after_an_update(tmp_path, caplog):
+    from datetime import timedelta
+
+    from e2e_world import CALM_AMOUNT, CALM_CLOSE, World, preload_calm_history
+
+    from sentibot.sources.http import PoliteClient
+
+    world = World()
+    try:
+        world.serve_market(NOW.date(), close=CALM_CLOSE, amount=CALM_AMOUNT, clist_scale=1.0)
+        s = load_settings(world.env(tmp_path / "s.db", "http://127.0.0.1:9/bot", ""), env_file=None)
+        preload_calm_history(s.db, NOW.date())
+        clock = [NOW]
+
+        async def scenario():
+            db = store.open_store(s.db)
+            client = PoliteClient.from_settings(s)
+            rt = Runtime(settings=s, db=db, client=client, clock=lambda: clock[0])
+            job = jobs.collect_jobs(s, ["market"])[0]
+            try:
+                first = await jobs.run_collect_job(rt, job)
+                clock[0] = NOW + timedelta(seconds=0.2)
+                too_soon = await jobs.run_collect_job(rt, job)  # interval 1 s: not due yet
+                clock[0] = NOW + timedelta(seconds=1)
+                again = await jobs.run_collect_job(rt, job)
+                scores = db["scores"].count
+            finally:
+                await client.aclose()
+                db.close()
+            return first, too_soon, again, scores
+
+        with caplog.at_level(logging.INFO, logger="sentibot.service"):
+            first, too_soon, again, scores = asyncio.run(scenario())
+    finally:
+        world.close()
+    assert [r.outcome.value for r in first] == ["ok"] and too_soon == [] and len(again) == 1
+    assert scores > 0  # the market update was scored at once
+    assert sum("event=rescored" in r.getMessage() for r in caplog.records) == 2
+
+
+def test_run_command_start_up_errors_are_one_line(tmp_path):
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SENTIBOT_")}
+    not_sqlite = tmp_path / "notes.txt"
+    not_sqlite.write_text("not a database")
+    bad_db = subprocess.run([sys.executable, "-m", "sentibot", "run", "--db", str(not_sqlite)], env=env,
+                            capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert bad_db.returncode == 1 and "not a SQLite database" in bad_db.stderr, bad_db.stderr
+    assert not_sqlite.read_text() == "not a database"  # left untouched
+    assert len(bad_db.stderr.strip().splitlines()) == 1 and "Traceback" not in bad_db.stderr
+    bad_setting = subprocess.run([sys.executable, "-m", "sentibot", "run"], capture_output=True, text=True,
+                                 env=dict(env, SENTIBOT_GUBA_INTERVAL_S="0"), timeout=60, cwd=tmp_path)
+    assert bad_setting.returncode == 1 and "SENTIBOT_GUBA_INTERVAL_S" in bad_setting.stderr
+    assert len(bad_setting.stderr.strip().splitlines()) == 1

@@ -177,10 +177,13 @@ def test_accuracy_on_the_labelled_dev_titles():
     if not DEV.exists():
         pytest.skip(f"{DEV} is absent: the labelled titles live in ../shared/data and are not shipped")
     result = evaluate(DEV)
-    assert result["n"] == 500
-    # regression floor under the measured figure (docs/text.md); neutral counts as a miss
-    assert result["accuracy"] >= 0.45
-    assert result["precision_decided"] >= 0.74  # accuracy on the titles the lexicon decides
+    assert result["all"]["n"] == 500 and result["dev_half"]["n"] == result["held_out_half"]["n"] == 250
+    # regression floors under the measured figures (docs/text.md); neutral counts as a miss. The held-out half
+    # (odd rows, never read while developing the lexicon) is the honest figure.
+    assert result["held_out_half"]["accuracy"] >= 0.47  # measured 47.6%
+    assert result["all"]["accuracy"] >= 0.51  # measured 51.8%
+    assert result["held_out_half"]["precision_decided"] >= 0.74  # accuracy on the titles decided: 74.8%
+    assert result["all"]["precision_decided"] >= 0.77  # 77.8%
 
 
 def test_broken_dictionaries_are_one_line_config_errors(tmp_path):
