@@ -44,7 +44,7 @@ def read_text(path: Path) -> str:
 
 def _rows(path: Path, required: tuple[str, ...]) -> list[tuple[int, dict]]:
     """(line number, row) pairs of a CSV file whose header has every required column."""
-    reader = csv.DictReader(io.StringIO(read_text(path)))
+    reader = csv.DictReader(io.StringIO(read_text(path), newline=""))  # csv wants untranslated newlines
     header = [h.strip() for h in (reader.fieldnames or [])]
     reader.fieldnames = header
     missing = [c for c in required if c not in header]

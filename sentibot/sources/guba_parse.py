@@ -145,7 +145,7 @@ def _from_article_list(data: dict, bar: str, base_url: str) -> ListPage:
         return ListPage(Verdict(Outcome.FAILED, f"article_list.re is a {type(rows).__name__}, expected a list"))
     try:
         posts = tuple(post_from_json(item, bar, base_url) for item in rows)
-    except (KeyError, TypeError, ValueError) as exc:
+    except (AttributeError, KeyError, TypeError, ValueError) as exc:
         return ListPage(Verdict(Outcome.FAILED, f"article_list post not understood: {type(exc).__name__}: {exc}"))
     outcome = Outcome.OK if posts else Outcome.EMPTY
     return ListPage(Verdict(outcome, f"{len(posts)} posts"), posts, data.get("count"), "json")

@@ -36,7 +36,7 @@ def parse_kline(text: str, code: str) -> tuple[Verdict, list[Bar]]:
     if not verdict.usable:
         return verdict, []
     data = verdict.payload["data"]
-    klines = data.get("klines")
+    klines = data.get("klines") if isinstance(data, dict) else None
     if not isinstance(klines, list):
         return Verdict(Outcome.FAILED, "data.klines is missing"), []
     if not klines:

@@ -78,6 +78,7 @@ def parse_bse_news(body: str, base_url: str, node: str, where: str) -> list[Noti
     source = f"bse.cn {BSE_NODES.get(str(node), 'node ' + str(node))}"
     notices = []
     for i, item in enumerate(content):
+        item = item if isinstance(item, dict) else {}  # a non-object item is refused below (no title or htmlUrl)
         title = html_to_text(str(item.get("title") or "")).replace("\n", " ")
         href = item.get("htmlUrl") or item.get("url")
         if not title or not href:
@@ -102,6 +103,7 @@ def parse_bse_disclosures(body: str, base_url: str, where: str) -> list[Notice]:
         raise InputError(f"{where}: no listInfo.content list in the answer (keys: {sorted(payload)})")
     notices = []
     for i, item in enumerate(content):
+        item = item if isinstance(item, dict) else {}  # a non-object item is not a risk disclosure: dropped
         title = str(item.get("disclosureTitle") or "")
         if not is_risk_disclosure(title):
             continue

@@ -113,6 +113,7 @@ def parse_index_response(payload: dict, where: str) -> tuple[str, list[Encrypted
         raise InputError(f"{where}: no data.uniqid/data.userIndexes in the answer")
     series = []
     for i, entry in enumerate(data["userIndexes"]):
+        entry = entry if isinstance(entry, dict) else {}  # a non-object entry is refused below (no word)
         words = entry.get("word") or []
         word = "+".join(w.get("name", "") for w in words if isinstance(w, dict))
         kind = entry.get("type", "day")
