@@ -6,6 +6,7 @@ import html
 from typing import Any, Callable
 
 from sentibot.models import Alert, AlertKind, Notice
+from sentibot.replies import units
 
 TELEGRAM_LIMIT = 4096
 EXCERPT = 160  # characters of the notice text shown in a regulator_warning alert
@@ -96,9 +97,9 @@ def format_alert(alert: Alert) -> str:
     """Telegram HTML for an alert; every scraped string escaped; cut below Telegram's 4096-char limit."""
     lines = FORMATTERS[alert.kind](alert)
     text = "\n".join(lines)
-    while len(text) > TELEGRAM_LIMIT and len(lines) > 2:
+    while units(text) > TELEGRAM_LIMIT and len(lines) > 2:
         lines = lines[:-2] + ["…"]  # drop whole reason lines so no HTML tag or entity is cut in half
         text = "\n".join(lines)
-    if len(text) > TELEGRAM_LIMIT:
+    if units(text) > TELEGRAM_LIMIT:
         text = _e(alert.title[:1000]) + "…"  # cut the raw string, then escape: no entity is split
     return text

@@ -49,7 +49,9 @@ def _rows(path: Path, required: tuple[str, ...]) -> list[tuple[int, dict]]:
     reader.fieldnames = header
     missing = [c for c in required if c not in header]
     if missing:
-        raise InputError(f"{path}: line 1: missing column {missing[0]!r} (header has: {', '.join(header)})")
+        shown = ", ".join(header)
+        shown = " ".join(shown.split())[:120]  # a malformed header can swallow the whole file: keep one short line
+        raise InputError(f"{path}: line 1: missing column {missing[0]!r} (header has: {shown})")
     rows = [(reader.line_num, {k: (v or "").strip() for k, v in row.items() if k}) for row in reader]
     rows = [(n, r) for n, r in rows if any(r.values())]
     if not rows:

@@ -22,18 +22,33 @@ def clip(value: str, size: int = 40) -> str:
     return value if len(value) <= size else value[:size] + "…"
 
 
+def units(text: str) -> int:
+    """Length as Telegram counts it: UTF-16 code units (an emoji outside the BMP counts 2)."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _fit(line: str, limit: int) -> int:
+    """The largest index i such that line[:i] is at most limit UTF-16 units."""
+    total = 0
+    for i, char in enumerate(line):
+        total += 2 if ord(char) > 0xFFFF else 1
+        if total > limit:
+            return i
+    return len(line)
+
+
 def split_message(text: str, limit: int = LIMIT) -> list[str]:
-    """Chunks under limit, cut at line boundaries; an over-long line is cut outside any tag or entity."""
+    """Chunks under limit (UTF-16 units), cut at line boundaries; an over-long line is cut outside any tag or entity."""
     chunks, current = [], ""
     for line in text.split("\n"):
-        while len(line) > limit:
-            cut = _safe_cut(line, limit)
+        while units(line) > limit:
+            cut = _safe_cut(line, _fit(line, limit))
             if current:
                 chunks.append(current)
                 current = ""
             chunks.append(line[:cut])
             line = line[cut:]
-        if current and len(current) + 1 + len(line) > limit:
+        if current and units(current) + 1 + units(line) > limit:
             chunks.append(current)
             current = line
         else:

@@ -327,3 +327,11 @@ def test_sentibot_bot_without_token_is_one_line(tmp_path):
                           cwd=tmp_path, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 1 and proc.stderr.strip().count("\n") == 0
     assert "SENTIBOT_TELEGRAM_TOKEN" in proc.stderr
+
+
+def test_split_message_counts_utf16_units_like_telegram():
+    from sentibot.replies import split_message, units
+
+    text = "📣 " + "🔥" * 2100  # 2,102 characters but 4,203 UTF-16 units
+    chunks = split_message(text)
+    assert len(chunks) == 2 and all(units(c) <= 4000 for c in chunks) and "".join(chunks) == text

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from datetime import datetime
 from urllib.parse import urljoin
 
 from bs4 import BeautifulSoup
@@ -45,8 +46,12 @@ def iso_shanghai(raw: str, where: str) -> str:
     match = _DATE.search(str(raw or ""))
     if not match:
         raise InputError(f"{where}: unreadable date {raw!r}")
-    y, mo, d, h, mi, s = match.groups()
-    return f"{int(y):04d}-{int(mo):02d}-{int(d):02d}T{int(h or 0):02d}:{int(mi or 0):02d}:{int(s or 0):02d}+08:00"
+    y, mo, d, h, mi, s = (int(part or 0) for part in match.groups())
+    try:
+        moment = datetime(y, mo, d, h, mi, s)  # refuses 0000-07-19, 2023-13-45, 25:00
+    except ValueError:
+        raise InputError(f"{where}: impossible date {raw!r}") from None
+    return moment.isoformat() + "+08:00"
 
 
 def _block_text(node) -> str:
@@ -98,9 +103,11 @@ def is_risk_disclosure(title: str) -> bool:
 def parse_bse_disclosures(body: str, base_url: str, where: str) -> list[Notice]:
     """Risk-signalling company disclosures from infoResult.do (listInfo.content[]); the rest is dropped."""
     payload = strip_null_wrapper(body, where)[0]
-    content = (payload.get("listInfo") or {}).get("content")
+    info = payload.get("listInfo") if isinstance(payload, dict) else None
+    content = info.get("content") if isinstance(info, dict) else None
     if not isinstance(content, list):
-        raise InputError(f"{where}: no listInfo.content list in the answer (keys: {sorted(payload)})")
+        keys = sorted(payload) if isinstance(payload, dict) else type(payload).__name__
+        raise InputError(f"{where}: no listInfo.content list in the answer (keys: {keys})")
     notices = []
     for i, item in enumerate(content):
         item = item if isinstance(item, dict) else {}  # a non-object item is not a risk disclosure: dropped

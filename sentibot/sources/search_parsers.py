@@ -115,7 +115,9 @@ def parse_index_response(payload: dict, where: str) -> tuple[str, list[Encrypted
     for i, entry in enumerate(data["userIndexes"]):
         entry = entry if isinstance(entry, dict) else {}  # a non-object entry is refused below (no word)
         words = entry.get("word") or []
-        word = "+".join(w.get("name", "") for w in words if isinstance(w, dict))
+        if not isinstance(words, list):
+            words = []
+        word = "+".join(str(w.get("name") or "") for w in words if isinstance(w, dict))
         kind = entry.get("type", "day")
         if not word or kind not in ("day", "week"):
             raise InputError(f"{where}: userIndexes[{i}] has no word or an unknown type {kind!r}")
@@ -123,6 +125,8 @@ def parse_index_response(payload: dict, where: str) -> tuple[str, list[Encrypted
             part = entry.get(metric)
             if part is None:
                 continue
+            if not isinstance(part, dict):
+                raise InputError(f"{where}: userIndexes[{i}].{metric} is {type(part).__name__}, expected an object")
             series.append(EncryptedSeries(word, metric, kind, _parse_date(part.get("startDate"), where),
                                           _parse_date(part.get("endDate"), where), str(part.get("data") or "")))
     return str(data["uniqid"]), series
