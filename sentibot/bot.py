@@ -279,7 +279,8 @@ def build_application(settings: Settings, db: Database, *, limits: Limits = Limi
         handler = HANDLERS[command.name]
         application.add_handler(CommandHandler(command.name, admin_only(command.name, handler) if command.admin
                                                else handler))
-    application.add_handler(MessageHandler(filters.TEXT | filters.COMMAND, unknown))
+    # the same updates the CommandHandlers take (messages, edits): a command posted in a channel gets no reply
+    application.add_handler(MessageHandler(filters.UpdateType.MESSAGES & (filters.TEXT | filters.COMMAND), unknown))
     application.add_error_handler(on_error)
     return application
 

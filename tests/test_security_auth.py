@@ -118,3 +118,19 @@ def test_the_same_commands_from_the_admin_do_work(bot):
     out = send(make_update(0, "/{c} hello", "broadcast", ADMIN, ADMIN, "private"))
     assert {c for _, c, _ in out} >= {2001, 2002}  # the subscribers got it
     assert not crashes
+
+
+def test_commands_posted_in_a_channel_get_no_reply(bot):
+    """The bot serves private chats and groups; a channel post (admin or not, known command or not) is ignored."""
+    db, send, crashes = bot
+    before = dump(db)
+    for command in ("heat", "chart", "nosuchcommand", "broadcast"):
+        out = send(make_update(0, "/{c}", command, None, -1009876543210, "channel"))
+        assert out == [], f"/{command} in a channel was answered: {out}"
+    assert not crashes and dump(db) == before
+
+
+def test_an_unknown_command_in_a_private_chat_still_gets_the_hint(bot):
+    db, send, crashes = bot
+    out = send(make_update(0, "/{c}", "nosuchcommand", 4242, 4242, "private"))
+    assert [t for _, _, t in out] and "I don't know /nosuchcommand" in out[0][2]
