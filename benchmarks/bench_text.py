@@ -19,11 +19,14 @@ GOAL_RATIO = GOAL / 30_000  # issue #4: plain jieba with HMM does ~30,000 titles
 
 _COLD = "import time; t=time.perf_counter(); from sentibot.text import tokenize; tokenize('北交所北证50利空出尽'); " \
         "print(time.perf_counter()-t)"
+# the anchor: jieba's own cold start (import, load its cached dictionary, first cut) in a fresh interpreter
+_COLD_JIEBA = "import time; t=time.perf_counter(); import jieba; jieba.setLogLevel(30); jieba.lcut('北交所北证50利空出尽'); " \
+              "print(time.perf_counter()-t)"
 
 
-def cold_start() -> float:
-    """Seconds from importing sentibot.text to the first tokenised title, in a fresh interpreter (median of 3)."""
-    runs = sorted(float(subprocess.run([sys.executable, "-c", _COLD], capture_output=True, text=True, check=True)
+def cold_start(code: str = _COLD) -> float:
+    """Seconds from the first import to the first tokenised title, in a fresh interpreter (median of 3)."""
+    runs = sorted(float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
                         .stdout) for _ in range(3))
     return runs[1]
 
@@ -62,7 +65,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
     with DATA.open(encoding="utf-8-sig", newline="") as fh:
         unique = [row["title"] for row in csv.DictReader(fh)]
     titles = (unique * (n // len(unique) + 1))[:n]
-    cold = cold_start()
+    cold, cold_jieba = cold_start(), cold_start(_COLD_JIEBA)
 
     import jieba
 
@@ -94,18 +97,20 @@ def main(argv: list[str] | None = None) -> list[dict]:
           f"({ours_r:.2f}x jieba.lcut; goal {GOAL:,} = {GOAL_RATIO:.2f}x)")
     print(f"tokenise + sentiment + mentions [jieba]:  {ours_plain:10,.0f} titles/s  ({plain_r:.2f}x)")
     print(f"analyze() (the above + notice class):     {full:10,.0f} titles/s  ({full_r:.2f}x)")
-    print(f"cold start to first tokenised title:      {cold:10.3f} s  (goal < 1 s)")
+    print(f"cold start to first tokenised title:      {cold:10.3f} s  (goal < 1 s; plain jieba's own cold start "
+          f"{cold_jieba:.3f} s, {cold / cold_jieba:.2f}x)")
     return [
         {"figure": f"tokenise+sentiment+mentions ({default.segmenter})", "value": round(ours), "unit": "titles/s",
          "anchor": "jieba.lcut (HMM on)", "anchor_value": round(anchor), "ratio": round(ours_r, 3),
-         "goal": f">= {GOAL} titles/s"},
+         "goal": f">= {GOAL_RATIO:.2f}x ({GOAL:,} vs jieba's 30,000 titles/s)"},
         {"figure": "tokenise+sentiment+mentions (plain jieba)", "value": round(ours_plain), "unit": "titles/s",
          "anchor": "jieba.lcut (HMM on)", "anchor_value": round(anchor), "ratio": round(plain_r, 3),
-         "goal": f">= {GOAL} titles/s"},
+         "goal": f">= {GOAL_RATIO:.2f}x (without the fast path)"},
         {"figure": "analyze()", "value": round(full), "unit": "titles/s", "anchor": "jieba.lcut (HMM on)",
          "anchor_value": round(anchor), "ratio": round(full_r, 3), "goal": "-"},
-        {"figure": "cold start to first tokenised title", "value": round(cold, 3), "unit": "s", "anchor": "-",
-         "anchor_value": None, "ratio": None, "goal": "< 1 s"},
+        {"figure": "cold start to first tokenised title", "value": round(cold, 3), "unit": "s",
+         "anchor": "plain jieba's own cold start", "anchor_value": round(cold_jieba, 3),
+         "ratio": round(cold / cold_jieba, 3), "goal": "< 1 s"},
     ]
 
 

@@ -37,9 +37,13 @@ class Outcome(str, Enum):
     PAUSED = "paused"  # skipped because the source is backing off
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Post:
-    """One forum post from a list page."""
+    """One forum post from a list page.
+
+    Not frozen, unlike the other records: a page makes 80 of them, and a frozen dataclass's __init__ (one
+    object.__setattr__ per field) cost as much as decoding the page's JSON. Treat it as read-only all the same.
+    """
 
     source: str
     post_id: str
