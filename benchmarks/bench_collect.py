@@ -5,10 +5,11 @@ Run: python -m benchmarks.bench_collect [BARS] [PAGES]   (default 260 bars x 5 p
 Figures, each against an anchor measured in the same run:
 - parse: parse_list_page (embedded-JSON path) pages/s, anchor raw json.loads of the blob; BeautifulSoup on the whole
   page shown as the slow path it replaces.
-- sweep: the Guba collector (fetch + parse + store + observations incl. sentiment, politeness off, 8 connections)
-  pages/s, anchor
-  httpx's own fetch ceiling on the same pages (8 workers, pool of 8, body read, nothing else). A second sweep over
-  every page (cursors reset) must leave 0 duplicate rows.
+- sweep: one Guba collection cycle (politeness off, 8 connections). The issue's figure is fetch + parse + store:
+  the cycle's time minus its derivation step (hourly/daily series and the sentiment of every new title), which is
+  timed on its own and reported with the whole cycle. Anchor: httpx's own fetch ceiling on the same pages
+  (8 workers, pool of 8, body read, nothing else). A second cycle over every page (cursors reset) must leave
+  0 duplicate rows, and reuses the stored sentiment labels.
 The local server runs in its own process and serves pages built from the FORMAT.md key list (constructed).
 """
 
@@ -125,7 +126,7 @@ async def fetch_ceiling(base: str, urls: list[str]) -> float:
 
 def bench_sweep(bars: int, pages: int) -> list[dict]:
     from sentibot.config import load_settings
-    from sentibot.sources import collect_cycle
+    from sentibot.sources import collect_cycle, guba
     from sentibot.sources.guba import derive_observations
     from sentibot.store import open_store
     from sentibot.text import sentiment
@@ -147,37 +148,55 @@ def bench_sweep(bars: int, pages: int) -> list[dict]:
         with tempfile.TemporaryDirectory() as tmp:
             db = open_store(Path(tmp) / "bench.db")
             now = NOW.replace(tzinfo=SHANGHAI)
-            start = time.perf_counter()
-            (first,) = asyncio.run(collect_cycle(["guba"], settings, db, now))
-            sweep = len(urls) / (time.perf_counter() - start)
-            posts = db["posts"].count
-            db.execute("delete from cursors")  # the second sweep fetches and stores every page again
-            start = time.perf_counter()
-            (second,) = asyncio.run(collect_cycle(["guba"], settings, db, now))
-            again = len(urls) / (time.perf_counter() - start)
-            days = {r["d"] for r in db.query("select distinct substr(published_at, 1, 10) as d from posts")}
-            start = time.perf_counter()
-            observations = len(derive_observations(db, days))
-            derive = time.perf_counter() - start
+            derivations: list[float] = []  # the cycle's own derivation, timed apart from fetch+parse+store
+
+            def timed_derive(*args, **kwargs):
+                begin = time.perf_counter()
+                try:
+                    return derive_observations(*args, **kwargs)
+                finally:
+                    derivations.append(time.perf_counter() - begin)
+
+            guba.derive_observations = timed_derive
+            try:
+                start = time.perf_counter()
+                (first,) = asyncio.run(collect_cycle(["guba"], settings, db, now))
+                cycle_s = time.perf_counter() - start
+                posts = db["posts"].count
+                db.execute("delete from cursors where source = 'guba'")  # the second sweep re-reads every page
+                start = time.perf_counter()
+                (second,) = asyncio.run(collect_cycle(["guba"], settings, db, now))
+                again_s = time.perf_counter() - start
+            finally:
+                guba.derive_observations = derive_observations
+            first_derive, second_derive = derivations
+            sweep = len(urls) / (cycle_s - first_derive)  # fetch + parse + store: the issue's figure
+            cycle = len(urls) / cycle_s  # the whole first cycle, incl. hourly/daily series and title sentiment
+            again = len(urls) / again_s
+            observations = db["observations"].count
             duplicates = db["posts"].count - posts + next(db.query(
                 "select count(*) - count(distinct source || ':' || post_id) as d from posts"))["d"]
     finally:
         server.terminate()
         server.join()
-    print(f"sweep {bars} bars x {pages} pages = {len(urls)} pages, {posts:,} posts: {sweep:,.0f} pages/s "
-          f"({first.outcome.value}); httpx fetch ceiling {ceiling:,.0f} pages/s; second sweep {again:,.0f} pages/s "
-          f"({second.outcome.value}), {duplicates} duplicate rows; of each sweep, deriving {observations:,} observations "
-          f"(incl. sentiment of every title) took {derive:.2f} s")
+    print(f"sweep {bars} bars x {pages} pages = {len(urls)} pages, {posts:,} posts: fetch+parse+store {sweep:,.0f} "
+          f"pages/s ({first.outcome.value}); whole cycle incl. deriving {observations:,} observations and the "
+          f"sentiment of every title ({first_derive:.2f} s) {cycle:,.0f} pages/s; httpx fetch ceiling {ceiling:,.0f} "
+          f"pages/s; second cycle {again:,.0f} pages/s ({second.outcome.value}, derivation {second_derive:.2f} s with "
+          f"stored labels), {duplicates} duplicate rows")
     return [
         {"figure": "guba sweep fetch+parse+store (politeness off)", "value": round(sweep), "unit": "pages/s",
          "anchor": "httpx fetch ceiling, same pages, pool 8", "anchor_value": round(ceiling),
          "ratio": round(sweep / ceiling, 3), "goal": ">= 300 pages/s"},
-        {"figure": "guba second sweep (every post already stored)", "value": round(again), "unit": "pages/s",
-         "anchor": "first sweep", "anchor_value": round(sweep), "ratio": round(again / sweep, 3),
+        {"figure": "guba whole first cycle (+ hourly/daily series, sentiment of 104k new titles)",
+         "value": round(cycle), "unit": "pages/s", "anchor": "fetch+parse+store alone", "anchor_value": round(sweep),
+         "ratio": round(cycle / sweep, 3), "goal": "informational"},
+        {"figure": "guba second cycle (every post stored, labels kept)", "value": round(again), "unit": "pages/s",
+         "anchor": "whole first cycle", "anchor_value": round(cycle), "ratio": round(again / cycle, 3),
          "goal": "0 duplicate rows"},
-        {"figure": "observation derivation per sweep (incl. bullish_share sentiment)", "value": round(derive, 2),
-         "unit": "s", "anchor": "first sweep duration", "anchor_value": round(len(urls) / sweep, 2),
-         "ratio": round(derive * sweep / len(urls), 3), "goal": "informational"},
+        {"figure": "derivation, second cycle (stored sentiment labels)", "value": round(second_derive, 2),
+         "unit": "s", "anchor": "derivation, first cycle (every title scored)", "anchor_value": round(first_derive, 2),
+         "ratio": round(second_derive / first_derive, 3), "goal": "informational"},
         {"figure": "duplicate post rows after the second sweep", "value": duplicates, "unit": "rows",
          "anchor": "posts after the first sweep", "anchor_value": posts, "ratio": duplicates / max(posts, 1),
          "goal": "0"},

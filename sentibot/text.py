@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import html
 import logging
 import math
@@ -170,6 +172,18 @@ def model() -> _Model:
             if _model is None:
                 _model = _build(DICT_DIR, available_segmenter())
     return _model
+
+
+@functools.cache
+def fingerprint() -> str:
+    """A digest of what decides a sentiment label: the dictionaries and the code of the rules.
+
+    Stored labels (posts.sentiment) computed under another fingerprint are stale and are scored again.
+    """
+    digest = hashlib.sha256()
+    for path in [*sorted(DICT_DIR.glob("*.txt")), Path(__file__), Path(__file__).with_name("sentiment.py")]:
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
 
 
 def normalize(text: str) -> str:

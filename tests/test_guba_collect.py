@@ -170,3 +170,49 @@ def test_bullish_share_from_the_text_module(httpserver, db):
     share = db["observations"].get(("guba", "北交所", "bullish_share", "2023-11-27"))["value"]
     assert share == pytest.approx(positive / (positive + negative))
     assert db["observations"].get(("guba", BAR, "bullish_share", "2023-11-27"))["value"] == share
+
+
+def test_each_title_is_scored_once_and_the_label_is_stored(httpserver, db, monkeypatch):
+    import sentibot.text
+
+    serve(httpserver, {1: page("constructed_list_json_p1.html"), 2: last_page()})
+    calls = []
+    real = sentibot.text.sentiment
+    monkeypatch.setattr(sentibot.text, "sentiment", lambda title: calls.append(title) or real(title))
+    collect(db, settings(httpserver))
+    first = len(calls)
+    counted = next(db.query("select count(*) as n from posts where kind = 'normal' "
+                            "and published_at like '2023-11-27%'"))["n"]
+    assert first == counted  # the day's retail posts, once each
+    stored = {r["post_id"]: r["sentiment"] for r in db.query("select post_id, sentiment from posts "
+                                                             "where sentiment is not null")}
+    assert len(stored) == counted and set(stored.values()) <= {"positive", "negative", "neutral"}
+    assert all(real(r["title"]).label == r["sentiment"]
+               for r in db.query("select title, sentiment from posts where sentiment is not null"))
+    share = db["observations"].get(("guba", "北交所", "bullish_share", "2023-11-27"))["value"]
+
+    db.execute("delete from cursors where source = 'guba'")  # the next cycle re-reads every page
+    collect(db, settings(httpserver))
+    assert len(calls) == first  # nothing scored again
+    assert db["observations"].get(("guba", "北交所", "bullish_share", "2023-11-27"))["value"] == share
+
+
+def test_an_edited_title_or_a_changed_dictionary_is_scored_again(httpserver, db, monkeypatch):
+    from sentibot.models import Post
+    from sentibot.sources.guba import forget_stale_sentiment
+    from sentibot.store import upsert_posts
+
+    serve(httpserver, {1: page("constructed_list_json_p1.html"), 2: last_page()})
+    collect(db, settings(httpserver))
+    row = next(db.query("select * from posts where sentiment is not null limit 1"))
+    post = Post(row["source"], row["post_id"], row["bar"], row["title"], row["published_at"], kind=row["kind"])
+    upsert_posts(db, [post], "t1")  # same title: the label is kept
+    assert db["posts"].get((row["source"], row["post_id"]))["sentiment"] == row["sentiment"]
+    post.title = "北交所利空出尽，明天大涨"
+    upsert_posts(db, [post], "t2")  # edited: scored again at the next derivation
+    assert db["posts"].get((row["source"], row["post_id"]))["sentiment"] is None
+
+    assert forget_stale_sentiment(db, "t3") == 0  # the fingerprint was stored by the collection
+    monkeypatch.setattr("sentibot.text.fingerprint", lambda: "another-dictionary")
+    assert forget_stale_sentiment(db, "t4") > 0
+    assert next(db.query("select count(*) as n from posts where sentiment is not null"))["n"] == 0

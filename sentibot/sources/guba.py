@@ -77,7 +77,7 @@ class _Sweep:
 
     def store(self, posts: tuple[Post, ...]) -> None:
         if posts:
-            write_posts(self.ctx.db, posts, self.stamp)
+            store.upsert_posts(self.ctx.db, posts, self.stamp)
             self.posts += len(posts)
             counted = RETAIL_KINDS if self.ctx.settings.guba_retail_only else ALL_KINDS
             self.days.update(p.published_at[:10] for p in posts if p.kind in counted)
@@ -97,44 +97,16 @@ async def collect(ctx: CollectContext, since: date | None = None) -> CollectResu
     """One Guba cycle: every bar in scope, then the observations of the days touched."""
     bars = bar_list(ctx.db, ctx.settings)
     sweep = _Sweep(ctx, since)
+    forget_stale_sentiment(ctx.db, sweep.stamp)
     queue = list(bars)
     workers = max(1, min(len(bars), ctx.settings.host_concurrency))  # more would only queue at the host gate
     await asyncio.gather(*(sweep.worker(queue) for _ in range(workers)))
     observations = derive_observations(ctx.db, sweep.days, ctx.settings.guba_retail_only)
-    write_observations(ctx.db, observations, sweep.stamp)
+    store.upsert_observations(ctx.db, observations, sweep.stamp)
     summary = f"{len(bars)} bars, {sweep.pages} pages, {sweep.posts} posts, {len(observations)} observations"
     if sweep.error:
         return CollectResult(SOURCE, sweep.error.outcome, sweep.posts, f"{sweep.error} ({summary})")
     return CollectResult(SOURCE, Outcome.OK if sweep.posts else Outcome.EMPTY, sweep.posts, summary)
-
-
-POST_COLUMNS = ("source", "post_id", "bar", "title", "published_at", "reads", "comments", "author_id",
-                "author_name", "kind", "url")
-_UPSERT_POST = (
-    f"insert into posts ({', '.join(POST_COLUMNS)}, first_seen, updated_at) "
-    f"values ({', '.join('?' * (len(POST_COLUMNS) + 2))}) on conflict (source, post_id) do update set "
-    + ", ".join(f"{c} = excluded.{c}" for c in (*POST_COLUMNS[2:], "updated_at"))
-)
-_UPSERT_OBSERVATION = (
-    "insert into observations (source, subject, metric, ts, value, origin, updated_at) values (?, ?, ?, ?, ?, ?, ?) "
-    "on conflict (source, subject, metric, ts) do update set value = excluded.value, origin = excluded.origin, "
-    "updated_at = excluded.updated_at"
-)
-
-
-def write_posts(db: Database, posts: tuple[Post, ...], now: str) -> None:
-    """store.upsert_posts' semantics (first_seen kept, counts refreshed) in one executemany: ~5x faster."""
-    rows = [(p.source, p.post_id, p.bar, p.title, p.published_at, p.reads, p.comments, p.author_id,
-             p.author_name, p.kind, p.url, now, now) for p in posts]
-    with db.atomic():
-        db.conn.executemany(_UPSERT_POST, rows)
-
-
-def write_observations(db: Database, observations: list[Observation], now: str) -> None:
-    """store.upsert_observations' semantics in one executemany (thousands of hourly rows per sweep)."""
-    with db.atomic():
-        db.conn.executemany(_UPSERT_OBSERVATION, [(o.source, o.subject, o.metric, o.ts, o.value, o.origin, now)
-                                                  for o in observations])
 
 
 def derive_observations(db: Database, days: set[str], retail_only: bool = True) -> list[Observation]:
@@ -161,16 +133,39 @@ def derive_observations(db: Database, days: set[str], retail_only: bool = True) 
 
 
 def bullish_shares(db: Database, base: str, args: list, day: str) -> list[Observation]:
-    """Share of positive among positive + negative titles (sentibot.text) of one day, per bar and BSE-wide."""
+    """Share of positive among positive + negative titles (sentibot.text) of one day, per bar and BSE-wide.
+
+    Each title is scored once: the label is kept in posts.sentiment, and only new or edited titles are scored.
+    """
     from sentibot.text import sentiment  # imported here: loading jieba's dictionaries is not start-up work
 
     counts: dict[str, list[int]] = {}
-    for row in db.query(f"select bar, title {base}", args):
-        label = sentiment(row["title"]).label
+    scored: list[tuple[str, str]] = []
+    for row in db.query(f"select bar, post_id, title, sentiment {base}", args):
+        label = row["sentiment"]
+        if label is None:
+            label = sentiment(row["title"]).label
+            scored.append((label, row["post_id"]))
         if label == "neutral":
             continue
         for subject in (row["bar"], EXCHANGE):
             tally = counts.setdefault(subject, [0, 0])
             tally[0 if label == "positive" else 1] += 1
+    if scored:
+        with db.atomic():
+            db.conn.executemany("update posts set sentiment = ? where source = 'guba' and post_id = ?", scored)
     return [Observation(SOURCE, subject, "bullish_share", day, pos / (pos + neg))
             for subject, (pos, neg) in counts.items()]
+
+
+def forget_stale_sentiment(db: Database, now: str) -> int:
+    """Clear the stored labels when the text model (dictionaries, rules) changed since they were computed."""
+    from sentibot.text import fingerprint
+
+    current = fingerprint()
+    if store.get_cursor(db, "text", "sentiment_fingerprint") == current:
+        return 0
+    with db.atomic():
+        cleared = db.conn.execute("update posts set sentiment = null where sentiment is not null").rowcount
+        store.set_cursor(db, "text", "sentiment_fingerprint", current, now)
+    return cleared
