@@ -102,7 +102,8 @@ def bench_parse(text: str) -> list[dict]:
     return [
         {"figure": "guba list page parse (embedded JSON path)", "value": round(ours), "unit": "pages/s",
          "anchor": "raw json.loads of the article_list blob", "anchor_value": round(raw),
-         "ratio": round(ours / raw, 3), "goal": ">= 1000 pages/s"},
+         # the 1,000 pages/s where raw json decoding runs ~2,700/s: judged as that ratio, same run
+         "ratio": round(ours / raw, 3), "goal": ">= 0.37x (1,000 vs raw json's 2,700 pages/s)"},
         {"figure": "guba list page parse (BeautifulSoup on the full page)", "value": round(soup, 1),
          "unit": "pages/s", "anchor": "embedded JSON path", "anchor_value": round(ours),
          "ratio": round(soup / ours, 4), "goal": "slow path only"},
