@@ -138,7 +138,10 @@ def test_per_chat_spacing_and_order_with_several_alerts(tmp_path):
 
     fake = asyncio.run(main())
     assert statuses(db) == Counter(sent=165)
-    assert max_in_window([c.ts for c in sends(fake)], 0.1) <= 200 * 0.1 + 2  # the overall pacer binds here
+    # The overall pacer binds here. The fake stamps requests as it reads them on the same loop, so a stall of a few
+    # ms bunches correctly paced sends (23 in 0.1 s was seen on a busy machine); 0.2 s with a slack of 5 absorbs
+    # that, and an unpaced burst (55 first messages at once) still fails it.
+    assert max_in_window([c.ts for c in sends(fake)], 0.2) <= 200 * 0.2 + 5
     for chat, gaps in per_chat_gaps(sends(fake)).items():
         assert len(gaps) == 2 and min(gaps) >= expected_interval(limits, chat) * 0.9, (chat, gaps)
     for chat in (10_000, -1_000_000):
