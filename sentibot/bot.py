@@ -191,8 +191,8 @@ async def cmd_broadcast(update: Update, context) -> None:
         await reply(update, "Usage: /broadcast &lt;text&gt; — sends the text to every active subscriber.")
         return
     text = f"📣 {e(body)}"
-    if replies.units(text) > replies.LIMIT:
-        await reply(update, f"Too long to send as one message ({replies.units(text):,} characters once escaped); "
+    if (length := replies.units(text)) > replies.LIMIT:
+        await reply(update, f"Too long to send as one message ({length:,} characters once escaped); "
                             f"keep it under {replies.LIMIT:,}. Nothing was sent.")
         return
     chats = [r["chat_id"] for r in _db(context).query("select chat_id from subscribers where active = 1")]
