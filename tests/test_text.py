@@ -186,6 +186,19 @@ def test_accuracy_on_the_labelled_dev_titles():
     assert result["all"]["precision_decided"] >= 0.77  # 77.8%
 
 
+def test_the_ceiling_check_learns_words_and_lets_the_lexicon_decide_first():
+    from benchmarks.eval_sentiment import NaiveBayes, ceiling
+
+    model = NaiveBayes([(["好", "香"], "positive"), (["好", "甜"], "positive"), (["坑", "烂"], "negative")])
+    assert model.predict(["甜"]) == "positive" and model.predict(["烂"]) == "negative"
+    # "转发" titles carry no lexicon evidence, so naive Bayes decides them; it learns 转发 -> negative from the
+    # other folds. "利好" titles are decided by the lexicon (positive), where naive Bayes, swayed by the negative
+    # prior, calls them negative.
+    rows = [("转发", "negative")] * 10 + [("利好", "positive")] * 6 + [("利好", "negative")] * 4
+    result = ceiling(rows, folds=5)
+    assert result == {"folds": 5, "naive_bayes": 14 / 20, "lexicon_then_naive_bayes": 16 / 20}
+
+
 def test_broken_dictionaries_are_one_line_config_errors(tmp_path):
     from sentibot.errors import ConfigError
 
