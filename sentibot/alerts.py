@@ -6,9 +6,8 @@ import html
 from typing import Any, Callable
 
 from sentibot.models import Alert, AlertKind, Notice
-from sentibot.replies import units
+from sentibot.replies import LIMIT, units
 
-TELEGRAM_LIMIT = 4096
 EXCERPT = 160  # characters of the notice text shown in a regulator_warning alert
 CLOSE_TIME = "T15:00:00+08:00"  # heat is scored on the daily close
 LEVEL_EMOJI = {"calm": "🟢", "warming": "🟡", "hot": "🟠", "frenzy": "🔴"}
@@ -94,12 +93,12 @@ FORMATTERS: dict[AlertKind, Callable[[Alert], list[str]]] = {
 
 
 def format_alert(alert: Alert) -> str:
-    """Telegram HTML for an alert; every scraped string escaped; cut below Telegram's 4096-char limit."""
+    """Telegram HTML for an alert; every scraped string escaped; cut to replies.LIMIT UTF-16 units, under Telegram's 4,096."""
     lines = FORMATTERS[alert.kind](alert)
     text = "\n".join(lines)
-    while units(text) > TELEGRAM_LIMIT and len(lines) > 2:
+    while units(text) > LIMIT and len(lines) > 2:
         lines = lines[:-2] + ["…"]  # drop whole reason lines so no HTML tag or entity is cut in half
         text = "\n".join(lines)
-    if units(text) > TELEGRAM_LIMIT:
+    if units(text) > LIMIT:
         text = _e(alert.title[:1000]) + "…"  # cut the raw string, then escape: no entity is split
     return text

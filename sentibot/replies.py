@@ -86,7 +86,7 @@ def parse_history_arg(args: list[str]) -> tuple[int | None, str]:
 def history_text(db: Database, n: int) -> str:
     """The last n alerts sent to subscribers, newest first."""
     rows = list(db.query("select ts, kind, level, score, title from alerts where audience = 'subscribers'"
-                         " and kind != 'broadcast' order by ts desc, id desc limit ?", [n]))
+                         " order by ts desc, id desc limit ?", [n]))
     if not rows:
         return "No alerts yet."
     lines = [f"<b>Last {len(rows)} alert{'s' if len(rows) > 1 else ''}</b>"]

@@ -205,7 +205,7 @@ class FakeTelegram:
             return 400, _error(400, "Bad Request: chat_id is empty")
         if method == "sendMessage" and not text.strip():
             return 400, _error(400, "Bad Request: message text is empty")
-        if len(text) > (4096 if method == "sendMessage" else 1024):
+        if len(text.encode("utf-16-le")) // 2 > (4096 if method == "sendMessage" else 1024):  # Telegram counts UTF-16
             return 400, _error(400, "Bad Request: message is too long")
         if params.get("parse_mode") == "HTML" and (problem := html_error(text)):
             return 400, _error(400, f"Bad Request: can't parse entities: {problem}")

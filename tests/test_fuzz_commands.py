@@ -33,6 +33,7 @@ from sentibot.bot import COMMANDS, build_application
 from sentibot.config import load_settings
 from sentibot.delivery import NO_LIMITS
 from sentibot.models import BSE50_CODE, Bar, Notice
+from sentibot.replies import units
 from sentibot.store import open_store, save_scores, upsert_bars, upsert_notice
 
 
@@ -107,8 +108,8 @@ def validate_telegram_html(text: str) -> list[str]:
     problems = []
     if not text.strip():
         problems.append("empty message")
-    if len(text) >= 4096:
-        problems.append(f"{len(text)} characters (limit 4,096)")
+    if units(text) > 4096:
+        problems.append(f"{units(text)} UTF-16 units of HTML source (limit 4,096)")
     # every & must start one of the entities Telegram knows; html.parser is lenient here, so check directly
     for match in re.finditer("&", text):
         if not ENTITY.match(text, match.start()):
@@ -130,7 +131,7 @@ def validate_telegram_html(text: str) -> list[str]:
 def test_the_validator_rejects_what_telegram_rejects():
     assert validate_telegram_html("<b>ok</b> &lt;x&gt; &amp; <a href=\"https://x\">l</a>") == []
     for bad in ("<script>x</script>", "<b>open", "a & b", "x < y", "</b>", "<br/>", "&nbsp;", "<a>x</a>",
-                "<b onclick='x'>y</b>", "", "x" * 4096):
+                "<b onclick='x'>y</b>", "", "x" * 4097, "😀" * 2049):
         assert validate_telegram_html(bad), bad
 
 
@@ -265,7 +266,7 @@ def test_hostile_messages_to_every_command(tmp_path, command):
     replies = [t for m, _, t in transport.outgoing if m in ("sendMessage", "sendPhoto")]  # /chart answers a photo
     refused = [c for c in fake.calls if c.method == "sendMessage" and c.fault]
     assert replies, "no command was answered at all"
-    assert not [s for s in fake.sent if s.method == "sendMessage" and len(s.text) >= 4096]
+    assert not [s for s in fake.sent if s.method == "sendMessage" and units(s.text) > 4096]
     assert not refused
     print(f"\n/{command}: {seen[0]:,} messages, {len(replies):,} replies, slowest {slowest[0] * 1000:.0f} ms")
 

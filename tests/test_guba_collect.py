@@ -216,3 +216,17 @@ def test_an_edited_title_or_a_changed_dictionary_is_scored_again(httpserver, db,
     monkeypatch.setattr("sentibot.text.fingerprint", lambda: "another-dictionary")
     assert forget_stale_sentiment(db, "t4") > 0
     assert next(db.query("select count(*) as n from posts where sentiment is not null"))["n"] == 0
+
+
+def test_every_caller_of_derive_observations_reads_current_labels(httpserver, db, monkeypatch):
+    from sentibot.sources.guba import derive_observations
+
+    serve(httpserver, {1: page("constructed_list_json_p1.html"), 2: last_page()})
+    collect(db, settings(httpserver))
+    db.execute("update posts set sentiment = 'neutral'")  # labels from an older dictionary, say
+    days = {r["d"] for r in db.query("select distinct substr(published_at, 1, 10) as d from posts")}
+    assert not [o for o in derive_observations(db, days) if o.metric == "bullish_share"]  # same model: kept
+    monkeypatch.setattr("sentibot.text.fingerprint", lambda: "another-dictionary")
+    shares = [o for o in derive_observations(db, days, stamp="t5") if o.metric == "bullish_share"]
+    assert shares  # the model changed: every title was scored again before counting
+    assert db["cursors"].get(("text", "sentiment_fingerprint"))["value"] == "another-dictionary"

@@ -14,6 +14,7 @@ from sentibot.sources import CollectContext, CollectResult
 from sentibot.sources.guba_parse import RETAIL_KINDS, parse_list_page
 from sentibot.sources.http import FetchError, safe_url
 from sentibot.sources.universe import tracked_codes
+from sentibot.timeutil import now_iso
 
 SOURCE = "guba"
 EXCHANGE = "北交所"  # subject of the BSE-wide series scoring reads
@@ -97,11 +98,10 @@ async def collect(ctx: CollectContext, since: date | None = None) -> CollectResu
     """One Guba cycle: every bar in scope, then the observations of the days touched."""
     bars = bar_list(ctx.db, ctx.settings)
     sweep = _Sweep(ctx, since)
-    forget_stale_sentiment(ctx.db, sweep.stamp)
     queue = list(bars)
     workers = max(1, min(len(bars), ctx.settings.host_concurrency))  # more would only queue at the host gate
     await asyncio.gather(*(sweep.worker(queue) for _ in range(workers)))
-    observations = derive_observations(ctx.db, sweep.days, ctx.settings.guba_retail_only)
+    observations = derive_observations(ctx.db, sweep.days, ctx.settings.guba_retail_only, sweep.stamp)
     store.upsert_observations(ctx.db, observations, sweep.stamp)
     summary = f"{len(bars)} bars, {sweep.pages} pages, {sweep.posts} posts, {len(observations)} observations"
     if sweep.error:
@@ -109,8 +109,14 @@ async def collect(ctx: CollectContext, since: date | None = None) -> CollectResu
     return CollectResult(SOURCE, Outcome.OK if sweep.posts else Outcome.EMPTY, sweep.posts, summary)
 
 
-def derive_observations(db: Database, days: set[str], retail_only: bool = True) -> list[Observation]:
-    """Per bar per hour (metric *_1h) and per day, plus BSE-wide per day: posts, reads, comments, authors."""
+def derive_observations(db: Database, days: set[str], retail_only: bool = True,
+                        stamp: str | None = None) -> list[Observation]:
+    """Per bar per hour (metric *_1h) and per day, plus BSE-wide per day: posts, reads, comments, authors.
+
+    Stored sentiment labels are checked against the text model first (forget_stale_sentiment), so every caller
+    reads current labels; stamp dates that check (default: now).
+    """
+    forget_stale_sentiment(db, stamp or now_iso())
     kinds = RETAIL_KINDS if retail_only else ALL_KINDS
     base = (f"from posts where source = 'guba' and kind in ({','.join('?' * len(kinds))}) "
             "and published_at >= ? and published_at < ?")
