@@ -29,3 +29,13 @@ def test_fast_segmenter_tokens_are_identical_on_real_titles():
 
 def test_default_segmenter_is_the_fast_one_when_installed():
     assert text.model().segmenter == text.available_segmenter()
+
+
+def test_fast_segmenter_bundles_jiebas_own_dictionary():
+    # the fast path loads jieba-next's bundled dict.txt (so jieba itself need not be imported); the tokens are
+    # only the same while that file is byte-identical to jieba's
+    jieba_next = pytest.importorskip("jieba_next", reason="jieba-next (the optional fast segmenter) is not installed")
+    import jieba
+
+    bundled = Path(jieba_next.__file__).with_name("dict.txt").read_bytes()
+    assert bundled == Path(jieba.__file__).with_name("dict.txt").read_bytes()
