@@ -61,7 +61,7 @@ def test_copied_paths_are_not_docker_ignored():
 def test_runs_as_non_root_user_created_in_the_image():
     users = _args("USER")
     assert users and users[-1] not in ("root", "0", "0:0")
-    assert any(f"useradd" in run and users[-1] in run for run in _args("RUN"))
+    assert any("useradd" in run and users[-1] in run for run in _args("RUN"))
     last_user = max(i for i, (word, _) in enumerate(_instructions()) if word == "USER")
     assert not [w for w, _ in _instructions()[last_user:] if w == "RUN"], "RUN after USER would need root"
 

@@ -10,7 +10,6 @@ of stdout and stderr is searched for the token, its secret half, and the Baidu/W
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import sys
 import time

@@ -19,7 +19,8 @@ from sqlite_utils import Database
 from sentibot import store
 from sentibot.errors import StoreError
 from sentibot.models import Alert, AlertKind, Bar, Notice, Observation, Post
-from sentibot.store import (add_alert, get_cursor, migrations, open_store, save_scores, schema_version, set_cursor,
+from sentibot.schema import migrations
+from sentibot.store import (add_alert, get_cursor, open_store, save_scores, schema_version, set_cursor,
                             upsert_bars, upsert_notice, upsert_observations, upsert_posts)
 
 TABLES = {"posts", "observations", "bars", "notices", "notice_revisions", "scores", "alerts", "subscribers",
