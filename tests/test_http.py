@@ -9,6 +9,7 @@ import time
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import httpx
 import pytest
 from werkzeug.wrappers import Response
 
@@ -269,3 +270,53 @@ def test_guard_catches_remote_attempts_even_when_swallowed():
     seen = list(conftest._attempts)
     conftest._attempts.clear()  # this test's own attempt was deliberate
     assert seen == ["resolve guba.example.test"]
+
+
+def test_a_host_that_refuses_every_connection_fails_its_other_requests_at_once():
+    now = [1000.0]
+    attempts = {"down.example": 0, "up.example": 0}
+
+    def handler(request):
+        attempts[request.url.host] += 1  # fault injection: one host refuses connections, the other answers
+        if request.url.host == "down.example" and now[0] < 2000:
+            raise httpx.ConnectError("[Errno 111] Connection refused")
+        return httpx.Response(200, text="ok")
+
+    async def sleep(seconds):
+        now[0] += seconds
+
+    async def go():
+        polite = PoliteClient(httpx.AsyncClient(transport=httpx.MockTransport(handler)), min_interval_s=0.0,
+                              retries=2, backoff_s=1.0, unreachable_s=60.0, sleep=sleep, clock=lambda: now[0])
+        async with polite as c:
+            with pytest.raises(FetchError, match=r"http://down.example/a: ConnectError: \[Errno 111\]"):
+                await c.get("http://down.example/a")
+            assert attempts["down.example"] == 3  # every attempt made once
+            with pytest.raises(FetchError, match=r"http://down.example/b: host unreachable \(ConnectError: "
+                                                 r"\[Errno 111\] Connection refused\); not tried again for 6\d s"):
+                await c.get("http://down.example/b")
+            assert attempts["down.example"] == 3  # no new attempt, no backoff
+            assert (await c.get_text("http://up.example/")) == "ok"  # other hosts are not affected
+            now[0] = 2000.0  # 60 s later the host is tried again, and answers
+            assert (await c.get_text("http://down.example/c")) == "ok"
+
+    run(go())
+
+
+def test_a_read_timeout_does_not_mark_the_host_unreachable():
+    calls = []
+
+    def handler(request):
+        calls.append(request.url.path)
+        raise httpx.ReadTimeout("slow")
+
+    async def go():
+        polite = PoliteClient(httpx.AsyncClient(transport=httpx.MockTransport(handler)), min_interval_s=0.0,
+                              retries=1, backoff_s=0.0)
+        async with polite as c:
+            for path in ("/a", "/b"):
+                with pytest.raises(FetchError, match="ReadTimeout"):
+                    await c.get(f"http://slow.example{path}")
+
+    run(go())
+    assert calls == ["/a", "/a", "/b", "/b"]  # the host answered connections: each request makes its own attempts

@@ -25,6 +25,7 @@ POOL_SIZE = 8  # DESIGN.md: httpx over loopback peaks at 4-8 connections and slo
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 BLOCK_STATUSES = frozenset({403, 429})  # refusals that mean "go away", not "no such page"
 MAX_RETRY_AFTER_S = 120.0  # a longer Retry-After is a block: give up now, the source pauses instead
+UNREACHABLE_S = 60.0  # after a host refused every connection attempt, its other requests fail at once this long
 CAPTCHA_MARKERS = ("em_captcha_modal", "slider-captcha", "slidecaptcha", "geetest", "验证码", "滑动验证")
 BUSY_MARKERS = ("系统繁忙", "请稍后再试", "访问过于频繁", "访问频繁")
 SHELL_MAX_BYTES = 4096  # the ~2.8 KB empty shell served with status 200 to blocked clients
@@ -71,19 +72,22 @@ class _Host:
     gate: asyncio.Semaphore
     spacing: asyncio.Lock
     next_at: float = 0.0
+    down_until: float = 0.0  # no connection could be made: fail the host's requests at once until then
+    down_error: str = ""
 
 
 class PoliteClient:
     """Per-host politeness (in-flight cap, minimum spacing, Retry-After) and retries over one httpx.AsyncClient."""
 
     def __init__(self, client: httpx.AsyncClient, *, min_interval_s: float = 2.0, host_concurrency: int = 1,
-                 retries: int = 3, backoff_s: float = 1.0,
+                 retries: int = 3, backoff_s: float = 1.0, unreachable_s: float = UNREACHABLE_S,
                  sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep, clock: Callable[[], float] = time.monotonic):
         self.client = client
         self.min_interval_s = min_interval_s
         self.host_concurrency = host_concurrency
         self.retries = retries
         self.backoff_s = backoff_s
+        self.unreachable_s = unreachable_s
         self._sleep = sleep
         self._clock = clock
         self._hosts: dict[str, _Host] = {}
@@ -132,24 +136,37 @@ class PoliteClient:
 
     async def request(self, method: str, url: str, *, params: dict | None = None, headers: dict | None = None,
                       data: dict | None = None, json: Any = None) -> httpx.Response:
-        """One polite request with retries; a 2xx/3xx response, or FetchError (BLOCKED or FAILED)."""
+        """One polite request with retries; a 2xx/3xx response, or FetchError (BLOCKED or FAILED).
+
+        When every attempt failed to connect (no route, refused, DNS, connect timeout), the host's other requests
+        fail at once for unreachable_s instead of each retrying with backoff: a source with many URLs on a host
+        that is down reports in seconds, not minutes.
+        """
         host = self._host(url)
         where = safe_url(url)
         for attempt in range(self.retries + 1):
             last = attempt == self.retries
+            if (left := host.down_until - self._clock()) > 0:
+                raise FetchError(f"{where}: host unreachable ({host.down_error}); not tried again for {left:.0f} s",
+                                 Outcome.FAILED)
             async with host.gate:
                 await self._wait_turn(host)
                 try:
                     response = await self.client.request(method, url, params=params, headers=headers,
                                                          data=data, json=json)
                 except httpx.TransportError as exc:  # connect error, reset, dropped connection, timeout
-                    response, error = None, f"{where}: {type(exc).__name__}: {exc or 'connection dropped'}"
+                    response, reason = None, f"{type(exc).__name__}: {exc or 'connection dropped'}"
+                    error, connect_failed = f"{where}: {reason}", isinstance(exc, (httpx.ConnectError,
+                                                                                   httpx.ConnectTimeout))
             if response is None:
                 if last:
+                    if connect_failed:
+                        host.down_until, host.down_error = self._clock() + self.unreachable_s, reason
                     raise FetchError(error, Outcome.FAILED)
                 log.info("retrying %s", error)
                 await self._sleep(self._backoff(attempt))
                 continue
+            host.down_until = 0.0  # it answered: reachable again
             status = response.status_code
             if status < 400:
                 return response
