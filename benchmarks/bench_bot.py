@@ -1,5 +1,6 @@
 """Bot benchmarks against the fake Bot API on loopback: outbox throughput at Telegram's limits, the machinery's
-ceiling with the limiter off against plain PTB send_message, and /heat latency with 50 concurrent chats.
+ceiling with the limiter off against plain PTB send_message, and /heat latency with 50 concurrent chats (the bot in
+its own process, as in production; one row also with bot and fake sharing a loop, the earlier method).
 
     python benchmarks/bench_bot.py            # full run (~2 min: the at-limits fan-out alone takes ~70 s)
     python benchmarks/bench_bot.py --quick    # skips the at-limits fan-out
@@ -78,11 +79,28 @@ async def plain_ptb(n: int) -> float:
             return n / (time.monotonic() - start)
 
 
-async def heat_latency(tmp: Path, limits: Limits, burst: bool, period: float = 1.0, chats: int = 50, rounds: int = 6):
+# the bot under test in its own process, as in production: the fake Bot API's work stays in this process
+_BOT_PROCESS = """
+import asyncio, sys
+from sentibot.bot import serve
+from sentibot.config import load_settings
+from sentibot.delivery import NO_LIMITS, Limits
+from sentibot.store import open_store
+token, url, path, limited = sys.argv[1:5]
+settings = load_settings({"SENTIBOT_TELEGRAM_TOKEN": token, "SENTIBOT_TELEGRAM_API_URL": url,
+                          "SENTIBOT_SENDER_INTERVAL_S": "3600"}, env_file=None)
+asyncio.run(serve(settings, open_store(path), limits=Limits() if limited == "1" else NO_LIMITS, poll_timeout_s=10))
+"""
+
+
+async def heat_latency(tmp: Path, limits: Limits, burst: bool, period: float = 1.0, chats: int = 50, rounds: int = 6,
+                       own_process: bool = True):
     """(p50, p95, one sendMessage round trip) in ms from an update being available to the /heat reply accepted.
 
     burst: every round all chats send /heat at the same instant (2 s apart); steady: each chat sends /heat once per
-    period at its own random offset (50 chats, period 1 s = 50 requests/s)."""
+    period at its own random offset (50 chats, period 1 s = 50 requests/s). own_process: the bot runs in a
+    subprocess (as in production, where Telegram is another machine); otherwise on this process's loop, sharing
+    the CPU with the fake."""
     db = open_store(tmp / f"heat-{limits.overall_per_s}-{burst}.db")
     save_scores(db, [{"date": f"2023-11-{d:02d}", "score": 50.0 + d, "level": "hot",
                       "components": {"close": 1400.0, "turnover_ratio": 2.5, "rsi": 70,
@@ -92,37 +110,51 @@ async def heat_latency(tmp: Path, limits: Limits, burst: bool, period: float = 1
     rng = random.Random(1)
     async with FakeTelegram() as fake:
         stop = asyncio.Event()
-        task = asyncio.create_task(serve(settings(fake), db, limits=limits, stop=stop, poll_timeout_s=10))
-        while not any(c.method == "getUpdates" for c in fake.calls):
-            await asyncio.sleep(0.01)
-        fake.inject("/heat", user_id=99)  # warm-up: the first reply opens connections
-        await asyncio.sleep(0.5)
-        if burst:
-            for _ in range(rounds):
-                for chat in asked:
+        if own_process:
+            limited = "1" if limits.overall_per_s else "0"
+            process = await asyncio.create_subprocess_exec(sys.executable, "-c", _BOT_PROCESS, TOKEN, fake.base_url,
+                                                       str(tmp / f"heat-{limits.overall_per_s}-{burst}.db"), limited)
+        else:
+            task = asyncio.create_task(serve(settings(fake), db, limits=limits, stop=stop, poll_timeout_s=10))
+        try:
+            while not any(c.method == "getUpdates" for c in fake.calls):
+                if own_process and process.returncode is not None:
+                    raise RuntimeError(f"the bot process exited with status {process.returncode} before polling")
+                await asyncio.sleep(0.01)
+            fake.inject("/heat", user_id=99)  # warm-up: the first reply opens connections
+            await asyncio.sleep(0.5)
+            if burst:
+                for _ in range(rounds):
+                    for chat in asked:
+                        fake.inject("/heat", user_id=chat)
+                        asked[chat].append(time.monotonic())
+                    await asyncio.sleep(2.0)  # lets the limiter's bucket refill between rounds
+            else:
+                plan = sorted(((k + rng.random()) * period, chat) for chat in asked for k in range(rounds))
+                start = time.monotonic()
+                for at, chat in plan:
+                    await asyncio.sleep(max(0.0, start + at - time.monotonic()))
                     fake.inject("/heat", user_id=chat)
                     asked[chat].append(time.monotonic())
-                await asyncio.sleep(2.0)  # lets the limiter's bucket refill between rounds
-        else:
-            plan = sorted(((k + rng.random()) * period, chat) for chat in asked for k in range(rounds))
-            start = time.monotonic()
-            for at, chat in plan:
-                await asyncio.sleep(max(0.0, start + at - time.monotonic()))
-                fake.inject("/heat", user_id=chat)
-                asked[chat].append(time.monotonic())
-        deadline = time.monotonic() + 30
-        while sum(len(fake.sent_to(c)) for c in asked) < chats * rounds and time.monotonic() < deadline:
-            await asyncio.sleep(0.05)
-        latencies = [(s.ts - t) * 1000 for chat, times in asked.items() for s, t in zip(fake.sent_to(chat), times)]
-        assert len(latencies) == chats * rounds, "some /heat got no reply"
-        rtt = []
-        async with Bot(TOKEN, base_url=fake.base_url) as bot:
-            for _ in range(50):
-                start = time.monotonic()
-                await bot.send_message(1, "ping")
-                rtt.append((time.monotonic() - start) * 1000)
-        stop.set()
-        await task
+            deadline = time.monotonic() + 30
+            while sum(len(fake.sent_to(c)) for c in asked) < chats * rounds and time.monotonic() < deadline:
+                await asyncio.sleep(0.05)
+            latencies = [(s.ts - t) * 1000 for chat, times in asked.items()
+                         for s, t in zip(fake.sent_to(chat), times)]
+            assert len(latencies) == chats * rounds, "some /heat got no reply"
+            rtt = []
+            async with Bot(TOKEN, base_url=fake.base_url) as bot:
+                for _ in range(50):
+                    start = time.monotonic()
+                    await bot.send_message(1, "ping")
+                    rtt.append((time.monotonic() - start) * 1000)
+        finally:  # never leave a bot process polling behind
+            if own_process:
+                process.terminate()  # SIGTERM: serve() stops polling and exits
+                await process.wait()
+            else:
+                stop.set()
+                await task
     q = statistics.quantiles(latencies, n=100)
     return statistics.median(latencies), q[94], statistics.median(rtt)
 
@@ -143,12 +175,13 @@ def main(argv: list[str] | None = None) -> list[dict]:
         results.append({"figure": "outbox ceiling, limiter off", "value": round(ceiling), "unit": "msg/s",
                         "anchor": "plain PTB send_message, same concurrency", "anchor_value": round(anchor),
                         "ratio": round(ceiling / anchor, 3), "goal": ">= 0.75"})
-        for name, limits, burst, period in (
-                ("each once a second (50/s), limiter off", NO_LIMITS, False, 1.0),
-                ("each once every 2 s (25/s), limiter at 30 msg/s", Limits(), False, 2.0),
-                ("all 50 at the same instant, limiter off", NO_LIMITS, True, 0),
-                ("all 50 at the same instant, limiter at 30 msg/s", Limits(), True, 0)):
-            p50, p95, rtt = asyncio.run(heat_latency(tmp, limits, burst, period))
+        for name, limits, burst, period, own in (
+                ("each once a second (50/s), limiter off", NO_LIMITS, False, 1.0, True),
+                ("each once every 2 s (25/s), limiter at 30 msg/s", Limits(), False, 2.0, True),
+                ("all 50 at the same instant, limiter off", NO_LIMITS, True, 0, True),
+                ("all 50 at the same instant, limiter at 30 msg/s", Limits(), True, 0, True),
+                ("all 50 at the same instant, limiter off, bot and fake on one loop", NO_LIMITS, True, 0, False)):
+            p50, p95, rtt = asyncio.run(heat_latency(tmp, limits, burst, period, own_process=own))
             results.append({"figure": f"/heat p95 latency, 50 chats, {name}", "value": round(p95, 1),
                             "unit": "ms", "anchor": "one sendMessage round trip (median)", "anchor_value": round(rtt, 2),
                             "ratio": round(p95 / rtt, 1), "goal": "< 50 ms", "p50": round(p50, 1)})
