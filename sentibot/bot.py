@@ -16,7 +16,7 @@ from telegram.constants import ChatAction, ParseMode
 from telegram.error import Conflict, InvalidToken, NetworkError
 from telegram.ext import AIORateLimiter, Application, CommandHandler, ContextTypes, MessageHandler, filters
 
-from sentibot import replies, subscriptions, timeutil
+from sentibot import broadcasts, replies, subscriptions, timeutil
 from sentibot.config import Settings
 from sentibot.delivery import Limits, Sender, SenderConfig, schedule_sender
 from sentibot.errors import ConfigError, SentibotError
@@ -197,10 +197,16 @@ async def cmd_broadcast(update: Update, context) -> None:
         return
     chats = [r["chat_id"] for r in _db(context).query("select chat_id from subscribers where active = 1")]
     sender = context.bot_data.get("sender") or Sender(context.bot, _db(context), context.bot_data["sender_config"])
-    log.info("admin %s broadcasts to %s subscribers", update.effective_user.id, len(chats))
-    await reply(update, f"Broadcasting to {len(chats)} subscriber{'s' if len(chats) != 1 else ''}…")
-    stats = await sender.broadcast(text, chats)
-    await reply(update, "Broadcast done: " + ", ".join(f"{v} {k}" for k, v in sorted(stats.counts.items())) + ".")
+    broadcast_id = sender.start_broadcast(text, update.effective_user.id, chats)  # stored: a restart resumes it
+    log.info("admin %s broadcasts #%s to %s subscribers", update.effective_user.id, broadcast_id, len(chats))
+    await reply(update, f"Broadcasting #{broadcast_id} to {len(chats)} subscriber{'s' if len(chats) != 1 else ''}…")
+    stats = await sender.send_broadcast(broadcast_id)
+    outcomes = ", ".join(f"{v} {k}" for k, v in sorted(stats.counts.items())) or "nothing sent"
+    if broadcasts.is_finished(_db(context), broadcast_id):
+        await reply(update, f"Broadcast #{broadcast_id} done: {outcomes}.")
+    else:
+        await reply(update, f"Broadcast #{broadcast_id} paused, the bot is stopping: {outcomes}. "
+                            "The other subscribers get it when the bot runs again.")
 
 
 async def cmd_sources(update: Update, context) -> None:

@@ -24,7 +24,7 @@ from telegram import LinkPreviewOptions
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, ChatMigrated, Forbidden, InvalidToken, NetworkError, RetryAfter, TimedOut
 
-from sentibot import timeutil
+from sentibot import broadcasts, timeutil
 from sentibot.store import alert_from_row
 
 log = logging.getLogger(__name__)
@@ -114,12 +114,17 @@ class Sender:
         self._in_flight: set[tuple[int, int]] = set()
         self._texts: dict[int, str] = {}
         self._task: asyncio.Task | None = None
+        self._broadcasting: set[int] = set()  # broadcast ids being sent by this process
+        self._broadcast_tasks: set[asyncio.Task] = set()
         self._stopping = False
 
     # --- job entry points ------------------------------------------------------------------------------------
     async def tick(self, context=None) -> None:
-        """JobQueue callback: start a drain in the background unless one is running."""
-        if self._stopping or (self._task and not self._task.done()):
+        """JobQueue callback: resume unfinished broadcasts, and start a drain in the background unless one runs."""
+        if self._stopping:
+            return
+        self._resume_broadcasts()
+        if self._task and not self._task.done():
             return
         self._task = asyncio.create_task(self.drain(), name="outbox-drain")
         self._task.add_done_callback(_log_crash)
@@ -127,8 +132,7 @@ class Sender:
     async def stop(self) -> None:
         """Stop claiming rows and let the requests in flight settle (bounded by the send timeout)."""
         self._stopping = True
-        if self._task:
-            await asyncio.gather(self._task, return_exceptions=True)
+        await asyncio.gather(*([self._task] if self._task else []), *self._broadcast_tasks, return_exceptions=True)
 
     # --- the drain ---------------------------------------------------------------------------------------------
     async def drain(self, wait_retries: bool = False) -> DrainStats:
@@ -282,14 +286,40 @@ class Sender:
             self._settle(row, "sent", message_id=message.message_id)
             stats.add("sent")
 
-    async def broadcast(self, text: str, chat_ids: list[int]) -> DrainStats:
-        """Send an admin's text to chats under the same limits and outcome rules; not persisted (see docs/bot.md)."""
-        stats = DrainStats()
-        for chat_id in chat_ids:
-            stats.add(await self._send_direct(chat_id, text))
-        return stats
+    # --- admin broadcasts (sentibot.broadcasts) ---------------------------------------------------------------
+    def start_broadcast(self, text: str, admin_id: int, chat_ids: list[int]) -> int:
+        """Store a broadcast for send_broadcast; if this process dies first, a later tick resumes it."""
+        broadcast_id = broadcasts.create(self.db, text, admin_id, chat_ids, self.clock())
+        self._broadcasting.add(broadcast_id)  # before any await: a tick must not resume it meanwhile
+        return broadcast_id
 
-    async def _send_direct(self, chat_id: int, text: str) -> str:
+    async def send_broadcast(self, broadcast_id: int) -> DrainStats:
+        """Send a stored broadcast's pending recipients under the same limits and outcome rules as alerts."""
+        self._broadcasting.add(broadcast_id)
+        try:
+            done = await broadcasts.send(self.db, broadcast_id, self.send_direct, self.clock, lambda: self._stopping)
+        finally:
+            self._broadcasting.discard(broadcast_id)
+        return DrainStats(done)
+
+    def _resume_broadcasts(self) -> None:
+        for broadcast_id in broadcasts.unfinished(self.db):
+            if broadcast_id in self._broadcasting:
+                continue
+            broadcasts.settle_interrupted(self.db, broadcast_id, self.clock(), self.config.stale_sending_s)
+            if broadcasts.finish_if_settled(self.db, broadcast_id, self.clock()):
+                continue
+            if not broadcasts.counts(self.db, broadcast_id).get("pending"):
+                continue  # only rows another process may still be sending: settled once they are stale
+            log.info("resuming broadcast %s (cut short by a restart)", broadcast_id)
+            self._broadcasting.add(broadcast_id)
+            task = asyncio.create_task(self.send_broadcast(broadcast_id), name=f"broadcast-{broadcast_id}")
+            self._broadcast_tasks.add(task)
+            task.add_done_callback(self._broadcast_tasks.discard)
+            task.add_done_callback(_log_crash)
+
+    async def send_direct(self, chat_id: int, text: str) -> str:
+        """One message outside the outbox (a broadcast): its outcome, with the outbox's pacing and rules."""
         for attempt in range(1, self.config.max_attempts + 1):
             wait = self._chat_ready.get(chat_id, 0.0) - time.monotonic()
             if wait > 0:

@@ -97,4 +97,19 @@ def m003_post_sentiment(db: Database) -> None:
     db["posts"].add_column("sentiment", str)
 
 
+@migrations()
+def m004_broadcasts(db: Database) -> None:
+    # An admin's /broadcast and each recipient's outcome: kept for review, and a broadcast cut short by a restart
+    # resumes with the recipients still pending (the same at-most-once marks as deliveries).
+    db["broadcasts"].create(
+        {"id": int, "text": str, "admin_id": int, "created_at": str, "finished_at": str}, pk="id"
+    )
+    db["broadcast_deliveries"].create(
+        {"broadcast_id": int, "chat_id": int, "status": str, "updated_at": str},
+        pk=("broadcast_id", "chat_id"),
+        foreign_keys=[("broadcast_id", "broadcasts", "id")],
+    )
+    db["broadcast_deliveries"].create_index(["status"])
+
+
 KNOWN_MIGRATIONS = {m.name for m in migrations._migrations}

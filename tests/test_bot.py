@@ -202,9 +202,14 @@ def test_admin_commands_check_the_user_not_the_chat(tmp_path, caplog):
             assert "administrators" in (await chat.ask("/sources", user_id=1001))[0]
         assert "refused /broadcast from user 1001" in caplog.text
         texts = await chat.ask("/broadcast <b>sale</b> & more\nline two", user_id=ADMIN, replies_expected=2)
-        assert texts[0].startswith("Broadcasting to 3") and "2 sent" in texts[1] and "1 blocked" in texts[1]
+        assert texts[0] == "Broadcasting #1 to 3 subscribers…"
+        assert texts[1] == "Broadcast #1 done: 1 blocked, 2 sent."
         assert fake.sent_to(2001)[0].text == "📣 &lt;b&gt;sale&lt;/b&gt; &amp; more\nline two"
         assert db["subscribers"].get(2003)["active"] == 0
+        stored = db["broadcasts"].get(1)  # kept for review, with each recipient's outcome
+        assert stored["admin_id"] == ADMIN and stored["text"] == fake.sent_to(2001)[0].text and stored["finished_at"]
+        assert {r["chat_id"]: r["status"] for r in db["broadcast_deliveries"].rows} == {
+            2001: "sent", 2002: "sent", 2003: "blocked"}
         sources = (await chat.ask("/sources", user_id=ADMIN))[0]
         assert "Subscribers</b>: 2 active, 1 inactive" in sources
 
