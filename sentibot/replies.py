@@ -134,7 +134,7 @@ def status_text(db: Database) -> str:
 
 
 def sources_text(db: Database) -> str:
-    """The admin view: per-source counters and the outbox by status."""
+    """The admin view: per-source counters, the outbox and broadcast recipients by status."""
     lines = ["<b>Sources (admin)</b>"]
     for r in _health_rows(db):
         lines.append(
@@ -147,5 +147,10 @@ def sources_text(db: Database) -> str:
     outbox = {r["status"]: r["n"] for r in db.query("select status, count(*) as n from deliveries group by status")}
     subs = {r["active"]: r["n"] for r in db.query("select active, count(*) as n from subscribers group by active")}
     lines.append(f"<b>Outbox</b>: {e(json.dumps(outbox, sort_keys=True))}")
+    sent = {r["status"]: r["n"] for r in db.query("select status, count(*) as n from broadcast_deliveries"
+                                                  " group by status")}
+    if sent:
+        unfinished = next(db.query("select count(*) as n from broadcasts where finished_at is null"))["n"]
+        lines.append(f"<b>Broadcasts</b>: {e(json.dumps(sent, sort_keys=True))}; {unfinished} unfinished")
     lines.append(f"<b>Subscribers</b>: {subs.get(1, 0)} active, {subs.get(0, 0)} inactive")
     return "\n".join(lines)
