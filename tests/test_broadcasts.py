@@ -116,3 +116,15 @@ def test_stopping_leaves_the_rest_pending_for_the_next_run(db):
 
     run_sender(db, scenario)
     assert list(statuses(db).values()).count("pending") == 3 and broadcasts.unfinished(db) == [1]
+
+
+def test_a_broadcast_with_no_subscribers_is_stored_and_finished_at_once(db):
+    db.execute("update subscribers set active = 0")
+
+    async def scenario(sender, fake):
+        broadcast_id = sender.start_broadcast("📣 hello", 42, [])
+        assert (await sender.send_broadcast(broadcast_id)).counts == {}
+        assert not [c for c in fake.calls if c.method == "sendMessage"]
+
+    run_sender(db, scenario)
+    assert db["broadcasts"].count == 1 and broadcasts.unfinished(db) == [] and statuses(db) == {}
