@@ -154,7 +154,8 @@ class Settings:
     )
     log_level: str = _setting("SENTIBOT_LOG_LEVEL", "INFO", _log_level, "DEBUG, INFO, WARNING or ERROR")
     guba_url: str = _setting("SENTIBOT_GUBA_URL", "https://guba.eastmoney.com", _url, "Guba forum pages")
-    guba_api_url: str = _setting("SENTIBOT_GUBA_API_URL", "https://gbapi.eastmoney.com", _url, "Guba JSON API")
+    guba_api_url: str = _setting("SENTIBOT_GUBA_API_URL", "https://gbapi.eastmoney.com", _url,
+                                 "Guba JSON API (reserved by DESIGN.md; not read yet: Guba is read from list pages)")
     eastmoney_url: str = _setting(
         "SENTIBOT_EASTMONEY_URL", "https://push2his.eastmoney.com", _url, "Eastmoney kline (market bars)"
     )
