@@ -337,6 +337,9 @@ class Sender:
                 return "blocked"
             except BadRequest:
                 return "failed"
+            except ChatMigrated as exc:  # the group became a supergroup: later messages go to its new id
+                self._migrate(chat_id, exc.new_chat_id)
+                return "failed"
             except TimedOut as exc:
                 if not isinstance(exc.__cause__, (httpx.ConnectTimeout, httpx.PoolTimeout)):
                     return "unknown"  # may have been delivered: never re-sent

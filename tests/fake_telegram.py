@@ -26,7 +26,7 @@ BOT_ID = 123456
 BOT_USERNAME = "sentibot_test_bot"
 ALLOWED_TAGS = {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "a", "code", "pre", "span",
                 "tg-spoiler", "tg-emoji", "blockquote"}
-FAULTS = ("429", "403", "400", "500", "502", "hang", "hang_after_accept", "409")
+FAULTS = ("429", "403", "400", "500", "502", "hang", "hang_after_accept", "409", "migrate")
 
 
 @dataclass
@@ -177,6 +177,9 @@ class FakeTelegram:
             return 403, _error(403, "Forbidden: bot was blocked by the user")
         if fault == "400":
             return 400, _error(400, "Bad Request: chat not found")
+        if fault == "migrate":  # a group upgraded to a supergroup: Telegram names the new id (-100 + the old one)
+            return 400, _error(400, "Bad Request: group chat was upgraded to a supergroup chat",
+                               {"migrate_to_chat_id": migrated_id(int(chat))})
         if fault in ("500", "502"):
             return int(fault), _error(int(fault), "Internal Server Error" if fault == "500" else "Bad Gateway")
         if fault == "409":
@@ -278,6 +281,11 @@ class FakeTelegram:
         except ValueError as exc:
             return 400, _error(400, f"Bad Request: {exc}")
         return await self.handle(path[len(prefix):].split("?")[0], params)
+
+
+def migrated_id(chat_id: int) -> int:
+    """The supergroup id a migrated group gets in this fake."""
+    return int(f"-100{abs(chat_id)}")
 
 
 def _ok(result) -> dict:

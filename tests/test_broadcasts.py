@@ -128,3 +128,18 @@ def test_a_broadcast_with_no_subscribers_is_stored_and_finished_at_once(db):
 
     run_sender(db, scenario)
     assert db["broadcasts"].count == 1 and broadcasts.unfinished(db) == [] and statuses(db) == {}
+
+
+def test_a_group_that_became_a_supergroup_during_a_broadcast_is_moved_not_crashed(db):
+    from fake_telegram import migrated_id
+
+    db["subscribers"].insert({"chat_id": -42, "user_id": 1, "chat_type": "group", "min_level": "hot", "active": 1})
+
+    async def scenario(sender, fake):
+        fake.fault_rule = lambda m, p: "migrate" if m == "sendMessage" and int(p["chat_id"]) == -42 else None
+        broadcast_id = sender.start_broadcast("📣 hello", 42, [-42, *CHATS])
+        assert (await sender.send_broadcast(broadcast_id)).counts == {"failed": 1, "sent": 5}
+
+    run_sender(db, scenario)
+    assert statuses(db)[-42] == "failed" and broadcasts.unfinished(db) == []
+    assert db["subscribers"].get(migrated_id(-42))["active"] == 1  # the next alert or broadcast reaches it

@@ -16,7 +16,7 @@ from telegram import Bot
 from telegram.request import HTTPXRequest
 
 from fake_telegram import TOKEN, FakeTelegram
-from sentibot.delivery import Limits, SenderConfig, drain_outbox
+from sentibot.delivery import NO_LIMITS, Limits, SenderConfig, drain_outbox
 from sentibot.models import Alert, AlertKind
 from sentibot.store import add_alert, open_store
 from sentibot.subscriptions import unsubscribe
@@ -232,3 +232,28 @@ def test_cooldown_keeps_a_flapping_condition_from_spamming(tmp_path):
     assert add_alert(db, frenzy(30), "2023-11-30T15:05:00+08:00", cooldown_s=86400 * 2) is not None
     assert add_alert(db, frenzy(28), "2023-11-28T15:05:00+08:00") is not None  # cooldown is opt-in
     assert db["alerts"].count == 3 and db["deliveries"].count == 9
+
+
+def test_a_group_that_became_a_supergroup_moves_its_subscription_and_gets_the_next_alert(tmp_path):
+    from fake_telegram import migrated_id
+
+    db = make_db(tmp_path / "migrate.db", private=1, groups=1)
+    group, supergroup = -1_000_000, migrated_id(-1_000_000)
+    add_alert(db, alert(1), NOW)
+    config = SenderConfig(limits=NO_LIMITS)
+
+    async def main():
+        async with FakeTelegram() as fake:
+            fake.fault_rule = lambda m, p: "migrate" if m == "sendMessage" and int(p["chat_id"]) == group else None
+            async with Bot(TOKEN, base_url=fake.base_url) as bot:
+                await drain_outbox(bot, db, config=config)
+                add_alert(db, alert(2), NOW)  # the next alert goes to the supergroup
+                await drain_outbox(bot, db, config=config)
+            return fake
+
+    fake = asyncio.run(main())
+    rows = {(r["alert_id"], r["chat_id"]): r for r in db.query("select * from deliveries")}
+    assert rows[(1, group)]["status"] == "failed" and rows[(1, group)]["last_error"] == f"chat migrated to {supergroup}"
+    assert rows[(2, supergroup)]["status"] == "sent" and (2, group) not in rows
+    assert sorted(s.chat_id for s in fake.sent) == sorted([10_000, 10_000, supergroup])
+    assert db["subscribers"].get(supergroup)["active"] == 1 and db["subscribers"].count_where("chat_id = ?", [group]) == 0
