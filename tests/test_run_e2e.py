@@ -113,6 +113,13 @@ def test_run_end_to_end(tmp_path):
             assert service.proc.poll() is None
             assert "heat" in reply_after(fake, USER, "/heat").lower()
 
+            # 6) an admin's /broadcast goes out through the service's sender, and the admin gets the outcome
+            admin_seen = len(fake.sent_to(ADMIN))
+            assert reply_after(fake, ADMIN, "/broadcast 北交所: maintenance tonight").startswith("Broadcasting #1 to 1")
+            wait_message(fake, USER, "maintenance tonight", timeout=10)
+            done, _ = wait_message(fake, ADMIN, "Broadcast #1 done", timeout=10, after=admin_seen)
+            assert done == "Broadcast #1 done: 1 sent."
+
             code, took = service.terminate()
             assert code == 0 and took < 10, (code, took)
             assert all(TOKEN not in line for line in first_lines + service.lines)
