@@ -24,6 +24,7 @@ from sentibot.logsafe import protect_token
 from sentibot.replies import e
 
 log = logging.getLogger(__name__)
+CONNECTION_POOL = 8  # connections to the Bot API (DESIGN.md: cap a client's pool at 8); see build_application
 Handler = Callable[[Update, ContextTypes.DEFAULT_TYPE], Awaitable[None]]
 
 
@@ -267,11 +268,12 @@ def build_application(settings: Settings, db: Database, *, limits: Limits = Limi
         raise ConfigError("SENTIBOT_TELEGRAM_TOKEN: not set; the bot needs a token from @BotFather")
     protect_token(settings.telegram_token)
     base = settings.telegram_api_url
-    # 16 connections: a burst of replies reuses warm connections instead of opening 50 (httpx peaks at 4-8 on
-    # loopback); a long pool timeout makes a burst queue rather than fail
+    # A pool of 8, not more: a burst of replies reuses warm connections instead of opening 50, and httpcore checks
+    # every pooled connection on every request, so 16 made a burst of 50 /heat replies slower at the same outbox
+    # ceiling (docs/bot.md, Benchmarks). A long pool timeout makes a burst queue rather than fail.
     builder = (Application.builder().token(str(settings.telegram_token)).base_url(base)
                .base_file_url(base[:-3] + "file/bot" if base.endswith("/bot") else base)
-               .concurrent_updates(concurrent_updates).connection_pool_size(16).pool_timeout(10.0))
+               .concurrent_updates(concurrent_updates).connection_pool_size(CONNECTION_POOL).pool_timeout(10.0))
     if limits.overall_per_s or limits.group_per_min:
         # max_retries=0: a 429 reaches the caller (the sender reschedules that row) instead of pausing every request
         builder = builder.rate_limiter(AIORateLimiter(
