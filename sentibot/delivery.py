@@ -22,7 +22,8 @@ import httpx
 from sqlite_utils import Database
 from telegram import LinkPreviewOptions
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, ChatMigrated, Forbidden, InvalidToken, NetworkError, RetryAfter, TimedOut
+from telegram.error import (BadRequest, ChatMigrated, Forbidden, InvalidToken, NetworkError, RetryAfter,
+                            TelegramError, TimedOut)
 
 from sentibot import broadcasts, timeutil
 from sentibot.store import alert_from_row
@@ -248,43 +249,50 @@ class Sender:
             message = await self.bot.send_message(
                 chat_id, text, parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True),
                 read_timeout=self.config.send_timeout_s, write_timeout=self.config.send_timeout_s)
-        except RetryAfter as exc:
-            wait = _seconds(exc)
-            self._chat_ready[chat_id] = time.monotonic() + wait
-            self._settle(row, "pending", error=f"429 retry after {wait:g}s", retry_in=wait)
-            stats.add("retried")
-        except Forbidden as exc:
-            self._settle(row, "blocked", error=str(exc))
-            self._deactivate(chat_id, str(exc))
-            stats.add("blocked")
-        except BadRequest as exc:  # before NetworkError: BadRequest is a subclass
-            self._settle(row, "failed", error=f"400 {exc}")
-            log.warning("alert %s to chat %s rejected: %s", row["alert_id"], chat_id, exc)
-            stats.add("failed")
-        except TimedOut as exc:  # before NetworkError: TimedOut is a subclass
-            if isinstance(exc.__cause__, (httpx.ConnectTimeout, httpx.PoolTimeout)):
-                self._retry(row, attempts, f"timeout before sending: {exc}", stats)  # never reached Telegram
-            else:
-                self._settle(row, "unknown", error="timed out after the request was sent; not re-sent")
-                log.warning("alert %s to chat %s timed out after sending: marked unknown", row["alert_id"], chat_id)
-                stats.add("unknown")
-        except ChatMigrated as exc:
-            self._settle(row, "failed", error=f"chat migrated to {exc.new_chat_id}")
-            self._migrate(chat_id, exc.new_chat_id)
-            stats.add("failed")
-        except InvalidToken as exc:
-            self._settle(row, "pending", error=str(exc), retry_in=self.config.max_backoff_s)
-            log.error("Telegram refused the bot token; delivery paused")
-            stats.add("retried")
-        except NetworkError as exc:  # 5xx and connection errors
-            self._retry(row, attempts, str(exc), stats)
-        except Exception as exc:  # a formatter bug must not leave the row 'sending' forever
-            self._settle(row, "failed", error=f"{type(exc).__name__}: {exc}")
-            log.exception("alert %s to chat %s failed", row["alert_id"], chat_id)
-            stats.add("failed")
+        except Exception as exc:  # a formatter bug, too, must not leave the row 'sending' forever
+            status, error, retry_in = self._failure(chat_id, exc)
+            if status == "retry":
+                self._retry(row, attempts, error, stats)
+                return
+            self._settle(row, status, error=error, retry_in=retry_in)
+            stats.add("retried" if status == "pending" else status)
+            if not isinstance(exc, TelegramError):
+                log.exception("alert %s to chat %s failed", row["alert_id"], chat_id)
+            elif status in ("failed", "unknown"):
+                log.warning("alert %s to chat %s: %s (%s)", row["alert_id"], chat_id, status, error)
         else:
             self._settle(row, "sent", message_id=message.message_id)
             stats.add("sent")
+
+    def _failure(self, chat_id: int, exc: Exception) -> tuple[str, str, float | None]:
+        """What a failed send means, for the outbox and broadcasts alike: (status, error, retry_in).
+
+        status is 'pending' (retry after retry_in), 'retry' (retry with backoff, up to max_attempts), 'blocked',
+        'failed' or 'unknown' (it may have been delivered: never re-sent). The chat's own consequences happen here:
+        a 429 holds the chat back, a block unsubscribes it, a migrated group moves its subscription.
+        """
+        if isinstance(exc, RetryAfter):
+            wait = _seconds(exc)
+            self._chat_ready[chat_id] = time.monotonic() + wait
+            return "pending", f"429 retry after {wait:g}s", wait
+        if isinstance(exc, Forbidden):
+            self._deactivate(chat_id, str(exc))
+            return "blocked", str(exc), None
+        if isinstance(exc, BadRequest):  # before NetworkError: BadRequest is a subclass
+            return "failed", f"400 {exc}", None
+        if isinstance(exc, TimedOut):  # before NetworkError: TimedOut is a subclass
+            if isinstance(exc.__cause__, (httpx.ConnectTimeout, httpx.PoolTimeout)):
+                return "retry", f"timeout before sending: {exc}", None  # never reached Telegram
+            return "unknown", "timed out after the request was sent; not re-sent", None
+        if isinstance(exc, ChatMigrated):  # the group became a supergroup: later messages go to its new id
+            self._migrate(chat_id, exc.new_chat_id)
+            return "failed", f"chat migrated to {exc.new_chat_id}", None
+        if isinstance(exc, InvalidToken):
+            log.error("Telegram refused the bot token; delivery paused")
+            return "pending", str(exc), self.config.max_backoff_s
+        if isinstance(exc, NetworkError):  # 5xx and connection errors
+            return "retry", str(exc), None
+        return "failed", f"{type(exc).__name__}: {exc}", None
 
     # --- admin broadcasts (sentibot.broadcasts) ---------------------------------------------------------------
     def start_broadcast(self, text: str, admin_id: int, chat_ids: list[int]) -> int:
@@ -307,10 +315,10 @@ class Sender:
             if broadcast_id in self._broadcasting:
                 continue
             broadcasts.settle_interrupted(self.db, broadcast_id, self.clock(), self.config.stale_sending_s)
-            if broadcasts.finish_if_settled(self.db, broadcast_id, self.clock()):
-                continue
             if not broadcasts.counts(self.db, broadcast_id).get("pending"):
-                continue  # only rows another process may still be sending: settled once they are stale
+                # finished, unless another process may still be sending some rows: settled once they are stale
+                broadcasts.finish_if_settled(self.db, broadcast_id, self.clock())
+                continue
             log.info("resuming broadcast %s (cut short by a restart)", broadcast_id)
             self._broadcasting.add(broadcast_id)
             task = asyncio.create_task(self.send_broadcast(broadcast_id), name=f"broadcast-{broadcast_id}")
@@ -330,21 +338,14 @@ class Sender:
                 await self.bot.send_message(chat_id, text, parse_mode=ParseMode.HTML,
                                             read_timeout=self.config.send_timeout_s)
                 return "sent"
-            except RetryAfter as exc:
-                self._chat_ready[chat_id] = time.monotonic() + _seconds(exc)
-            except Forbidden as exc:
-                self._deactivate(chat_id, str(exc))
-                return "blocked"
-            except BadRequest:
-                return "failed"
-            except ChatMigrated as exc:  # the group became a supergroup: later messages go to its new id
-                self._migrate(chat_id, exc.new_chat_id)
-                return "failed"
-            except TimedOut as exc:
-                if not isinstance(exc.__cause__, (httpx.ConnectTimeout, httpx.PoolTimeout)):
-                    return "unknown"  # may have been delivered: never re-sent
-            except NetworkError:
-                await asyncio.sleep(min(self.config.backoff_s * 2 ** (attempt - 1), self.config.max_backoff_s))
+            except InvalidToken:
+                raise  # every send would fail: the stored broadcast resumes once the token works
+            except Exception as exc:
+                status, _, _ = self._failure(chat_id, exc)
+                if status == "retry":
+                    await asyncio.sleep(min(self.config.backoff_s * 2 ** (attempt - 1), self.config.max_backoff_s))
+                elif status != "pending":  # pending: a 429, and _failure held the chat back; try again then
+                    return status
         return "failed"
 
     def _retry(self, row: dict, attempts: int, error: str, stats: DrainStats) -> None:

@@ -156,8 +156,8 @@ class PoliteClient:
                                                          data=data, json=json)
                 except httpx.TransportError as exc:  # connect error, reset, dropped connection, timeout
                     response, reason = None, f"{type(exc).__name__}: {exc or 'connection dropped'}"
-                    error, connect_failed = f"{where}: {reason}", isinstance(exc, (httpx.ConnectError,
-                                                                                   httpx.ConnectTimeout))
+                    error = f"{where}: {reason}"
+                    connect_failed = isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout))
             if response is None:
                 if last:
                     if connect_failed:
