@@ -4,12 +4,14 @@ its own process, as in production; one row also with bot and fake sharing a loop
 
     python benchmarks/bench_bot.py            # full run (~2 min: the at-limits fan-out alone takes ~70 s)
     python benchmarks/bench_bot.py --quick    # skips the at-limits fan-out
+    python benchmarks/bench_bot.py --pools 16 8 4   # only: the bot's connection pool sizes side by side
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import random
 import statistics
 import sys
@@ -23,6 +25,7 @@ sys.path[:0] = [str(ROOT / "tests"), str(ROOT)]
 from telegram import Bot  # noqa: E402
 from telegram.request import HTTPXRequest  # noqa: E402
 
+import sentibot.bot  # noqa: E402
 from fake_telegram import TOKEN, FakeTelegram  # noqa: E402
 from sentibot.bot import build_application, serve  # noqa: E402
 from sentibot.config import load_settings  # noqa: E402
@@ -48,11 +51,12 @@ def outbox_db(path: Path, subscribers: int):
     return db
 
 
-async def fan_out(tmp: Path, subscribers: int, limits: Limits) -> tuple[float, float]:
+async def fan_out(tmp: Path, subscribers: int, limits: Limits, pool: int | None = None) -> tuple[float, float]:
     """(messages/s sustained by the fake's timestamps, wall seconds) for one alert to `subscribers` chats."""
     db = outbox_db(tmp / f"fan-{limits.overall_per_s}-{subscribers}.db", subscribers)
     async with FakeTelegram() as fake:
-        app = build_application(settings(fake), db, limits=limits)
+        with pool_size(pool):
+            app = build_application(settings(fake), db, limits=limits)
         async with app:
             sender = Sender(app.bot, db, SenderConfig(limits=limits, concurrency=CONCURRENCY))
             start = time.monotonic()
@@ -82,6 +86,8 @@ async def plain_ptb(n: int) -> float:
 # the bot under test in its own process, as in production: the fake Bot API's work stays in this process
 _BOT_PROCESS = """
 import asyncio, sys
+import sentibot.bot
+sentibot.bot.CONNECTION_POOL = int(sys.argv[5])
 from sentibot.bot import serve
 from sentibot.config import load_settings
 from sentibot.delivery import NO_LIMITS, Limits
@@ -93,15 +99,27 @@ asyncio.run(serve(settings, open_store(path), limits=Limits() if limited == "1" 
 """
 
 
+@contextlib.contextmanager
+def pool_size(connections: int | None):
+    """Run build_application with this Bot API connection pool (None: sentibot's own, bot.CONNECTION_POOL)."""
+    default = sentibot.bot.CONNECTION_POOL
+    sentibot.bot.CONNECTION_POOL = connections or default
+    try:
+        yield sentibot.bot.CONNECTION_POOL
+    finally:
+        sentibot.bot.CONNECTION_POOL = default
+
+
 async def heat_latency(tmp: Path, limits: Limits, burst: bool, period: float = 1.0, chats: int = 50, rounds: int = 6,
-                       own_process: bool = True):
+                       own_process: bool = True, pool: int | None = None):
     """(p50, p95, one sendMessage round trip) in ms from an update being available to the /heat reply accepted.
 
     burst: every round all chats send /heat at the same instant (2 s apart); steady: each chat sends /heat once per
     period at its own random offset (50 chats, period 1 s = 50 requests/s). own_process: the bot runs in a
     subprocess (as in production, where Telegram is another machine); otherwise on this process's loop, sharing
-    the CPU with the fake."""
-    db = open_store(tmp / f"heat-{limits.overall_per_s}-{burst}.db")
+    the CPU with the fake. pool: the bot's connection pool (default: sentibot's own)."""
+    db_path = tmp / f"heat-{limits.overall_per_s}-{burst}.db"
+    db = open_store(db_path)
     save_scores(db, [{"date": f"2023-11-{d:02d}", "score": 50.0 + d, "level": "hot",
                       "components": {"close": 1400.0, "turnover_ratio": 2.5, "rsi": 70,
                                      "attention": {"guba": {"ratio": 3.0, "z": 2.0}},
@@ -110,12 +128,14 @@ async def heat_latency(tmp: Path, limits: Limits, burst: bool, period: float = 1
     rng = random.Random(1)
     async with FakeTelegram() as fake:
         stop = asyncio.Event()
-        if own_process:
-            limited = "1" if limits.overall_per_s else "0"
-            process = await asyncio.create_subprocess_exec(sys.executable, "-c", _BOT_PROCESS, TOKEN, fake.base_url,
-                                                       str(tmp / f"heat-{limits.overall_per_s}-{burst}.db"), limited)
-        else:
-            task = asyncio.create_task(serve(settings(fake), db, limits=limits, stop=stop, poll_timeout_s=10))
+        with pool_size(pool) as connections:
+            if own_process:
+                limited = "1" if limits.overall_per_s else "0"
+                process = await asyncio.create_subprocess_exec(sys.executable, "-c", _BOT_PROCESS, TOKEN,
+                                                               fake.base_url, str(db_path), limited, str(connections))
+            else:  # serve() builds its Application now, inside pool_size
+                task = asyncio.create_task(serve(settings(fake), db, limits=limits, stop=stop, poll_timeout_s=10))
+                await asyncio.sleep(0)
         try:
             while not any(c.method == "getUpdates" for c in fake.calls):
                 if own_process and process.returncode is not None:
@@ -159,11 +179,42 @@ async def heat_latency(tmp: Path, limits: Limits, burst: bool, period: float = 1
     return statistics.median(latencies), q[94], statistics.median(rtt)
 
 
+def compare_pools(pools: list[int], rounds: int = 3, subscribers: int = 2000) -> list[dict]:
+    """The bot's connection pool sizes side by side, interleaved over rounds (medians): the burst of 50 /heat with
+    bot and fake on one loop (p95) and with the bot in its own process (p50, p95), and the outbox ceiling."""
+    runs: dict[tuple[int, str], list[float]] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for r in range(rounds):
+            for pool in pools:
+                d = Path(tmp) / f"{pool}-{r}"
+                d.mkdir()
+                _, p95, _ = asyncio.run(heat_latency(d, NO_LIMITS, True, 0, rounds=3, own_process=False, pool=pool))
+                p50_own, p95_own, _ = asyncio.run(heat_latency(d, NO_LIMITS, True, 0, rounds=3, pool=pool))
+                rate, _ = asyncio.run(fan_out(d, subscribers, NO_LIMITS, pool=pool))
+                for key, value in (("one loop p95", p95), ("own process p50", p50_own),
+                                   ("own process p95", p95_own), ("outbox ceiling", rate)):
+                    runs.setdefault((pool, key), []).append(value)
+    rows = []
+    for (pool, key), values in runs.items():
+        unit = "msg/s" if key == "outbox ceiling" else "ms"
+        rows.append({"figure": f"pool {pool}: {key}", "value": round(statistics.median(values), 1), "unit": unit,
+                     "anchor": "-", "anchor_value": None, "ratio": None, "goal": "comparison",
+                     "rounds": [round(v, 1) for v in values]})
+    return rows
+
+
 def main(argv: list[str] | None = None) -> list[dict]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="skip the ~70 s fan-out at Telegram's limits")
     parser.add_argument("--subscribers", type=int, default=2000)
+    parser.add_argument("--pools", type=int, nargs="+", metavar="N",
+                        help="only compare these Bot API connection pool sizes (e.g. --pools 16 8 4)")
     args = parser.parse_args(argv)
+    if args.pools:
+        results = compare_pools(args.pools, subscribers=args.subscribers)
+        for r in results:
+            print(f"{r['figure']}: {r['value']} {r['unit']} (rounds {r['rounds']})")
+        return results
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)

@@ -268,9 +268,9 @@ def build_application(settings: Settings, db: Database, *, limits: Limits = Limi
         raise ConfigError("SENTIBOT_TELEGRAM_TOKEN: not set; the bot needs a token from @BotFather")
     protect_token(settings.telegram_token)
     base = settings.telegram_api_url
-    # A pool of 8, not more: a burst of replies reuses warm connections instead of opening 50, and httpcore checks
-    # every pooled connection on every request, so 16 made a burst of 50 /heat replies slower at the same outbox
-    # ceiling (docs/bot.md, Benchmarks). A long pool timeout makes a burst queue rather than fail.
+    # A pool of 8 (DESIGN.md: cap an httpx client at 8): a burst of replies reuses warm connections instead of
+    # opening 50, and httpcore checks every pooled connection on every request. `bench_bot.py --pools` compares
+    # sizes (docs/bot.md). A long pool timeout makes a burst queue rather than fail.
     builder = (Application.builder().token(str(settings.telegram_token)).base_url(base)
                .base_file_url(base[:-3] + "file/bot" if base.endswith("/bot") else base)
                .concurrent_updates(concurrent_updates).connection_pool_size(CONNECTION_POOL).pool_timeout(10.0))
