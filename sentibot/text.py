@@ -6,8 +6,12 @@ import functools
 import hashlib
 import html
 import logging
+import marshal
 import math
+import os
 import re
+import sys
+import tempfile
 import threading
 import unicodedata
 from dataclasses import dataclass
@@ -109,19 +113,22 @@ def available_segmenter() -> str:
     return "jieba_next"
 
 
-def _new_tokenizer(segmenter: str):
+def _segmenter_module(segmenter: str):
     if segmenter == "jieba":
         import jieba
 
         jieba.setLogLevel(logging.WARNING)  # jieba logs its dictionary loading at DEBUG to stderr
-        tokenizer = jieba.Tokenizer()
-    else:
-        # jieba-next (Rust DAG) with its bundled dict.txt, byte-identical to jieba's: tokens identical to jieba's
-        # (tests/test_segmenter.py checks both). jieba itself is not imported: its import alone costs ~0.2 s.
-        import jieba_next
+        return jieba
+    # jieba-next (Rust DAG) with its bundled dict.txt, byte-identical to jieba's: tokens identical to jieba's
+    # (tests/test_segmenter.py checks both). jieba itself is not imported: its import alone costs ~0.2 s.
+    import jieba_next
 
-        jieba_next.set_log_level(logging.WARNING)
-        tokenizer = jieba_next.Tokenizer()
+    jieba_next.set_log_level(logging.WARNING)
+    return jieba_next
+
+
+def _new_tokenizer(segmenter: str):
+    tokenizer = _segmenter_module(segmenter).Tokenizer()
     tokenizer.initialize()
     return tokenizer
 
@@ -140,13 +147,27 @@ def _kept_whole(word: str, freq: dict[str, int], total: int) -> bool:
     return route[0][1] == n - 1
 
 
-def _build(dict_dir: Path, segmenter: str) -> _Model:
+def _build(dict_dir: Path, segmenter: str, cache_dir: Path | None = None) -> _Model:
+    """The model from the dictionaries in dict_dir; with cache_dir, the tokenizer comes from (or goes to) its cache."""
     companies = _company_rows(dict_dir / "bse_companies.txt")  # read every file first: a bad one fails fast
     names = {name: code for code, name, _ in companies}
     renamed = {old: code for code, _, old in companies if old}
     lexicon = load_lexicon(dict_dir / "sentiment.txt", dict_dir / "negators.txt")
     stoplist = frozenset(_lines(dict_dir / "mention_stoplist.txt"))
     userdict = _lines(dict_dir / "userdict.txt")
+    cache = cache_dir / f"tokenizer-{segmenter}.marshal" if cache_dir else None
+    key = _cache_key(dict_dir, segmenter) if cache else ""
+    tokenizer = _load_tokenizer(cache, key, segmenter) if cache else None
+    if tokenizer is None:
+        tokenizer = _domain_tokenizer(segmenter, userdict, names, lexicon)
+        if cache:
+            _save_tokenizer(cache, key, tokenizer)
+    tokenizer.lcut("北交所", HMM=False)  # builds lazy internals (jieba-next's prefix table) here, under the lock
+    return _Model(segmenter, tokenizer, lexicon, names, stoplist, renamed)
+
+
+def _domain_tokenizer(segmenter: str, userdict: list[str], names: dict[str, str], lexicon: Lexicon):
+    """jieba's tokenizer with the user dictionary, the company names and the lexicon phrases added."""
     tokenizer = _new_tokenizer(segmenter)
     for line in userdict:
         word, *rest = line.split()
@@ -161,8 +182,61 @@ def _build(dict_dir: Path, segmenter: str) -> _Model:
     for word in phrases:
         if not tokenizer.FREQ.get(word) or word in split:
             tokenizer.add_word(word, 100000)
-    tokenizer.lcut("北交所", HMM=False)  # builds lazy internals (jieba-next's prefix table) here, under the lock
-    return _Model(segmenter, tokenizer, lexicon, names, stoplist, renamed)
+    return tokenizer
+
+
+# The tokenizer's state (jieba's prefix dictionary with our words added) is cached in one file per segmenter.
+# jieba's own cache is read with marshal.load on a file object, which costs ~3x marshal.loads on the same bytes
+# (benchmarks/bench_text.py times both); the cached state also spares the add_word calls and a second build of
+# jieba-next's prefix table. The key covers everything the state derives from, so a stale file is rebuilt.
+_CACHE_FORMAT = 1
+
+
+def tokenizer_cache_dir() -> Path:
+    """Where the tokenizer cache lives: $XDG_CACHE_HOME/sentibot, else ~/.cache/sentibot."""
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "sentibot"
+
+
+def _cache_key(dict_dir: Path, segmenter: str) -> str:
+    module = _segmenter_module(segmenter)
+    digest = hashlib.sha256(f"{_CACHE_FORMAT} {segmenter} {module.__version__} {sys.version}".encode())
+    for path in [*sorted(dict_dir.glob("*.txt")), Path(__file__)]:
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+def _load_tokenizer(path: Path, key: str, segmenter: str):
+    """The cached tokenizer, or None when the file is missing, unreadable, damaged or for other inputs."""
+    try:
+        state = marshal.loads(path.read_bytes())
+    except (OSError, EOFError, ValueError, TypeError):
+        return None
+    if not (isinstance(state, tuple) and len(state) == 4 and state[0] == key):
+        return None
+    _, freq, total, tags = state
+    if not (isinstance(freq, dict) and isinstance(total, int) and total > 0 and isinstance(tags, dict)):
+        return None
+    tokenizer = _segmenter_module(segmenter).Tokenizer()
+    tokenizer.FREQ, tokenizer.total, tokenizer.user_word_tag_tab = freq, total, tags
+    tokenizer.initialized = True  # jieba's initialize() would load its own dictionary over this state
+    return tokenizer
+
+
+def _save_tokenizer(path: Path, key: str, tokenizer) -> None:
+    """Write the cache atomically (a reader never sees half a file); a cache that cannot be written is skipped."""
+    data = marshal.dumps((key, tokenizer.FREQ, tokenizer.total, tokenizer.user_word_tag_tab))
+    tmp = None
+    try:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except OSError as exc:
+        logging.getLogger(__name__).debug("tokenizer cache not written to %s: %s", path, exc)
+        if tmp:
+            Path(tmp).unlink(missing_ok=True)
 
 
 def model() -> _Model:
@@ -171,7 +245,7 @@ def model() -> _Model:
     if _model is None:
         with _lock:
             if _model is None:
-                _model = _build(DICT_DIR, available_segmenter())
+                _model = _build(DICT_DIR, available_segmenter(), tokenizer_cache_dir())
     return _model
 
 

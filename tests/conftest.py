@@ -58,3 +58,18 @@ def no_remote_hosts(monkeypatch):
     yield
     attempts, _attempts[:] = list(_attempts), []
     assert not attempts, f"test reached for remote hosts: {attempts}"
+
+
+@pytest.fixture(autouse=True, scope="session")
+def tokenizer_cache_in_a_temporary_directory(tmp_path_factory):
+    """The tokenizer cache (sentibot.text) goes to a directory of this run, shared with the processes tests start,
+    never to the user's ~/.cache."""
+    import os
+
+    old = os.environ.get("XDG_CACHE_HOME")
+    os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("xdg-cache"))
+    yield
+    if old is None:
+        os.environ.pop("XDG_CACHE_HOME", None)
+    else:
+        os.environ["XDG_CACHE_HOME"] = old
