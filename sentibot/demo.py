@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 from sqlite_utils import Database
 
-from sentibot import replay, scoring
+from sentibot import correlation, replay, scoring
 from sentibot.errors import InputError
 from sentibot.heat import describe_lead_lag
 from sentibot.models import Alert
@@ -73,8 +73,8 @@ def lead_lag_at(db: Database, day: date) -> tuple[pd.DataFrame, dict]:
     """The lead-lag table over the 60 trading days up to `day`, from stored bars and observations."""
     history = load_history(db, day)
     daily = scoring.score_history(history.market, history.attention).daily
-    table = scoring.lead_lag_table(daily["attention_level"], history.market["amount"])
-    return table, scoring.best_lag(table)
+    table = correlation.lead_lag_table(daily["attention_level"], history.market["amount"])
+    return table, correlation.best_lag(table)
 
 
 def run_demo(db: Database, out_dir: Path, directory: Path = DEMO_DIR) -> DemoResult:

@@ -6,27 +6,23 @@ equals scoring it day by day (tests/test_scoring_props.py checks this with hypot
 
 from __future__ import annotations
 
-import warnings
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from numpy.lib.stride_tricks import sliding_window_view
 
+from sentibot.correlation import LEADLAG_WINDOW, rolling_lead_lag, rolling_rank_corr
 from sentibot.levels import (ATTENTION_CONFIRM, ATTENTION_HOT, ATTENTION_WARM, LEVELS, RSI_CONFIRM,  # noqa: F401
                              THRESHOLDS, TURNOVER_CONFIRM, apply_hysteresis, raw_levels)
+from sentibot.windows import min_periods, quiet
 
 DAILY_WINDOW = 20  # trading days ≈ one month, the daily analogue of Da-Engelberg-Gao's 8 weeks
 WEEKLY_WINDOW = 8  # Da, Engelberg & Gao (2011)
-MIN_SHARE = 0.75  # a window needs this share of non-missing values, else no score (never a false alarm)
 MAD_SCALE = 1.4826  # MAD -> standard deviation for normal data
 TURNOVER_WINDOW = 20
 RSI_PERIOD = 14
 LOW_WINDOW = 20
-CORR_WINDOW = 20
-LEADLAG_WINDOW = 60
-MAX_LAG = 5
 PCT_WINDOW = 250  # percentiles against about one year of the component's own history
 PCT_MIN = 40
 LIMIT_PCT = 30.0  # BSE daily price limit, percent
@@ -42,10 +38,6 @@ def infer_window(index: pd.Index) -> int:
         return DAILY_WINDOW
     spacing = pd.Series(pd.to_datetime(index)).diff().dt.days.median()
     return WEEKLY_WINDOW if spacing >= 5 else DAILY_WINDOW
-
-
-def _min_periods(window: int) -> int:
-    return max(2, int(np.ceil(window * MIN_SHARE)))
 
 
 def _positive(wide: pd.DataFrame) -> pd.DataFrame:
@@ -86,14 +78,14 @@ def window_stats(wide: pd.DataFrame, window: int) -> dict[str, np.ndarray]:
 def _log_ratio(stats: dict, window: int) -> np.ndarray:
     with np.errstate(all="ignore"):
         ratio = stats["logs"] - np.log(stats["median"])
-    return np.where(stats["n"] >= _min_periods(window), ratio, np.nan)
+    return np.where(stats["n"] >= min_periods(window), ratio, np.nan)
 
 
 def _robust_z(stats: dict, window: int) -> np.ndarray:
     mad = stats["mad"] * MAD_SCALE
     with np.errstate(all="ignore"):
         z = (stats["logs"] - stats["log_median"]) / np.where(mad > 1e-9, mad, np.nan)
-    return np.where(stats["n"] >= _min_periods(window), z, np.nan)
+    return np.where(stats["n"] >= min_periods(window), z, np.nan)
 
 
 def attention_log_ratio(wide: pd.DataFrame, window: int | None = None) -> pd.DataFrame:
@@ -108,17 +100,9 @@ def robust_z(wide: pd.DataFrame, window: int | None = None) -> pd.DataFrame:
     return pd.DataFrame(_robust_z(window_stats(wide, window), window), index=wide.index, columns=wide.columns)
 
 
-@contextmanager
-def _quiet():
-    """Silence numpy's empty-slice warnings (an all-missing window or day legitimately has no value)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        yield
-
-
 def turnover_ratio(amount: pd.DataFrame | pd.Series, window: int = TURNOVER_WINDOW):
     """Turnover over its trailing mean of the previous `window` days."""
-    mean = amount.rolling(window, min_periods=_min_periods(window)).mean().shift(1)
+    mean = amount.rolling(window, min_periods=min_periods(window)).mean().shift(1)
     return amount / mean.where(mean > 0)
 
 
@@ -142,7 +126,7 @@ def rsi(close: pd.DataFrame | pd.Series, period: int = RSI_PERIOD):
 
 def return_from_low(close, window: int = LOW_WINDOW):
     """close / lowest close of the last `window` days (today included) − 1."""
-    return close / close.rolling(window, min_periods=_min_periods(window)).min() - 1
+    return close / close.rolling(window, min_periods=min_periods(window)).min() - 1
 
 
 def limit_context(stock_close: pd.DataFrame) -> pd.DataFrame:
@@ -151,93 +135,6 @@ def limit_context(stock_close: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({"stocks": pct.notna().sum(axis=1),
                          "limit_up": (pct >= LIMIT_PCT - LIMIT_TOL).sum(axis=1),
                          "limit_down": (pct <= -LIMIT_PCT + LIMIT_TOL).sum(axis=1)}, index=stock_close.index)
-
-
-def rolling_rank_corr(a: pd.Series, b: pd.Series, window: int = CORR_WINDOW) -> pd.Series:
-    """Spearman correlation of a and b over each trailing window (ranks taken inside the window)."""
-    pair = pd.concat([a, b.reindex(a.index)], axis=1).to_numpy(dtype=float)
-    out = np.full(len(pair), np.nan)
-    if len(pair) >= window:
-        w = sliding_window_view(pair, window, axis=0)  # (T-w+1, 2, w)
-        ok = ~np.isnan(w).any(axis=1)
-        ra = pd.DataFrame(np.where(ok, w[:, 0, :], np.nan)).rank(axis=1).to_numpy()
-        rb = pd.DataFrame(np.where(ok, w[:, 1, :], np.nan)).rank(axis=1).to_numpy()
-        with np.errstate(all="ignore"), _quiet():
-            da, db = ra - np.nanmean(ra, axis=1, keepdims=True), rb - np.nanmean(rb, axis=1, keepdims=True)
-            r = np.nansum(da * db, axis=1) / np.sqrt(np.nansum(da**2, axis=1) * np.nansum(db**2, axis=1))
-        out[window - 1:] = np.where(ok.sum(axis=1) >= _min_periods(window), r, np.nan)
-    return pd.Series(out, index=a.index)
-
-
-def _changes(series: pd.Series) -> pd.Series:
-    return np.log(series.where(series > 0)).diff()
-
-
-def _pair(a: np.ndarray, b: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """(attention_{t−k}, turnover_t) for k >= 0, (attention_t, turnover_{t+k}) for k < 0 — past values only."""
-    return (_shift(a, k), b) if k >= 0 else (a, _shift(b, -k))
-
-
-def lead_lag_table(attention: pd.Series, turnover: pd.Series, max_lag: int = MAX_LAG,
-                   window: int | None = LEADLAG_WINDOW) -> pd.DataFrame:
-    """corr(Δln attention_{t−k}, Δln turnover_t) for k = −max_lag..max_lag over the last `window` days.
-
-    k > 0: attention leads turnover by k days; k < 0: turnover leads attention. The same numbers as
-    rolling_lead_lag on the last day.
-    """
-    a, b = _changes(attention).to_numpy(float), _changes(turnover.reindex(attention.index)).to_numpy(float)
-    window = window or len(a)
-    rows = []
-    for k in range(-max_lag, max_lag + 1):
-        x, y = _pair(a, b, k)
-        n = int((~(np.isnan(x) | np.isnan(y)))[-window:].sum())
-        corr = rolling_corr(x, y, window, _min_periods(window))[-1] if len(a) else np.nan
-        rows.append({"lag": k, "corr": corr, "n": n})
-    return pd.DataFrame(rows)
-
-
-def best_lag(table: pd.DataFrame) -> dict:
-    """The lag with the strongest positive correlation: {'lag', 'corr', 'leader'}; lag None without data."""
-    valid = table.dropna(subset=["corr"])
-    if valid.empty:
-        return {"lag": None, "corr": None, "leader": None}
-    row = valid.loc[valid["corr"].idxmax()]
-    lag = int(row["lag"])
-    leader = "attention" if lag > 0 else "turnover" if lag < 0 else "same day"
-    return {"lag": lag, "corr": round(float(row["corr"]), 3), "leader": leader}
-
-
-def _shift(x: np.ndarray, k: int) -> np.ndarray:
-    out = np.full_like(x, np.nan)
-    out[k:] = x[: len(x) - k] if k else x
-    return out
-
-
-def rolling_corr(x: np.ndarray, y: np.ndarray, window: int, min_periods: int) -> np.ndarray:
-    """Pearson correlation over each trailing window of pairwise-present values (running sums, no Python loop)."""
-    ok = ~(np.isnan(x) | np.isnan(y))
-    x0, y0 = np.where(ok, x, 0.0), np.where(ok, y, 0.0)
-    sums = np.cumsum(np.vstack([ok, x0, y0, x0 * x0, y0 * y0, x0 * y0]), axis=1)
-    sums = np.hstack([np.zeros((6, 1)), sums])
-    start = np.maximum(np.arange(1, len(x) + 1) - window, 0)
-    n, sx, sy, sxx, syy, sxy = sums[:, 1:] - sums[:, start]
-    with np.errstate(all="ignore"):
-        cov, vx, vy = sxy - sx * sy / n, sxx - sx * sx / n, syy - sy * sy / n
-        r = cov / np.sqrt(vx * vy)
-    return np.where((n >= min_periods) & (vx > 1e-12) & (vy > 1e-12), np.clip(r, -1, 1), np.nan)
-
-
-def rolling_lead_lag(attention: pd.Series, turnover: pd.Series, max_lag: int = MAX_LAG,
-                     window: int = LEADLAG_WINDOW) -> pd.DataFrame:
-    """For every day, the best lag and its correlation over the trailing `window` days (no look-ahead)."""
-    a, b = _changes(attention).to_numpy(float), _changes(turnover.reindex(attention.index)).to_numpy(float)
-    lags = range(-max_lag, max_lag + 1)
-    values = np.column_stack([rolling_corr(*_pair(a, b, k), window, _min_periods(window)) for k in lags])
-    any_valid = ~np.isnan(values).all(axis=1)
-    best = np.argmax(np.where(np.isnan(values), -np.inf, values), axis=1) - max_lag
-    with _quiet():
-        corr = np.where(any_valid, np.nanmax(np.where(any_valid[:, None], values, 0.0), axis=1), np.nan)
-    return pd.DataFrame({"lag": np.where(any_valid, best, np.nan), "corr": corr}, index=attention.index)
 
 
 def percentile(component: pd.DataFrame | pd.Series, window: int = PCT_WINDOW, min_periods: int = PCT_MIN):
@@ -292,7 +189,7 @@ def attention_stats(attention: pd.DataFrame, window: int | None = None,
             target[name] = pd.Series(values[:, 0], index=own.index).reindex(
                 attention.index, method="ffill", tolerance=pd.Timedelta(days=6))
     ratio = np.exp(log_ratio)
-    with _quiet():  # a day with no attention value at all has no mean: NaN, not a warning
+    with quiet():  # a day with no attention value at all has no mean: NaN, not a warning
         level = np.exp(np.nanmean(logs.to_numpy(), axis=1)) if logs.shape[1] else np.nan
     daily = pd.DataFrame({
         "attention": log_ratio.mean(axis=1),  # composite: mean log-ratio of the series present that day

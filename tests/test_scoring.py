@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sentibot import scoring
+from sentibot import correlation, scoring
 from sentibot.pipeline import reasons_for
 
 DAYS = pd.bdate_range("2023-01-02", periods=8)
@@ -86,10 +86,10 @@ def test_limit_context_counts_30_percent_moves():
 
 def test_rolling_rank_corr_spearman():
     a = pd.Series([1, 2, 3, 4, 5.0])
-    assert scoring.rolling_rank_corr(a, a * 2, window=5).iloc[-1] == pytest.approx(1.0)
-    assert scoring.rolling_rank_corr(a, -a, window=5).iloc[-1] == pytest.approx(-1.0)
+    assert correlation.rolling_rank_corr(a, a * 2, window=5).iloc[-1] == pytest.approx(1.0)
+    assert correlation.rolling_rank_corr(a, -a, window=5).iloc[-1] == pytest.approx(-1.0)
     # d = 0,-1,1,-1,1 -> 1 - 6*4/(5*24) = 0.8
-    assert scoring.rolling_rank_corr(a, pd.Series([1, 3, 2, 5, 4.0]), window=5).iloc[-1] == pytest.approx(0.8)
+    assert correlation.rolling_rank_corr(a, pd.Series([1, 3, 2, 5, 4.0]), window=5).iloc[-1] == pytest.approx(0.8)
 
 
 def _walk(n=120, seed=1):
@@ -101,10 +101,10 @@ def _walk(n=120, seed=1):
 def test_lead_lag_finds_who_leads(shift):
     att = _walk()
     turnover = att.shift(shift).bfill().ffill()  # shift > 0: turnover follows attention by `shift` days
-    best = scoring.best_lag(scoring.lead_lag_table(att, turnover))
+    best = correlation.best_lag(correlation.lead_lag_table(att, turnover))
     assert best["lag"] == shift and best["corr"] > 0.95
     assert best["leader"] == ("attention" if shift > 0 else "turnover")
-    rolling = scoring.rolling_lead_lag(att, turnover)
+    rolling = correlation.rolling_lead_lag(att, turnover)
     assert rolling["lag"].iloc[-1] == shift and rolling["corr"].iloc[-1] == pytest.approx(best["corr"], abs=1e-3)
 
 
@@ -206,6 +206,6 @@ def test_rolling_corr_matches_pandas_with_gaps():
     y = y + 0.5 * x
     x[[3, 50, 51, 120]] = np.nan
     y[[10, 51, 199]] = np.nan
-    ours = scoring.rolling_corr(x, y, 60, 45)
+    ours = correlation.rolling_corr(x, y, 60, 45)
     theirs = pd.Series(x).rolling(60, min_periods=45).corr(pd.Series(y)).to_numpy()
     assert np.allclose(ours, theirs, equal_nan=True, atol=1e-9)
