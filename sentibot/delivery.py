@@ -335,8 +335,10 @@ class Sender:
             await self._pacer.wait()
             self._chat_ready[chat_id] = time.monotonic() + self.config.limits.chat_interval(chat_id)
             try:
+                # link previews stay on: an admin's link is usually the point of the broadcast
                 await self.bot.send_message(chat_id, text, parse_mode=ParseMode.HTML,
-                                            read_timeout=self.config.send_timeout_s)
+                                            read_timeout=self.config.send_timeout_s,
+                                            write_timeout=self.config.send_timeout_s)
                 return "sent"
             except InvalidToken:
                 raise  # every send would fail: the stored broadcast resumes once the token works
