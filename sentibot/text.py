@@ -192,18 +192,21 @@ def _domain_tokenizer(segmenter: str, userdict: list[str], names: dict[str, str]
 _CACHE_FORMAT = 1
 
 
-def tokenizer_cache_dir() -> Path:
-    """Where the tokenizer cache lives: $XDG_CACHE_HOME/sentibot, else ~/.cache/sentibot."""
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+def tokenizer_cache_dir() -> Path | None:
+    """Where the tokenizer cache lives: $XDG_CACHE_HOME/sentibot, else ~/.cache/sentibot; None without a home."""
+    base = os.environ.get("XDG_CACHE_HOME", "")
+    if not os.path.isabs(base):  # the XDG spec: a relative path is ignored
+        try:
+            base = Path.home() / ".cache"
+        except (RuntimeError, KeyError):  # no HOME and no passwd entry (a container's arbitrary uid)
+            return None
     return Path(base) / "sentibot"
 
 
 def _cache_key(dict_dir: Path, segmenter: str) -> str:
     module = _segmenter_module(segmenter)
-    digest = hashlib.sha256(f"{_CACHE_FORMAT} {segmenter} {module.__version__} {sys.version}".encode())
-    for path in [*sorted(dict_dir.glob("*.txt")), Path(__file__)]:
-        digest.update(path.name.encode() + b"\0" + path.read_bytes())
-    return digest.hexdigest()
+    head = f"{_CACHE_FORMAT} {segmenter} {module.__version__} {sys.version} "
+    return hashlib.sha256(head.encode() + _inputs_digest(dict_dir).encode()).hexdigest()
 
 
 def _load_tokenizer(path: Path, key: str, segmenter: str):
@@ -249,16 +252,21 @@ def model() -> _Model:
     return _model
 
 
+def _inputs_digest(dict_dir: Path) -> str:
+    """sha256 of the dictionaries in dict_dir and the code of the rules (text.py, sentiment.py)."""
+    digest = hashlib.sha256()
+    for path in [*sorted(dict_dir.glob("*.txt")), Path(__file__), Path(__file__).with_name("sentiment.py")]:
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
 @functools.cache
 def fingerprint() -> str:
     """A digest of what decides a sentiment label: the dictionaries and the code of the rules.
 
     Stored labels (posts.sentiment) computed under another fingerprint are stale and are scored again.
     """
-    digest = hashlib.sha256()
-    for path in [*sorted(DICT_DIR.glob("*.txt")), Path(__file__), Path(__file__).with_name("sentiment.py")]:
-        digest.update(path.name.encode() + b"\0" + path.read_bytes())
-    return digest.hexdigest()[:16]
+    return _inputs_digest(DICT_DIR)[:16]
 
 
 def normalize(text: str) -> str:

@@ -116,3 +116,15 @@ def test_cache_directory_follows_xdg_cache_home(tmp_path, monkeypatch):
     assert text.tokenizer_cache_dir() == tmp_path / "sentibot"
     monkeypatch.delenv("XDG_CACHE_HOME")
     assert text.tokenizer_cache_dir() == Path.home() / ".cache" / "sentibot"
+
+
+def test_no_home_directory_means_no_cache_not_a_crash(monkeypatch):
+    def no_home():
+        raise RuntimeError("Could not determine home directory.")
+
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+    monkeypatch.setattr(Path, "home", staticmethod(no_home))
+    assert text.tokenizer_cache_dir() is None
+    monkeypatch.setenv("XDG_CACHE_HOME", "relative/dir")  # ignored, as the XDG spec says
+    assert text.tokenizer_cache_dir() is None
+    assert text._tokens("北交所", text._build(text.DICT_DIR, text.available_segmenter(), None)) == ["北交所"]
