@@ -108,3 +108,12 @@ def test_compose_example_mounts_data_and_reads_env_file():
     assert (path.parent / service["env_file"]).resolve() == ROOT / ".env"
     workdir = _args("WORKDIR")[-1]
     assert any(v.split(":")[1] == f"{workdir}/data" for v in service["volumes"])
+
+
+def test_tokenizer_cache_is_built_into_the_runtime_users_home():
+    warm = [rest for rest in _args("RUN") if "from sentibot.text import tokenize" in rest]
+    user = _args("USER")[-1]
+    # the cache goes where the runtime user's sentibot.text looks (~/.cache/sentibot), owned by that user
+    assert warm and f"XDG_CACHE_HOME=/home/{user}/.cache " in warm[0]
+    assert f"chown -R {user}:{user} /home/{user}/.cache" in warm[0]
+    assert not any("XDG_CACHE_HOME" in rest for rest in _args("ENV"))
