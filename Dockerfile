@@ -35,7 +35,8 @@ WORKDIR /app
 RUN mkdir -p /app/data && chown -R sentibot:sentibot /app
 
 # Build the tokenizer cache (sentibot.text) into the image, in the sentibot user's ~/.cache/sentibot: every
-# container, including a one-off `docker run --rm ... sentibot analyze`, then starts from it (~0.4 s, not ~1.2 s).
+# container, including a one-off `docker run --rm ... sentibot analyze`, then starts from it instead of building
+# the tokenizer again (docs/text.md has the figures).
 # It also fails the build if a bundled dictionary does not load. jieba's own cache (/tmp) is not needed after it.
 RUN XDG_CACHE_HOME=/home/sentibot/.cache python -c "from sentibot.text import tokenize; tokenize('BSE 50')" \
     && chown -R sentibot:sentibot /home/sentibot/.cache \
