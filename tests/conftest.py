@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import os
 import socket
 from pathlib import Path
 
@@ -64,8 +65,6 @@ def no_remote_hosts(monkeypatch):
 def tokenizer_cache_in_a_temporary_directory(tmp_path_factory):
     """The tokenizer cache (sentibot.text) goes to a directory of this run, shared with the processes tests start,
     never to the user's ~/.cache."""
-    import os
-
     old = os.environ.get("XDG_CACHE_HOME")
     os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("xdg-cache"))
     yield
