@@ -7,6 +7,7 @@ import json
 import operator
 import os
 import sqlite3
+import time
 from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import datetime
@@ -75,8 +76,7 @@ def open_store(path: str | Path, *, migrate: bool = True, create: bool = True) -
             _refuse_newer(db, path)
         db.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
         db.execute("PRAGMA foreign_keys = ON")
-        if db.journal_mode != "wal":
-            db.enable_wal()
+        _enable_wal(db)
         db.execute("PRAGMA synchronous = NORMAL")  # with WAL a crash (kill -9) never loses a committed write
         if migrate:
             _migrate(db)
@@ -93,6 +93,23 @@ def open_store(path: str | Path, *, migrate: bool = True, create: bool = True) -
         _close(conn)
         raise
     return db
+
+
+def _enable_wal(db: Database) -> None:
+    """Switch the file to WAL, waiting out an opener that is switching it at the same instant.
+
+    Both connections then need to upgrade their lock, and SQLite answers one of them "database is locked" at once,
+    without calling the busy handler (waiting could deadlock). That one retries until the busy timeout; by then
+    the other has usually switched the file, and the loop ends on reading "wal".
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT_S
+    while db.journal_mode != "wal":
+        try:
+            db.enable_wal()
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.01)
 
 
 def _close(conn: sqlite3.Connection | None) -> None:

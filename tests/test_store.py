@@ -80,6 +80,31 @@ def test_opening_twice_is_a_no_op(tmp_path):
     assert list(second["_sqlite_migrations"].rows) == steps
 
 
+def test_a_wal_switch_refused_at_once_is_retried(tmp_path, monkeypatch):
+    """Two openers switching a new file to WAL at the same instant: SQLite refuses one at once ("database is
+    locked", no busy wait, as waiting could deadlock). The opener retries; another error is not retried."""
+    real = Database.enable_wal
+    refusals = {"n": 2}
+
+    def enable_wal(self):
+        if refusals["n"]:
+            refusals["n"] -= 1
+            raise sqlite3.OperationalError("database is locked")
+        return real(self)
+
+    monkeypatch.setattr(Database, "enable_wal", enable_wal)
+    db = open_store(tmp_path / "new.db")
+    assert db.journal_mode == "wal" and refusals["n"] == 0
+    db.close()
+
+    def broken(self):
+        raise sqlite3.OperationalError("disk I/O error")
+
+    monkeypatch.setattr(Database, "enable_wal", broken)
+    with pytest.raises(StoreError, match="disk I/O error"):
+        open_store(tmp_path / "other.db")
+
+
 def test_processes_starting_at_once_apply_the_schema_once(tmp_path):
     """Several openers racing on a new file (threads stand in for processes): one applies, the others wait."""
     for round_ in range(4):
