@@ -33,18 +33,6 @@ def reply_after(fake: ThreadedFake, chat: int, command: str, timeout: float = 15
     return sent[before].text
 
 
-def wait_message(fake: ThreadedFake, chat: int, needle: str, timeout: float, after: int = 0) -> tuple[str, float]:
-    """The first message to chat (from index `after` on) containing needle: its text and acceptance time."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        for message in fake.sent_to(chat)[after:]:
-            if needle in message.text:
-                return message.text, message.ts
-        time.sleep(0.02)
-    texts = [m.text[:120] for m in fake.sent_to(chat)]
-    raise AssertionError(f"no message with {needle!r} to {chat} within {timeout} s; got {texts}")
-
-
 @pytest.mark.slow
 def test_run_end_to_end(tmp_path):
     now = datetime.now(SHANGHAI)
@@ -68,7 +56,7 @@ def test_run_end_to_end(tmp_path):
             # 2) a surge: forum posts, turnover and the index jump together
             world.serve_guba(surge_page(datetime.now(SHANGHAI)))
             world.serve_market(today, close=CALM_CLOSE * 1.08, amount=CALM_AMOUNT * 3, clist_scale=3.0)
-            frenzy, _ = wait_message(fake, USER, "frenzy", timeout=20)
+            frenzy = fake.wait_text(USER, "frenzy", timeout=20).text
             assert "→ frenzy" in frenzy
             heat = subprocess.run([sys.executable, "-m", "sentibot", "heat", "--db", str(db)], env=env,
                                   capture_output=True, text=True, timeout=60)
@@ -77,7 +65,8 @@ def test_run_end_to_end(tmp_path):
             # 3) the regulator's statement appears; the warning arrives within one notice cycle (+ delivery)
             appeared = time.monotonic()
             world.serve_notice(datetime.now(SHANGHAI))
-            warning, at = wait_message(fake, USER, "北交所加强交易监管", timeout=15)
+            arrived = fake.wait_text(USER, "北交所加强交易监管", timeout=15)
+            warning, at = arrived.text, arrived.ts
             assert "Regulator warning" in warning
             latency = at - appeared
             assert latency < NOTICE_INTERVAL_S + 5.0, latency  # one cycle, plus class./scoring and the sender
@@ -106,7 +95,7 @@ def test_run_end_to_end(tmp_path):
             service.wait_for("outcome=blocked", start=mark, timeout=10)
             status = reply_after(fake, USER, "/status")
             assert "guba" in status and ("captcha" in status or "blocked" in status or "paused" in status), status
-            down, _ = wait_message(fake, ADMIN, "guba", timeout=10, after=admin_seen)  # source_down: admins only
+            down = fake.wait_text(ADMIN, "guba", timeout=10, after=admin_seen).text  # source_down: admins only
             assert "down" in down.lower()
             assert not [m for m in fake.sent_to(USER) if "down since" in m.text]
             service.wait_for("event=collected job=collect_notices", start=len(service.lines), timeout=10)
@@ -116,8 +105,8 @@ def test_run_end_to_end(tmp_path):
             # 6) an admin's /broadcast goes out through the service's sender, and the admin gets the outcome
             admin_seen = len(fake.sent_to(ADMIN))
             assert reply_after(fake, ADMIN, "/broadcast 北交所: maintenance tonight").startswith("Broadcasting #1 to 1")
-            wait_message(fake, USER, "maintenance tonight", timeout=10)
-            done, _ = wait_message(fake, ADMIN, "Broadcast #1 done", timeout=10, after=admin_seen)
+            fake.wait_text(USER, "maintenance tonight", timeout=10)
+            done = fake.wait_text(ADMIN, "Broadcast #1 done", timeout=10, after=admin_seen).text
             assert done == "Broadcast #1 done: 1 sent."
 
             code, took = service.terminate()

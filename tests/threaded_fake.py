@@ -59,3 +59,17 @@ class ThreadedFake:
             if len(found) >= count or time.monotonic() > deadline:
                 return found
             time.sleep(0.01)
+
+    def wait_text(self, chat_id: int, needle: str, timeout: float, after: int = 0) -> Sent:
+        """The first message to chat_id (from index `after` on) containing needle.
+
+        AssertionError after timeout, naming the texts that did arrive.
+        """
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for message in self.sent_to(chat_id)[after:]:
+                if needle in message.text:
+                    return message
+            time.sleep(0.02)
+        texts = [m.text[:120] for m in self.sent_to(chat_id)[after:]]
+        raise AssertionError(f"no message with {needle!r} to {chat_id} within {timeout} s; got {texts}")
