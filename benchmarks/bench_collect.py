@@ -87,7 +87,7 @@ def _rate(fn, seconds: float = 1.0, minimum: int = 3) -> float:
 def bench_parse(text: str) -> list[dict]:
     from bs4 import BeautifulSoup
 
-    from sentibot.sources.guba_parse import LIST_MARKER, parse_list_page
+    from sentibot.collect.guba.parse import LIST_MARKER, parse_list_page
     from sentibot.timeutil import SHANGHAI
 
     fetched = NOW.replace(tzinfo=SHANGHAI)
@@ -127,8 +127,9 @@ async def fetch_ceiling(base: str, urls: list[str]) -> float:
 
 def bench_sweep(bars: int, pages: int) -> list[dict]:
     from sentibot.config import load_settings
-    from sentibot.sources import collect_cycle, guba
-    from sentibot.sources.guba import derive_observations
+    from sentibot.collect.cycle import collect_cycle
+    from sentibot.collect.guba import collector as guba
+    from sentibot.collect.guba.collector import derive_observations
     from sentibot.store import open_store
     from sentibot.text import sentiment
     from sentibot.timeutil import SHANGHAI

@@ -14,8 +14,8 @@ from pathlib import Path
 
 from bs4 import BeautifulSoup
 
-from sentibot.sources.notice_parsers import parse_bse_news, parse_notice_page
-from sentibot.sources.search_parsers import EncryptedSeries, decrypt_series
+from sentibot.collect.notices.parse import parse_bse_news, parse_notice_page
+from sentibot.collect.search.parse import EncryptedSeries, decrypt_series
 
 FIX = Path(__file__).resolve().parents[1] / "tests" / "fixtures"
 KEY = "qW3eR7tYu9P0123456789,"

@@ -148,8 +148,8 @@ async def _cycles(env: dict, db: Path, cycles: int, every: int) -> tuple[list[tu
     from sentibot.config import load_settings
     from sentibot.jobs import CollectJob, Runtime
     from sentibot.schedule import Cadence
-    from sentibot.sources import CollectContext, run_collection
-    from sentibot.sources.http import PoliteClient
+    from sentibot.collect.cycle import CollectContext, run_collection
+    from sentibot.collect.http import PoliteClient
 
     settings = load_settings(dict(env, SENTIBOT_DB=str(db)), env_file=None)
     database = store.open_store(db)

@@ -156,7 +156,7 @@ def collect(ctx: click.Context, sources: tuple[str, ...], db_path: Path | None, 
     """One collection cycle of the named sources (default: all); prints one summary line per source."""
     import asyncio
 
-    from sentibot import sources as registry
+    from sentibot.collect import cycle as registry
     from sentibot.timeutil import now
 
     names = registry.check_names(sources)

@@ -42,7 +42,7 @@ class Runtime:
 
     settings: Settings
     db: Database
-    client: Any  # sentibot.sources.http.PoliteClient
+    client: Any  # sentibot.collect.http.PoliteClient
     clock: Callable[[], datetime]
     sender: Any = None  # sentibot.delivery.Sender (Telegram); None = console delivery
     last_run: dict[str, datetime] = field(default_factory=dict)
@@ -116,7 +116,7 @@ async def guarded(rt: Runtime, job_id: str, body: Callable[[], Awaitable[None]])
 
 async def run_collect_job(rt: Runtime, job: CollectJob) -> list:
     """Collect the job's sources if due; rescore after any update. Returns the CollectResults (empty if not due)."""
-    from sentibot.sources import CollectContext, run_collection
+    from sentibot.collect.cycle import CollectContext, run_collection
 
     now = rt.clock()
     if not is_due(rt.last_run.get(job.id), now, job.cadence):

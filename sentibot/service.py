@@ -86,8 +86,8 @@ async def stop_sender(sender, grace_s: float = SHUTDOWN_GRACE_S) -> None:
 
 async def serve(settings: Settings, stop: asyncio.Event | None = None, clock: Callable = shanghai_now) -> None:
     """Run until stop is set (SIGTERM/SIGINT set it): start-up checks, jobs, then an orderly shutdown."""
-    from sentibot.sources import SOURCES
-    from sentibot.sources.http import PoliteClient
+    from sentibot.collect.cycle import SOURCES
+    from sentibot.collect.http import PoliteClient
     from sentibot.store import open_store
 
     stop = stop or asyncio.Event()

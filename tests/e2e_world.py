@@ -24,7 +24,7 @@ from local_sites import LocalSite, text
 
 from sentibot import store
 from sentibot.models import BSE50_CODE, Bar, Observation, Post
-from sentibot.sources.guba import derive_observations
+from sentibot.collect.guba.collector import derive_observations
 from sentibot.timeutil import SHANGHAI
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"

@@ -10,9 +10,9 @@ import pytest
 from sentibot.config import load_settings
 from sentibot.errors import InputError
 from sentibot.models import Observation, Outcome
-from sentibot.sources import CollectContext, collect_one
-from sentibot.sources.em_rank import BODY, market_series, parse_rank_history, security_code
-from sentibot.sources.http import PoliteClient
+from sentibot.collect.cycle import CollectContext, collect_one
+from sentibot.collect.em_rank import BODY, market_series, parse_rank_history, security_code
+from sentibot.collect.http import PoliteClient
 from sentibot.store import open_store
 from sentibot.timeutil import SHANGHAI
 

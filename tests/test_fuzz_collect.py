@@ -19,9 +19,9 @@ from hypothesis import HealthCheck, given, settings
 
 from sentibot.config import load_settings
 from sentibot.models import Outcome
-from sentibot.sources import collect_cycle
-from sentibot.sources.guba_parse import parse_list_page
-from sentibot.sources.market import parse_kline
+from sentibot.collect.cycle import collect_cycle
+from sentibot.collect.guba.parse import parse_list_page
+from sentibot.collect.market import parse_kline
 from sentibot.store import open_store
 from sentibot.timeutil import SHANGHAI
 from test_fuzz_parsers import GUBA_INPUTS, KLINE_INPUTS

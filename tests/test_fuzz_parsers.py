@@ -22,10 +22,10 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from sentibot.errors import InputError
 from sentibot.models import Bar, Notice, Observation, Post
 from sentibot.replay import read_attention, read_market, read_notices
-from sentibot.sources.guba_parse import parse_list_page
-from sentibot.sources.market import parse_kline
-from sentibot.sources.notice_parsers import parse_bse_disclosures, parse_bse_news
-from sentibot.sources.search_parsers import decrypt_series, parse_index_response, parse_key_response
+from sentibot.collect.guba.parse import parse_list_page
+from sentibot.collect.market import parse_kline
+from sentibot.collect.notices.parse import parse_bse_disclosures, parse_bse_news
+from sentibot.collect.search.parse import decrypt_series, parse_index_response, parse_key_response
 from sentibot.timeutil import SHANGHAI
 
 from conftest import FIXTURES

@@ -10,7 +10,8 @@ import pytest
 
 from sentibot.config import load_settings
 from sentibot.models import Outcome
-from sentibot.sources import collect_cycle, health
+from sentibot.collect.cycle import collect_cycle
+from sentibot.collect import health
 from sentibot.store import open_store
 from sentibot.timeutil import SHANGHAI
 
@@ -199,7 +200,7 @@ def test_each_title_is_scored_once_and_the_label_is_stored(httpserver, db, monke
 
 def test_an_edited_title_or_a_changed_dictionary_is_scored_again(httpserver, db, monkeypatch):
     from sentibot.models import Post
-    from sentibot.sources.guba import forget_stale_sentiment
+    from sentibot.collect.guba.collector import forget_stale_sentiment
     from sentibot.store import upsert_posts
 
     serve(httpserver, {1: page("constructed_list_json_p1.html"), 2: last_page()})
@@ -219,7 +220,7 @@ def test_an_edited_title_or_a_changed_dictionary_is_scored_again(httpserver, db,
 
 
 def test_every_caller_of_derive_observations_reads_current_labels(httpserver, db, monkeypatch):
-    from sentibot.sources.guba import derive_observations
+    from sentibot.collect.guba.collector import derive_observations
 
     serve(httpserver, {1: page("constructed_list_json_p1.html"), 2: last_page()})
     collect(db, settings(httpserver))

@@ -8,7 +8,7 @@ from datetime import datetime
 import pytest
 
 from sentibot.models import Outcome
-from sentibot.sources.guba_parse import infer_datetime, parse_count, parse_list_page, parse_post_page
+from sentibot.collect.guba.parse import infer_datetime, parse_count, parse_list_page, parse_post_page
 from sentibot.timeutil import SHANGHAI
 
 from conftest import FIXTURES

@@ -15,7 +15,7 @@ from werkzeug.wrappers import Response
 
 from sentibot.config import load_settings
 from sentibot.models import Outcome
-from sentibot.sources.http import FetchError, PoliteClient, classify_json, classify_page, safe_url
+from sentibot.collect.http import FetchError, PoliteClient, classify_json, classify_page, safe_url
 
 
 def settings(**overrides):

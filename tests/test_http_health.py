@@ -7,12 +7,13 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from sentibot import sources
+from sentibot.collect import cycle as sources
 from sentibot.config import load_settings
 from sentibot.errors import InputError
 from sentibot.models import Outcome
-from sentibot.sources import CollectContext, CollectResult, health, run_collection
-from sentibot.sources.http import FetchError, PoliteClient
+from sentibot.collect.cycle import CollectContext, CollectResult, run_collection
+from sentibot.collect import health
+from sentibot.collect.http import FetchError, PoliteClient
 from sentibot.store import open_store
 from sentibot.timeutil import SHANGHAI
 

@@ -12,9 +12,9 @@ from werkzeug.wrappers import Response
 
 from sentibot.config import load_settings
 from sentibot.models import Outcome
-from sentibot.sources import collect_cycle
-from sentibot.sources.market import parse_kline, universe
-from sentibot.sources.universe import parse_clist, store_universe, tracked_codes
+from sentibot.collect.cycle import collect_cycle
+from sentibot.collect.market import parse_kline, universe
+from sentibot.collect.universe import parse_clist, store_universe, tracked_codes
 from sentibot.store import open_store
 from sentibot.timeutil import SHANGHAI
 

@@ -5,9 +5,15 @@ from pathlib import Path
 import pytest
 
 from sentibot.errors import InputError
-from sentibot.sources.notice_parsers import (
-    ListedArticle, is_risk_disclosure, parse_bse_disclosures, parse_bse_news, parse_csrc_article, parse_csrc_list,
-    parse_notice_page, strip_null_wrapper,
+from sentibot.collect.notices.parse import (
+    ListedArticle,
+    is_risk_disclosure,
+    parse_bse_disclosures,
+    parse_bse_news,
+    parse_csrc_article,
+    parse_csrc_list,
+    parse_notice_page,
+    strip_null_wrapper,
 )
 
 FIX = Path(__file__).parent / "fixtures"

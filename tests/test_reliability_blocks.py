@@ -20,10 +20,10 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from sentibot.config import load_settings
 from sentibot.models import Outcome
-from sentibot.sources import collect_cycle
-from sentibot.sources.guba_parse import parse_list_page
-from sentibot.sources.http import BUSY_MARKERS, CAPTCHA_MARKERS, SHELL_MAX_BYTES, classify_json
-from sentibot.sources.market import parse_kline
+from sentibot.collect.cycle import collect_cycle
+from sentibot.collect.guba.parse import parse_list_page
+from sentibot.collect.http import BUSY_MARKERS, CAPTCHA_MARKERS, SHELL_MAX_BYTES, classify_json
+from sentibot.collect.market import parse_kline
 from sentibot.store import open_store
 from sentibot.timeutil import SHANGHAI
 

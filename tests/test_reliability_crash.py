@@ -27,7 +27,7 @@ import pytest
 
 from sentibot.config import load_settings
 from sentibot.models import Outcome
-from sentibot.sources import collect_cycle
+from sentibot.collect.cycle import collect_cycle
 from sentibot.timeutil import SHANGHAI
 
 from conftest import FIXTURES

@@ -10,8 +10,8 @@ from werkzeug.wrappers import Response
 
 from sentibot.config import load_settings
 from sentibot.models import Outcome
-from sentibot.sources import CollectContext, collect_one
-from sentibot.sources.http import PoliteClient
+from sentibot.collect.cycle import CollectContext, collect_one
+from sentibot.collect.http import PoliteClient
 from sentibot.store import open_store
 from sentibot.timeutil import SHANGHAI
 

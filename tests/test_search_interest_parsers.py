@@ -8,9 +8,15 @@ import pytest
 from hypothesis import given, strategies as st
 
 from sentibot.errors import InputError
-from sentibot.sources.search_parsers import (
-    StatusBlocked, decrypt, decrypt_series, parse_index_response, parse_key_response, parse_wechat_response,
-    split_windows, wxindex_values,
+from sentibot.collect.search.parse import (
+    StatusBlocked,
+    decrypt,
+    decrypt_series,
+    parse_index_response,
+    parse_key_response,
+    parse_wechat_response,
+    split_windows,
+    wxindex_values,
 )
 
 FIX = Path(__file__).parent / "fixtures"

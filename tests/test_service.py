@@ -187,7 +187,7 @@ def test_collect_job_runs_when_due_and_rescores_after_an_update(tmp_path, caplog
 
     from e2e_world import CALM_AMOUNT, CALM_CLOSE, World, preload_calm_history
 
-    from sentibot.sources.http import PoliteClient
+    from sentibot.collect.http import PoliteClient
 
     world = World()
     try:

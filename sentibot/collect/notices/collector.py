@@ -11,10 +11,15 @@ from sqlite_utils import Database
 from sentibot import store
 from sentibot.errors import InputError
 from sentibot.models import Notice, Outcome
-from sentibot.sources import CollectContext, CollectResult
-from sentibot.sources.http import SHELL_MAX_BYTES, FetchError, captcha_marker, safe_url
-from sentibot.sources.notice_parsers import (
-    RISK_TITLE_WORDS, ListedArticle, parse_bse_disclosures, parse_bse_news, parse_csrc_article, parse_csrc_list,
+from sentibot.collect.cycle import CollectContext, CollectResult
+from sentibot.collect.http import SHELL_MAX_BYTES, FetchError, captcha_marker, safe_url
+from sentibot.collect.notices.parse import (
+    RISK_TITLE_WORDS,
+    ListedArticle,
+    parse_bse_disclosures,
+    parse_bse_news,
+    parse_csrc_article,
+    parse_csrc_list,
     parse_notice_page,
 )
 

@@ -12,11 +12,16 @@ from sqlite_utils import Database
 from sentibot import store
 from sentibot.errors import InputError
 from sentibot.models import Observation, Outcome
-from sentibot.sources import CollectContext, CollectResult
-from sentibot.sources.http import classify_json, safe_url
-from sentibot.sources.search_parsers import (
-    BAIDU_NOT_LOGGED_IN, StatusBlocked, decrypt_series, parse_index_response, parse_key_response,
-    parse_wechat_response, split_windows,
+from sentibot.collect.cycle import CollectContext, CollectResult
+from sentibot.collect.http import classify_json, safe_url
+from sentibot.collect.search.parse import (
+    BAIDU_NOT_LOGGED_IN,
+    StatusBlocked,
+    decrypt_series,
+    parse_index_response,
+    parse_key_response,
+    parse_wechat_response,
+    split_windows,
 )
 
 log = logging.getLogger(__name__)

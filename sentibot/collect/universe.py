@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlite_utils import Database
 
 from sentibot.models import Outcome
-from sentibot.sources.http import PoliteClient, Verdict, classify_json
+from sentibot.collect.http import PoliteClient, Verdict, classify_json
 
 CLIST_PATH = "/api/qt/clist/get"
 BSE_A_SHARES = "m:0+t:81+s:2048"  # Eastmoney's filter for Beijing Stock Exchange A-shares

@@ -10,8 +10,8 @@ from datetime import date
 from sentibot import store
 from sentibot.errors import InputError
 from sentibot.models import Observation, Outcome
-from sentibot.sources import CollectContext, CollectResult
-from sentibot.sources.http import classify_json, safe_url
+from sentibot.collect.cycle import CollectContext, CollectResult
+from sentibot.collect.http import classify_json, safe_url
 
 log = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sentibot.models import Outcome, Post
-from sentibot.sources.http import SHELL_MAX_BYTES, Verdict, captcha_marker
+from sentibot.collect.http import SHELL_MAX_BYTES, Verdict, captcha_marker
 from sentibot.timeutil import SHANGHAI
 
 LIST_MARKER = "var article_list="
@@ -125,7 +125,7 @@ def parse_list_page(text: str, bar: str, fetched_at: datetime, base_url: str = "
     if LIST_MARKER in text:
         return ListPage(Verdict(Outcome.FAILED, "article_list JSON is truncated or malformed"))
     if "listitem" in text or "articleh" in text:
-        from sentibot.sources.guba_table import parse_table  # BeautifulSoup only on the slow path
+        from sentibot.collect.guba.table import parse_table  # BeautifulSoup only on the slow path
 
         posts, layout = parse_table(text, bar, fetched_at, base_url)
         if posts:

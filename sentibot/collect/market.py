@@ -6,9 +6,9 @@ from datetime import date, time
 
 from sentibot import store
 from sentibot.models import BSE50_CODE, Bar, Observation, Outcome
-from sentibot.sources import CollectContext, CollectResult
-from sentibot.sources.http import FetchError, Verdict, classify_json
-from sentibot.sources.universe import fetch_universe, store_universe, tracked_codes, universe
+from sentibot.collect.cycle import CollectContext, CollectResult
+from sentibot.collect.http import FetchError, Verdict, classify_json
+from sentibot.collect.universe import fetch_universe, store_universe, tracked_codes, universe
 
 __all__ = ["collect", "parse_kline", "universe"]
 

@@ -10,10 +10,10 @@ from sqlite_utils import Database
 from sentibot import store
 from sentibot.config import Settings
 from sentibot.models import Outcome, Observation, Post
-from sentibot.sources import CollectContext, CollectResult
-from sentibot.sources.guba_parse import RETAIL_KINDS, parse_list_page
-from sentibot.sources.http import FetchError, safe_url
-from sentibot.sources.universe import tracked_codes
+from sentibot.collect.cycle import CollectContext, CollectResult
+from sentibot.collect.guba.parse import RETAIL_KINDS, parse_list_page
+from sentibot.collect.http import FetchError, safe_url
+from sentibot.collect.universe import tracked_codes
 from sentibot.timeutil import now_iso
 
 SOURCE = "guba"

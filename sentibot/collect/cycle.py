@@ -15,19 +15,19 @@ from sqlite_utils import Database
 from sentibot.config import Settings
 from sentibot.errors import InputError
 from sentibot.models import Outcome
-from sentibot.sources import health
-from sentibot.sources.http import FetchError, PoliteClient
+from sentibot.collect import health
+from sentibot.collect.http import FetchError, PoliteClient
 
 log = logging.getLogger(__name__)
 
 # name -> "module:function"; a new source is one line here (modules are imported only when used).
 REGISTRY: dict[str, str] = {
-    "guba": "sentibot.sources.guba:collect",
-    "market": "sentibot.sources.market:collect",
-    "notices": "sentibot.sources.notices:collect",
-    "baidu_index": "sentibot.sources.search_interest:collect_baidu",
-    "wechat_index": "sentibot.sources.search_interest:collect_wechat",
-    "em_rank": "sentibot.sources.em_rank:collect",
+    "guba": "sentibot.collect.guba.collector:collect",
+    "market": "sentibot.collect.market:collect",
+    "notices": "sentibot.collect.notices.collector:collect",
+    "baidu_index": "sentibot.collect.search.collector:collect_baidu",
+    "wechat_index": "sentibot.collect.search.collector:collect_wechat",
+    "em_rank": "sentibot.collect.em_rank:collect",
 }
 
 
@@ -57,7 +57,7 @@ class Collector(Protocol):
 
 
 class _Sources(Mapping[str, Collector]):
-    """REGISTRY resolved lazily: SOURCES['guba'] imports sentibot.sources.guba on first use."""
+    """REGISTRY resolved lazily: SOURCES['guba'] imports sentibot.collect.guba.collector on first use."""
 
     def __getitem__(self, name: str) -> Collector:
         module, _, function = REGISTRY[name].partition(":")

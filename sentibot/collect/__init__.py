@@ -1,0 +1,1 @@
+"""Collectors: the polite HTTP layer, source health, and one module (or package) per source."""

@@ -1,0 +1,1 @@
+"""Regulator notices: bse.cn, CSRC and cninfo."""

@@ -1,0 +1,1 @@
+"""Search interest: Baidu Index and WeChat Index."""
