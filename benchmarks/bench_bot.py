@@ -31,7 +31,7 @@ from sentibot.bot import build_application, serve  # noqa: E402
 from sentibot.config import load_settings  # noqa: E402
 from sentibot.delivery import NO_LIMITS, Limits, Sender, SenderConfig  # noqa: E402
 from sentibot.models import Alert, AlertKind  # noqa: E402
-from sentibot.store import add_alert, open_store, save_scores  # noqa: E402
+from sentibot.store.db import add_alert, open_store, save_scores  # noqa: E402
 
 NOW = "2023-11-27T20:00:00+08:00"
 CONCURRENCY = 8  # httpx over loopback peaks at 4-8 connections (DESIGN.md)
@@ -91,7 +91,7 @@ sentibot.bot.CONNECTION_POOL = int(sys.argv[5])
 from sentibot.bot import serve
 from sentibot.config import load_settings
 from sentibot.delivery import NO_LIMITS, Limits
-from sentibot.store import open_store
+from sentibot.store.db import open_store
 token, url, path, limited = sys.argv[1:5]
 settings = load_settings({"SENTIBOT_TELEGRAM_TOKEN": token, "SENTIBOT_TELEGRAM_API_URL": url,
                           "SENTIBOT_SENDER_INTERVAL_S": "3600"}, env_file=None)

@@ -130,7 +130,7 @@ def bench_sweep(bars: int, pages: int) -> list[dict]:
     from sentibot.collect.cycle import collect_cycle
     from sentibot.collect.guba import collector as guba
     from sentibot.collect.guba.collector import derive_observations
-    from sentibot.store import open_store
+    from sentibot.store.db import open_store
     from sentibot.text import sentiment
     from sentibot.timeutil import SHANGHAI
 

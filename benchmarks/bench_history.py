@@ -28,7 +28,7 @@ _ANCHOR_CLI = ("import sqlite3, sys, csv; c = sqlite3.connect(sys.argv[1]); w = 
 
 def build(path: Path, posts: int, seed: int = 7) -> dict:
     """A sentibot history: `posts` Guba posts, daily scores, ~1 alert a week, ~2 notices a day; returns counts."""
-    from sentibot.store import open_store
+    from sentibot.store.db import open_store
 
     rng = random.Random(seed)
     db = open_store(path)
@@ -80,7 +80,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
     import sqlite3
 
     from sentibot import history
-    from sentibot.store import open_store
+    from sentibot.store.db import open_store
 
     posts = int(argv[0]) if argv else 1_000_000
     with tempfile.TemporaryDirectory() as tmp:

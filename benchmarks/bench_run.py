@@ -144,7 +144,8 @@ def _serve_world(queue, stop) -> None:
 
 
 async def _cycles(env: dict, db: Path, cycles: int, every: int) -> tuple[list[tuple[int, float]], float]:
-    from sentibot import jobs, store
+    from sentibot import jobs
+    from sentibot.store import db as store
     from sentibot.config import load_settings
     from sentibot.jobs import CollectJob, Runtime
     from sentibot.schedule import Cadence

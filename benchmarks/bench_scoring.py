@@ -49,7 +49,7 @@ def rescore_figure() -> tuple[str, float, str] | None:
 
     from sentibot import pipeline, replay
     from sentibot.demo import DEMO_DIR
-    from sentibot.store import open_store
+    from sentibot.store.db import open_store
     from sentibot.timeutil import SHANGHAI
 
     if not (DEMO_DIR / "market.csv").is_file():
@@ -69,7 +69,7 @@ def demo_figure() -> tuple[str, float, float] | None:
     from pathlib import Path
 
     from sentibot.demo import DEMO_DIR, run_demo
-    from sentibot.store import open_store
+    from sentibot.store.db import open_store
 
     if not (DEMO_DIR / "market.csv").is_file():
         return None

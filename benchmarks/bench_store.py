@@ -12,7 +12,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from sentibot.models import Post
-from sentibot.store import open_store, upsert_posts
+from sentibot.store.db import open_store, upsert_posts
 
 PAGE = 80  # posts on one Guba list page
 PAGES = 50

@@ -71,7 +71,7 @@ def read_db(path: Path) -> tuple[dict[str, str], dict[str, str], set[str]]:
     """From a sentibot history: ({code: name} and {code: old code} of listed stocks, BSE codes with bars)."""
     if not path.exists():
         raise BuildError(f"{path}: no such database")
-    from sentibot.store import open_store
+    from sentibot.store.db import open_store
 
     db = open_store(path, migrate=False)
     named, old_codes = {}, {}

@@ -16,7 +16,8 @@ from telegram.constants import ChatAction, ParseMode
 from telegram.error import Conflict, InvalidToken, NetworkError
 from telegram.ext import AIORateLimiter, Application, CommandHandler, ContextTypes, MessageHandler, filters
 
-from sentibot import broadcasts, replies, subscriptions, timeutil
+from sentibot import broadcasts, replies, timeutil
+from sentibot.store import subscriptions
 from sentibot.config import Settings
 from sentibot.delivery import Limits, Sender, SenderConfig, schedule_sender
 from sentibot.errors import ConfigError, SentibotError

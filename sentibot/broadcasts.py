@@ -13,7 +13,7 @@ from typing import Awaitable, Callable, Iterable
 
 from sqlite_utils import Database
 
-from sentibot.store import immediate
+from sentibot.store.db import immediate
 
 
 def _stamp(moment: datetime) -> str:

@@ -28,9 +28,9 @@ def settings_from(ctx: click.Context) -> Settings:
 
 
 def open_store(path, **kwargs):
-    """sentibot.store.open_store, imported on first use: sqlite-utils pulls in pandas (~0.4 s), which
+    """sentibot.store.db.open_store, imported on first use: sqlite-utils pulls in pandas (~0.4 s), which
     `sentibot --version` and `--help` do not need."""
-    from sentibot.store import open_store as _open_store
+    from sentibot.store.db import open_store as _open_store
 
     return _open_store(path, **kwargs)
 

@@ -26,7 +26,7 @@ from telegram.error import (BadRequest, ChatMigrated, Forbidden, InvalidToken, N
                             TelegramError, TimedOut)
 
 from sentibot import broadcasts, timeutil
-from sentibot.store import alert_from_row
+from sentibot.store.db import alert_from_row
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from sqlite_utils import Database
 
 from sentibot.models import Alert
-from sentibot.store import alert_from_row
+from sentibot.store.db import alert_from_row
 
 UNHEALTHY = ("blocked", "paused", "failed")  # source_health.status values written by sources/health.py
 EMPTY_MESSAGE = "no scores yet: run `sentibot collect` or `sentibot replay` first"

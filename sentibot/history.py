@@ -14,7 +14,7 @@ from sqlite_utils import Database
 
 from sentibot.errors import InputError
 from sentibot.models import AlertKind
-from sentibot.store import alert_from_row
+from sentibot.store.db import alert_from_row
 
 RECORDS = ("alerts", "scores", "notices")
 ALERT_KINDS = tuple(k.value for k in AlertKind)

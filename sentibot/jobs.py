@@ -11,7 +11,7 @@ from typing import Any, Awaitable, Callable
 
 from sqlite_utils import Database
 
-from sentibot import store
+from sentibot.store import db as store
 from sentibot.config import Settings
 from sentibot.models import Outcome
 from sentibot.schedule import Cadence, is_due

@@ -12,7 +12,7 @@ from sqlite_utils import Database
 
 from sentibot import alerts, scoring
 from sentibot.models import BSE50_CODE, Alert, AlertKind, Notice
-from sentibot.store import add_alert, save_scores
+from sentibot.store.db import add_alert, save_scores
 from sentibot.timeutil import SHANGHAI
 
 ALERT_LOOKBACK_DAYS = 3  # live rescoring alerts on recent transitions only; an old one is history, not news

@@ -15,7 +15,7 @@ from sqlite_utils import Database
 from sentibot import alerts, pipeline
 from sentibot.errors import InputError
 from sentibot.models import BSE50_CODE, Alert, Bar, Notice, Observation
-from sentibot.store import add_alert, upsert_bars, upsert_notice, upsert_observations
+from sentibot.store.db import add_alert, upsert_bars, upsert_notice, upsert_observations
 from sentibot.timeutil import SHANGHAI
 
 MARKET_REQUIRED = ("date", "close", "amount")

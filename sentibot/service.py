@@ -88,7 +88,7 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None, clock: Ca
     """Run until stop is set (SIGTERM/SIGINT set it): start-up checks, jobs, then an orderly shutdown."""
     from sentibot.collect.cycle import SOURCES
     from sentibot.collect.http import PoliteClient
-    from sentibot.store import open_store
+    from sentibot.store.db import open_store
 
     stop = stop or asyncio.Event()
     db = open_store(settings.db)  # migrates the schema

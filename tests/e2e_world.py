@@ -22,7 +22,7 @@ from pathlib import Path
 
 from local_sites import LocalSite, text
 
-from sentibot import store
+from sentibot.store import db as store
 from sentibot.models import BSE50_CODE, Bar, Observation, Post
 from sentibot.collect.guba.collector import derive_observations
 from sentibot.timeutil import SHANGHAI

@@ -8,7 +8,7 @@ from telegram.request import HTTPXRequest
 
 from fake_telegram import TOKEN
 from sentibot.delivery import Limits, SenderConfig, drain_outbox
-from sentibot.store import open_store
+from sentibot.store.db import open_store
 
 
 async def main(db_path: str, base_url: str, rate: float, stale_s: float) -> None:

@@ -15,7 +15,7 @@ from sentibot.bot import COMMANDS, build_application, serve
 from sentibot.config import load_settings
 from sentibot.errors import SentibotError
 from sentibot.models import BSE50_CODE, Bar, Notice
-from sentibot.store import open_store, save_scores, upsert_bars, upsert_notice
+from sentibot.store.db import open_store, save_scores, upsert_bars, upsert_notice
 
 ADMIN = 7
 NOW = "2023-11-27T20:00:00+08:00"
@@ -296,7 +296,7 @@ def test_sentibot_bot_command_serves_delivers_and_stops_on_sigterm(tmp_path):
     import sys
 
     from sentibot.models import Alert, AlertKind
-    from sentibot.store import add_alert
+    from sentibot.store.db import add_alert
 
     db = open_store(tmp_path / "cli.db")
     db["subscribers"].insert({"chat_id": 3001, "user_id": 3001, "chat_type": "private", "min_level": "hot",

@@ -11,7 +11,7 @@ from telegram import Bot
 from fake_telegram import TOKEN, FakeTelegram
 from sentibot import broadcasts
 from sentibot.delivery import NO_LIMITS, Sender, SenderConfig
-from sentibot.store import open_store
+from sentibot.store.db import open_store
 from sentibot.timeutil import SHANGHAI
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")  # PTB's own RetryAfter.__init__ warns

@@ -6,7 +6,7 @@ import importlib.util
 from pathlib import Path
 
 from sentibot.models import Bar
-from sentibot.store import open_store, upsert_bars
+from sentibot.store.db import open_store, upsert_bars
 from sentibot.text import load_companies
 
 SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "build_company_list.py"

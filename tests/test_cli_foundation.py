@@ -18,7 +18,7 @@ from sentibot import __version__
 from sentibot.cli import cli
 from sentibot.errors import ConfigError, InputError, StoreError
 from sentibot.models import Alert, AlertKind, Notice
-from sentibot.store import add_alert, open_store, save_scores, upsert_notice
+from sentibot.store.db import add_alert, open_store, save_scores, upsert_notice
 
 TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
 

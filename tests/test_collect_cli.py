@@ -7,7 +7,7 @@ import json
 import pytest
 
 from sentibot.cli import main
-from sentibot.store import open_store
+from sentibot.store.db import open_store
 
 from conftest import FIXTURES
 

@@ -18,8 +18,8 @@ from telegram.request import HTTPXRequest
 from fake_telegram import TOKEN, FakeTelegram
 from sentibot.delivery import NO_LIMITS, Limits, SenderConfig, drain_outbox
 from sentibot.models import Alert, AlertKind
-from sentibot.store import add_alert, open_store
-from sentibot.subscriptions import unsubscribe
+from sentibot.store.db import add_alert, open_store
+from sentibot.store.subscriptions import unsubscribe
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")  # PTB's own RetryAfter.__init__ warns
 NOW = "2023-11-27T20:00:00+08:00"

@@ -11,7 +11,7 @@ import pytest
 
 from sentibot import replay
 from sentibot.demo import DEMO_DIR, run_demo
-from sentibot.store import open_store
+from sentibot.store.db import open_store
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
@@ -184,7 +184,7 @@ def test_build_script_is_deterministic(tmp_path):
 def test_chart_renders_scores_without_index_bars(tmp_path):
     """Scores stored but no BSE 50 bars yet (e.g. bars pruned or not collected): a chart, not a KeyError."""
     from sentibot.chart import render_chart
-    from sentibot.store import save_scores
+    from sentibot.store.db import save_scores
 
     db = open_store(tmp_path / "h.db")
     save_scores(db, [{"date": f"2023-11-{d:02d}", "score": 50.0 + d, "level": "warming", "components": {}}

@@ -12,7 +12,7 @@ import yaml
 
 from sentibot.cli import cli
 from sentibot.config import Settings, load_settings, setting_names
-from sentibot.store import open_store
+from sentibot.store.db import open_store
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -13,7 +13,7 @@ from sentibot.models import Observation, Outcome
 from sentibot.collect.cycle import CollectContext, collect_one
 from sentibot.collect.em_rank import BODY, market_series, parse_rank_history, security_code
 from sentibot.collect.http import PoliteClient
-from sentibot.store import open_store
+from sentibot.store.db import open_store
 from sentibot.timeutil import SHANGHAI
 
 FIX = Path(__file__).parent / "fixtures" / "em_rank"

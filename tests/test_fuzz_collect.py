@@ -22,7 +22,7 @@ from sentibot.models import Outcome
 from sentibot.collect.cycle import collect_cycle
 from sentibot.collect.guba.parse import parse_list_page
 from sentibot.collect.market import parse_kline
-from sentibot.store import open_store
+from sentibot.store.db import open_store
 from sentibot.timeutil import SHANGHAI
 from test_fuzz_parsers import GUBA_INPUTS, KLINE_INPUTS
 

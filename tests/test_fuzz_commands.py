@@ -34,7 +34,7 @@ from sentibot.config import load_settings
 from sentibot.delivery import NO_LIMITS
 from sentibot.models import BSE50_CODE, Bar, Notice
 from sentibot.replies import units
-from sentibot.store import open_store, save_scores, upsert_bars, upsert_notice
+from sentibot.store.db import open_store, save_scores, upsert_bars, upsert_notice
 
 
 def scaled(full: int, ci: int) -> int:

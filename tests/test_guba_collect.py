@@ -12,7 +12,7 @@ from sentibot.config import load_settings
 from sentibot.models import Outcome
 from sentibot.collect.cycle import collect_cycle
 from sentibot.collect import health
-from sentibot.store import open_store
+from sentibot.store.db import open_store
 from sentibot.timeutil import SHANGHAI
 
 from conftest import FIXTURES
@@ -201,7 +201,7 @@ def test_each_title_is_scored_once_and_the_label_is_stored(httpserver, db, monke
 def test_an_edited_title_or_a_changed_dictionary_is_scored_again(httpserver, db, monkeypatch):
     from sentibot.models import Post
     from sentibot.collect.guba.collector import forget_stale_sentiment
-    from sentibot.store import upsert_posts
+    from sentibot.store.db import upsert_posts
 
     serve(httpserver, {1: page("constructed_list_json_p1.html"), 2: last_page()})
     collect(db, settings(httpserver))

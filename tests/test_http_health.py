@@ -14,7 +14,7 @@ from sentibot.models import Outcome
 from sentibot.collect.cycle import CollectContext, CollectResult, run_collection
 from sentibot.collect import health
 from sentibot.collect.http import FetchError, PoliteClient
-from sentibot.store import open_store
+from sentibot.store.db import open_store
 from sentibot.timeutil import SHANGHAI
 
 T0 = datetime(2023, 11, 27, 9, 30, tzinfo=SHANGHAI)

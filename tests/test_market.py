@@ -15,7 +15,7 @@ from sentibot.models import Outcome
 from sentibot.collect.cycle import collect_cycle
 from sentibot.collect.market import parse_kline, universe
 from sentibot.collect.universe import parse_clist, store_universe, tracked_codes
-from sentibot.store import open_store
+from sentibot.store.db import open_store
 from sentibot.timeutil import SHANGHAI
 
 from conftest import FIXTURES

@@ -24,7 +24,7 @@ from sentibot.collect.cycle import collect_cycle
 from sentibot.collect.guba.parse import parse_list_page
 from sentibot.collect.http import BUSY_MARKERS, CAPTCHA_MARKERS, SHELL_MAX_BYTES, classify_json
 from sentibot.collect.market import parse_kline
-from sentibot.store import open_store
+from sentibot.store.db import open_store
 from sentibot.timeutil import SHANGHAI
 
 from conftest import FIXTURES

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from fake_telegram import TOKEN
-from sentibot.store import open_store
+from sentibot.store.db import open_store
 from threaded_fake import ThreadedFake
 
 ADMIN = 777

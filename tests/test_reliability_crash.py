@@ -177,7 +177,7 @@ def test_kill_9_mid_sweep_never_corrupts_loses_at_most_the_inflight_page_and_rer
             # The re-run (in process, same server) completes the round's bars with no duplicate rows.
             settings = load_settings(environ={}, env_file=None, guba_url=site.url, guba_bars=tuple(bars),
                                      guba_scope="bars", guba_max_pages=PAGES, min_interval_s=0.0, http_retries=0)
-            from sentibot.store import open_store
+            from sentibot.store.db import open_store
 
             db = open_store(db_path)
             try:

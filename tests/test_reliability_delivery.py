@@ -25,7 +25,7 @@ import pytest
 from fake_telegram import FakeTelegram
 from sentibot.delivery import SenderConfig
 from sentibot.models import Alert, AlertKind
-from sentibot.store import add_alert, open_store
+from sentibot.store.db import add_alert, open_store
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 TESTS = Path(__file__).resolve().parent

@@ -18,7 +18,7 @@ import pytest
 
 from sentibot.config import load_settings
 from sentibot.service import serve
-from sentibot.store import open_store
+from sentibot.store.db import open_store
 from sentibot.timeutil import SHANGHAI
 
 RESTARTS = 5

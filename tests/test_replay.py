@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from sentibot import replay
 from sentibot.cli import cli
 from sentibot.errors import InputError
-from sentibot.store import open_store
+from sentibot.store.db import open_store
 
 GOOD_MARKET = "date,close,amount\n2023-01-04,101,2000\n2023-01-03,100,1000\n"
 GOOD_ATTENTION = "date,source,metric,value\n2023-01-03,wechat_index,北交所,5\n2023-01-04,wechat_index,北交所,6\n"

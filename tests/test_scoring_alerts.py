@@ -8,7 +8,7 @@ from sentibot import alerts, heat
 from sentibot.cli import cli
 from sentibot.models import Alert, AlertKind, Notice
 from sentibot.replies import LIMIT, units
-from sentibot.store import add_alert, open_store, save_scores, upsert_notice
+from sentibot.store.db import add_alert, open_store, save_scores, upsert_notice
 
 NOW = "2023-11-27T20:00:00+08:00"
 

@@ -9,7 +9,7 @@ import pytest
 from sentibot import chart, pipeline
 from sentibot.errors import InputError
 from sentibot.models import Bar, Notice, Observation
-from sentibot.store import open_store, upsert_bars, upsert_notice, upsert_observations
+from sentibot.store.db import open_store, upsert_bars, upsert_notice, upsert_observations
 from sentibot.timeutil import SHANGHAI
 
 N = 150
@@ -130,7 +130,7 @@ def test_rescore_cooldown_drops_a_repeat_of_the_same_level(tmp_path):
     from datetime import timedelta
 
     from sentibot.models import Alert, AlertKind
-    from sentibot.store import add_alert
+    from sentibot.store.db import add_alert
 
     reference = open_store(tmp_path / "ref.db")
     seed(reference)

@@ -5,7 +5,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from sentibot.cli import cli
-from sentibot.store import open_store
+from sentibot.store.db import open_store
 
 
 def invoke(args, env, tmp_path, monkeypatch):

@@ -12,7 +12,7 @@ from sentibot.config import load_settings
 from sentibot.models import Outcome
 from sentibot.collect.cycle import CollectContext, collect_one
 from sentibot.collect.http import PoliteClient
-from sentibot.store import open_store
+from sentibot.store.db import open_store
 from sentibot.timeutil import SHANGHAI
 
 FIX = Path(__file__).parent / "fixtures"

@@ -21,7 +21,7 @@ from fake_telegram import BOT_USERNAME, TOKEN, FakeTelegram
 from sentibot.bot import COMMANDS, build_application
 from sentibot.config import load_settings
 from sentibot.delivery import NO_LIMITS
-from sentibot.store import open_store
+from sentibot.store.db import open_store
 from test_fuzz_commands import LoopbackRequest, seed_hostile
 
 ADMIN = 7

@@ -8,7 +8,8 @@ from datetime import datetime
 import pytest
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from sentibot import jobs, service, store
+from sentibot import jobs, service
+from sentibot.store import db as store
 from sentibot.config import load_settings
 from sentibot.jobs import Runtime
 from sentibot.models import Alert, AlertKind

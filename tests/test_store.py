@@ -16,12 +16,22 @@ from pathlib import Path
 import pytest
 from sqlite_utils import Database
 
-from sentibot import store
+from sentibot.store import db as store
 from sentibot.errors import StoreError
 from sentibot.models import Alert, AlertKind, Bar, Notice, Observation, Post
-from sentibot.schema import migrations
-from sentibot.store import (add_alert, get_cursor, open_store, save_scores, schema_version, set_cursor,
-                            upsert_bars, upsert_notice, upsert_observations, upsert_posts)
+from sentibot.store.schema import migrations
+from sentibot.store.db import (
+    add_alert,
+    get_cursor,
+    open_store,
+    save_scores,
+    schema_version,
+    set_cursor,
+    upsert_bars,
+    upsert_notice,
+    upsert_observations,
+    upsert_posts,
+)
 
 TABLES = {"posts", "observations", "bars", "notices", "notice_revisions", "scores", "alerts", "subscribers",
           "deliveries", "source_health", "source_attempts", "cursors", "_sqlite_migrations"}
@@ -370,7 +380,7 @@ WRITER = """
 import os
 import sys
 from sentibot.models import Alert, AlertKind, Observation, Post
-from sentibot.store import add_alert, open_store, upsert_observations, upsert_posts
+from sentibot.store.db import add_alert, open_store, upsert_observations, upsert_posts
 db = open_store(sys.argv[1])
 db["subscribers"].upsert({"chat_id": 1, "min_level": "calm", "active": 1}, pk="chat_id")
 print("ready", flush=True)

@@ -7,7 +7,7 @@ import re
 from collections import defaultdict
 from datetime import date
 
-from sentibot import store
+from sentibot.store import db as store
 from sentibot.errors import InputError
 from sentibot.models import Observation, Outcome
 from sentibot.collect.cycle import CollectContext, CollectResult

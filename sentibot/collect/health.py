@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from sqlite_utils import Database
 
-from sentibot import store
+from sentibot.store import db as store
 from sentibot.alerts import source_down_alert
 from sentibot.config import Settings
 from sentibot.models import Outcome

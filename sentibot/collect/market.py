@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, time
 
-from sentibot import store
+from sentibot.store import db as store
 from sentibot.models import BSE50_CODE, Bar, Observation, Outcome
 from sentibot.collect.cycle import CollectContext, CollectResult
 from sentibot.collect.http import FetchError, Verdict, classify_json

@@ -7,7 +7,7 @@ from datetime import date, timedelta
 
 from sqlite_utils import Database
 
-from sentibot import store
+from sentibot.store import db as store
 from sentibot.config import Settings
 from sentibot.models import Outcome, Observation, Post
 from sentibot.collect.cycle import CollectContext, CollectResult

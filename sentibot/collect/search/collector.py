@@ -9,7 +9,7 @@ from datetime import date, datetime, timedelta
 
 from sqlite_utils import Database
 
-from sentibot import store
+from sentibot.store import db as store
 from sentibot.errors import InputError
 from sentibot.models import Observation, Outcome
 from sentibot.collect.cycle import CollectContext, CollectResult

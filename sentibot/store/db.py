@@ -18,7 +18,7 @@ from sqlite_utils import Database
 
 from sentibot.errors import StoreError
 from sentibot.models import Alert, AlertKind, Bar, Level, Notice, Observation, Post
-from sentibot.schema import KNOWN_MIGRATIONS, migrations
+from sentibot.store.schema import KNOWN_MIGRATIONS, migrations
 from sentibot.timeutil import SHANGHAI
 
 SQLITE_MAGIC = b"SQLite format 3\x00"

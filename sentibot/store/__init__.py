@@ -1,0 +1,1 @@
+"""The SQLite history: schema, connection, writes and subscribers."""
