@@ -22,7 +22,7 @@ RUN useradd --create-home --uid 10001 --user-group sentibot
 
 # The code and its bundled, versioned inputs (dictionaries, demo episode) live outside the volume, so an upgraded
 # image never runs with a previous image's dictionaries. The editable install keeps data/ beside the package,
-# which is where sentibot.text and sentibot.demo look for it.
+# which is where sentibot.text.tokenizer and sentibot.demo look for it.
 WORKDIR /opt/sentibot
 COPY pyproject.toml README.md ./
 COPY sentibot ./sentibot
@@ -34,11 +34,11 @@ RUN pip install -e . && rm -rf build
 WORKDIR /app
 RUN mkdir -p /app/data && chown -R sentibot:sentibot /app
 
-# Build the tokenizer cache (sentibot.text) into the image, in the sentibot user's ~/.cache/sentibot: every
+# Build the tokenizer cache (sentibot.text.tokenizer) into the image, in the sentibot user's ~/.cache/sentibot: every
 # container, including a one-off `docker run --rm ... sentibot analyze`, then starts from it instead of building
 # the tokenizer again (docs/text.md has the figures).
 # It also fails the build if a bundled dictionary does not load. jieba's own cache (/tmp) is not needed after it.
-RUN XDG_CACHE_HOME=/home/sentibot/.cache python -c "from sentibot.text import tokenize; tokenize('BSE 50')" \
+RUN XDG_CACHE_HOME=/home/sentibot/.cache python -c "from sentibot.text.tokenizer import tokenize; tokenize('BSE 50')" \
     && chown -R sentibot:sentibot /home/sentibot/.cache \
     && rm -f /tmp/jieba.cache
 

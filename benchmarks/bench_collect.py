@@ -131,7 +131,7 @@ def bench_sweep(bars: int, pages: int) -> list[dict]:
     from sentibot.collect.guba import collector as guba
     from sentibot.collect.guba.collector import derive_observations
     from sentibot.store.db import open_store
-    from sentibot.text import sentiment
+    from sentibot.text.tokenizer import sentiment
     from sentibot.timeutil import SHANGHAI
 
     sentiment("预热")  # the text model loads once per process, at start-up: not part of a sweep

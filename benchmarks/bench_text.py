@@ -21,7 +21,7 @@ DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "guba_ti
 GOAL = 40_000
 GOAL_RATIO = GOAL / 30_000  # issue #4: plain jieba with HMM does ~30,000 titles/s on this machine
 
-_COLD = "import time; t=time.perf_counter(); from sentibot.text import tokenize; tokenize('北交所北证50利空出尽'); " \
+_COLD = "import time; t=time.perf_counter(); from sentibot.text.tokenizer import tokenize; tokenize('北交所北证50利空出尽'); " \
         "print(time.perf_counter()-t)"
 # the anchor: jieba's own cold start (import, load its cached dictionary, first cut) in a fresh interpreter
 _COLD_JIEBA = "import time; t=time.perf_counter(); import jieba; jieba.setLogLevel(30); jieba.lcut('北交所北证50利空出尽'); " \
@@ -101,7 +101,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
 
     import jieba
 
-    from sentibot import text
+    from sentibot.text import tokenizer as text
 
     jieba.setLogLevel(30)
     jieba.lcut("预热")  # load both dictionaries before timing

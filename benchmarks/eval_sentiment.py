@@ -32,8 +32,8 @@ def read_rows(path: Path) -> list[tuple[str, str]]:
 
 
 def score(rows: list[tuple[str, str]]) -> dict:
-    """Accuracy, coverage (non-neutral share) and the confusion counts of sentibot.text.sentiment on rows."""
-    from sentibot.text import sentiment
+    """Accuracy, coverage (non-neutral share) and the confusion counts of sentibot.text.tokenizer.sentiment on rows."""
+    from sentibot.text.tokenizer import sentiment
 
     confusion = Counter((gold, sentiment(title).label) for title, gold in rows)
     hits = sum(n for (gold, got), n in confusion.items() if gold == got)
@@ -73,7 +73,7 @@ def ceiling(rows: list[tuple[str, str]], folds: int = 10) -> dict:
     """
     import jieba
 
-    from sentibot.text import sentiment
+    from sentibot.text.tokenizer import sentiment
 
     tokens = [jieba.lcut(title) for title, _ in rows]
     lexicon = [sentiment(title).label for title, _ in rows]

@@ -20,7 +20,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = ROOT / "data" / "dict" / "bse_companies.txt"
-BSE_CODE = re.compile(r"^(8[378][0-9]{4}|43[0-9]{4}|920[0-9]{3})$")  # same shapes as sentibot.text mentions
+BSE_CODE = re.compile(r"^(8[378][0-9]{4}|43[0-9]{4}|920[0-9]{3})$")  # same shapes as sentibot.text.tokenizer mentions
 CODE_COLUMNS = ("code", "证券代码", "companyCd", "symbol")
 NAME_COLUMNS = ("name", "证券简称", "companyName", "short_name")
 
@@ -104,7 +104,7 @@ def write(path: Path, entries: dict[str, str], sources: list[str], old_codes: di
         "# BSE-listed companies (北京证券交易所 上市公司): code<TAB>short name[<TAB>old code], one per line.",
         f"# Provenance: built by scripts/build_company_list.py on {date.today().isoformat()} from: "
         + "; ".join(sources) + ".",
-        "# New 920xxx codes are recognised generically by sentibot.text even when not listed.",
+        "# New 920xxx codes are recognised generically by sentibot.text.tokenizer even when not listed.",
     ]
     body = [f"{code}\t{name}" + (f"\t{old_codes[code]}" if code in old_codes else "")
             for code, name in entries.items()]

@@ -14,8 +14,8 @@ LEVEL_EMOJI = {"calm": "🟢", "warming": "🟡", "hot": "🟠", "frenzy": "🔴
 
 
 def classify_notice(text: str, title: str = ""):
-    """The project's one notice classifier, sentibot.text.classify_notice (imported late: keeps the CLI fast)."""
-    from sentibot.text import classify_notice as classify
+    """The project's one notice classifier, sentibot.text.tokenizer.classify_notice (imported late: keeps the CLI fast)."""
+    from sentibot.text.tokenizer import classify_notice as classify
 
     return classify(text, title)
 

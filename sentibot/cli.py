@@ -120,7 +120,7 @@ def analyze(texts: tuple[str, ...], csv_path: Path | None, as_json: bool) -> Non
     """Tokens, sentiment, mentioned stocks/topics and notice class of titles or notices."""
     import json
 
-    from sentibot import text as textmod
+    from sentibot.text import tokenizer as textmod
 
     items = list(texts) + (_analyze_texts(csv_path) if csv_path else [])
     if not items:

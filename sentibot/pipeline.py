@@ -21,7 +21,7 @@ SERIES_NAMES = {("wechat_index", None): "WeChat index", ("baidu_index", None): "
                 ("em_rank", None): "Eastmoney popularity"}
 GENERIC_METRICS = {"index", "all", "value", "posts", "reads", "inv_rank"}  # implied by the series name
 MARKET_SUBJECT = "北交所"  # subject of the exchange-wide series (guba, em_rank); also the CSV default
-SENTIMENT = ("guba", MARKET_SUBJECT, "bullish_share")  # written by the guba collector from sentibot.text
+SENTIMENT = ("guba", MARKET_SUBJECT, "bullish_share")  # written by the guba collector from sentibot.text.tokenizer
 # Only daily, market-wide series enter the heat score: hourly (*_1h), weekly (*_week), per-stock (6-digit
 # subjects), per-bar forum series and Baidu's pc/wise parts of "all" would let one stock or one device type
 # count as an independent confirmation.

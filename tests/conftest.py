@@ -63,7 +63,7 @@ def no_remote_hosts(monkeypatch):
 
 @pytest.fixture(autouse=True, scope="session")
 def tokenizer_cache_in_a_temporary_directory(tmp_path_factory):
-    """The tokenizer cache (sentibot.text) goes to a directory of this run, shared with the processes tests start,
+    """The tokenizer cache (sentibot.text.tokenizer) goes to a directory of this run, shared with the processes tests start,
     never to the user's ~/.cache."""
     old = os.environ.get("XDG_CACHE_HOME")
     os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("xdg-cache"))

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from sentibot.models import Bar
 from sentibot.store.db import open_store, upsert_bars
-from sentibot.text import load_companies
+from sentibot.text.tokenizer import load_companies
 
 SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "build_company_list.py"
 spec = importlib.util.spec_from_file_location("build_company_list", SCRIPT)
@@ -79,7 +79,7 @@ def test_universe_table_gives_names_and_old_codes(tmp_path):
     lines = [line for line in out.read_text(encoding="utf-8").splitlines() if not line.startswith("#")]
     assert lines == ["830799\t艾融软件", "920077\t吉林碳谷", "920185\t贝特瑞\t835185"]
 
-    from sentibot import text
+    from sentibot.text import tokenizer as text
 
     dict_dir = tmp_path / "dict"
     dict_dir.mkdir()

@@ -74,8 +74,9 @@ def test_installs_tzdata_cjk_font_and_the_package():
 
 
 def test_bundled_inputs_sit_beside_the_installed_package():
-    """sentibot.text and sentibot.demo find data/ next to the package directory; the image must put it there."""
-    from sentibot import demo, text
+    """sentibot.text.tokenizer and sentibot.demo find data/ next to the package directory; the image must put it there."""
+    from sentibot import demo
+    from sentibot.text import tokenizer as text
 
     copies = {dest: src for src, dest in (rest.split()[-2:] for rest in _args("COPY"))}
     for module_dir in (text.DICT_DIR, demo.DEMO_DIR):
@@ -111,9 +112,9 @@ def test_compose_example_mounts_data_and_reads_env_file():
 
 
 def test_tokenizer_cache_is_built_into_the_runtime_users_home():
-    warm = [rest for rest in _args("RUN") if "from sentibot.text import tokenize" in rest]
+    warm = [rest for rest in _args("RUN") if "from sentibot.text.tokenizer import tokenize" in rest]
     user = _args("USER")[-1]
-    # the cache goes where the runtime user's sentibot.text looks (~/.cache/sentibot), owned by that user
+    # the cache goes where the runtime user's sentibot.text.tokenizer looks (~/.cache/sentibot), owned by that user
     assert warm and f"XDG_CACHE_HOME=/home/{user}/.cache " in warm[0]
     assert f"chown -R {user}:{user} /home/{user}/.cache" in warm[0]
     assert not any("XDG_CACHE_HOME" in rest for rest in _args("ENV"))

@@ -160,7 +160,7 @@ def test_backfill_since_resumes_by_bar(httpserver, db):
 
 
 def test_bullish_share_from_the_text_module(httpserver, db):
-    from sentibot.text import sentiment
+    from sentibot.text.tokenizer import sentiment
 
     serve(httpserver, {1: page("constructed_list_json_p1.html"), 2: last_page()})
     collect(db, settings(httpserver))
@@ -174,12 +174,12 @@ def test_bullish_share_from_the_text_module(httpserver, db):
 
 
 def test_each_title_is_scored_once_and_the_label_is_stored(httpserver, db, monkeypatch):
-    import sentibot.text
+    import sentibot.text.tokenizer
 
     serve(httpserver, {1: page("constructed_list_json_p1.html"), 2: last_page()})
     calls = []
-    real = sentibot.text.sentiment
-    monkeypatch.setattr(sentibot.text, "sentiment", lambda title: calls.append(title) or real(title))
+    real = sentibot.text.tokenizer.sentiment
+    monkeypatch.setattr(sentibot.text.tokenizer, "sentiment", lambda title: calls.append(title) or real(title))
     collect(db, settings(httpserver))
     first = len(calls)
     counted = next(db.query("select count(*) as n from posts where kind = 'normal' "
@@ -214,7 +214,7 @@ def test_an_edited_title_or_a_changed_dictionary_is_scored_again(httpserver, db,
     assert db["posts"].get((row["source"], row["post_id"]))["sentiment"] is None
 
     assert forget_stale_sentiment(db, "t3") == 0  # the fingerprint was stored by the collection
-    monkeypatch.setattr("sentibot.text.fingerprint", lambda: "another-dictionary")
+    monkeypatch.setattr("sentibot.text.tokenizer.fingerprint", lambda: "another-dictionary")
     assert forget_stale_sentiment(db, "t4") > 0
     assert next(db.query("select count(*) as n from posts where sentiment is not null"))["n"] == 0
 
@@ -227,7 +227,7 @@ def test_every_caller_of_derive_observations_reads_current_labels(httpserver, db
     db.execute("update posts set sentiment = 'neutral'")  # labels from an older dictionary, say
     days = {r["d"] for r in db.query("select distinct substr(published_at, 1, 10) as d from posts")}
     assert not [o for o in derive_observations(db, days) if o.metric == "bullish_share"]  # same model: kept
-    monkeypatch.setattr("sentibot.text.fingerprint", lambda: "another-dictionary")
+    monkeypatch.setattr("sentibot.text.tokenizer.fingerprint", lambda: "another-dictionary")
     shares = [o for o in derive_observations(db, days, stamp="t5") if o.metric == "bullish_share"]
     assert shares  # the model changed: every title was scored again before counting
     assert db["cursors"].get(("text", "sentiment_fingerprint"))["value"] == "another-dictionary"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from sentibot import text
+from sentibot.text import tokenizer as text
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 TITLES = DATA / "guba_titles_600519_2022-11.csv"

@@ -2,7 +2,7 @@
 
 import pytest
 
-from sentibot.text import sentiment
+from sentibot.text.tokenizer import sentiment
 
 
 @pytest.mark.parametrize("title", [
@@ -91,7 +91,7 @@ def test_negation_stops_at_the_clause_end():
 
 
 def test_kept_whole_is_jiebas_own_route():
-    from sentibot import text
+    from sentibot.text import tokenizer as text
 
     tokenizer = text._new_tokenizer("jieba")
     words = [w for w in text.model().lexicon.weights if tokenizer.FREQ.get(w)] + ["北交所", "人工智能", "股票市场"]

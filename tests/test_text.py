@@ -1,4 +1,4 @@
-"""sentibot.text: tokens, sentiment, mentions and notice classes on real and constructed texts."""
+"""sentibot.text.tokenizer: tokens, sentiment, mentions and notice classes on real and constructed texts."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from sentibot import text
-from sentibot.text import analyze, classify_notice, mentions, sentiment, tokenize
+from sentibot.text import tokenizer as text
+from sentibot.text.tokenizer import analyze, classify_notice, mentions, sentiment, tokenize
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"  # real bse.cn texts copied from shared/samples/bse
 

@@ -92,7 +92,7 @@ def m002_coll1_universe(db: Database) -> None:
 
 @migrations()
 def m003_post_sentiment(db: Database) -> None:
-    # The sentiment label of each post's title (sentibot.text), computed once: a Guba cycle re-derives the bullish
+    # The sentiment label of each post's title (sentibot.text.tokenizer), computed once: a Guba cycle re-derives the bullish
     # share of every post of the day, and re-scoring unchanged titles was a third of the cycle. NULL = not scored yet.
     db["posts"].add_column("sentiment", str)
 

@@ -139,11 +139,11 @@ def derive_observations(db: Database, days: set[str], retail_only: bool = True,
 
 
 def bullish_shares(db: Database, base: str, args: list, day: str) -> list[Observation]:
-    """Share of positive among positive + negative titles (sentibot.text) of one day, per bar and BSE-wide.
+    """Share of positive among positive + negative titles (sentibot.text.tokenizer) of one day, per bar and BSE-wide.
 
     Each title is scored once: the label is kept in posts.sentiment, and only new or edited titles are scored.
     """
-    from sentibot.text import sentiment  # imported here: loading jieba's dictionaries is not start-up work
+    from sentibot.text.tokenizer import sentiment  # imported here: loading jieba's dictionaries is not start-up work
 
     counts: dict[str, list[int]] = {}
     scored: list[tuple[str, str]] = []
@@ -166,7 +166,7 @@ def bullish_shares(db: Database, base: str, args: list, day: str) -> list[Observ
 
 def forget_stale_sentiment(db: Database, now: str) -> int:
     """Clear the stored labels when the text model (dictionaries, rules) changed since they were computed."""
-    from sentibot.text import fingerprint
+    from sentibot.text.tokenizer import fingerprint
 
     current = fingerprint()
     if store.get_cursor(db, "text", "sentiment_fingerprint") == current:

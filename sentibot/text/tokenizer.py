@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sentibot.errors import ConfigError
-from sentibot.notice_class import NoticeClass, classify_notice
-from sentibot.sentiment import Lexicon, Sentiment, load_lexicon, score_tokens
+from sentibot.text.notice_class import NoticeClass, classify_notice
+from sentibot.text.sentiment import Lexicon, Sentiment, load_lexicon, score_tokens
 
 DICT_DIR = Path(__file__).resolve().parents[1] / "data" / "dict"
 

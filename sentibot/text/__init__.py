@@ -1,0 +1,1 @@
+"""Chinese text: tokens, sentiment, mentions and notice classes."""
