@@ -15,7 +15,7 @@ import time
 import numpy as np
 import pandas as pd
 
-from sentibot import scoring
+from sentibot.score import scoring
 
 SERIES, DAYS, REPEATS = 300, 1250, 7
 
@@ -47,7 +47,7 @@ def rescore_figure() -> tuple[str, float, str] | None:
     from datetime import datetime
     from pathlib import Path
 
-    from sentibot import pipeline, replay
+    from sentibot.score import rescore as pipeline, replay
     from sentibot.demo import DEMO_DIR
     from sentibot.store.db import open_store
     from sentibot.timeutil import SHANGHAI

@@ -219,7 +219,7 @@ def replay(ctx: click.Context, market: Path, attention: Path | None, notices: Pa
     """Import a history and score it day by day as if live; prints the alerts."""
     import json
 
-    from sentibot.replay import replay as run_replay
+    from sentibot.score.replay import replay as run_replay
 
     db = open_db(ctx, db_path)
     result = run_replay(db, market, attention, notices)

@@ -10,11 +10,11 @@ from pathlib import Path
 import pandas as pd
 from sqlite_utils import Database
 
-from sentibot import correlation, replay, scoring
+from sentibot.score import correlation, replay, scoring
 from sentibot.errors import InputError
 from sentibot.heat import describe_lead_lag
 from sentibot.models import Alert
-from sentibot.pipeline import load_history
+from sentibot.score.rescore import load_history
 
 DEMO_DIR = Path(__file__).resolve().parents[1] / "data" / "demo"
 BANNER = ("RECONSTRUCTED DATA: the BSE 50 closes, turnover and attention in this demo are a seeded reconstruction "

@@ -135,7 +135,7 @@ async def run_collect_job(rt: Runtime, job: CollectJob) -> list:
 
 def rescore_now(rt: Runtime) -> list:
     """Recompute scores and add new alerts (deduplicated by the store); returns the new alerts."""
-    from sentibot.pipeline import rescore
+    from sentibot.score.rescore import rescore
 
     now = rt.clock()
     started = time.perf_counter()

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from sentibot import replay
+from sentibot.score import replay
 from sentibot.demo import DEMO_DIR, run_demo
 from sentibot.store.db import open_store
 

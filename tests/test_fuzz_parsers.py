@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from sentibot.errors import InputError
 from sentibot.models import Bar, Notice, Observation, Post
-from sentibot.replay import read_attention, read_market, read_notices
+from sentibot.score.replay import read_attention, read_market, read_notices
 from sentibot.collect.guba.parse import parse_list_page
 from sentibot.collect.market import parse_kline
 from sentibot.collect.notices.parse import parse_bse_disclosures, parse_bse_news

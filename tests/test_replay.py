@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from sentibot import replay
+from sentibot.score import replay
 from sentibot.cli import cli
 from sentibot.errors import InputError
 from sentibot.store.db import open_store

@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sentibot import correlation, scoring
-from sentibot.pipeline import reasons_for
+from sentibot.score import correlation, scoring
+from sentibot.score.rescore import reasons_for
 
 DAYS = pd.bdate_range("2023-01-02", periods=8)
 

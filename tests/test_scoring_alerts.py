@@ -89,7 +89,7 @@ def test_heat_snapshot_from_stored_scores(tmp_path):
 
 def test_exchange_turnover_observations_are_not_attention():
     """sources/market.py stores exchange turnover as (market, 北交所, amount): it must not confirm attention."""
-    from sentibot.pipeline import is_market_series
+    from sentibot.score.rescore import is_market_series
 
     assert not is_market_series("market", "北交所", "amount")
     assert is_market_series("wechat_index", "北交所", "index")

@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sentibot import chart, pipeline
+from sentibot import chart
+from sentibot.score import rescore as pipeline
 from sentibot.errors import InputError
 from sentibot.models import Bar, Notice, Observation
 from sentibot.store.db import open_store, upsert_bars, upsert_notice, upsert_observations

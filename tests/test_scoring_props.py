@@ -5,7 +5,7 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sentibot import scoring
+from sentibot.score import scoring
 
 FAST = settings(max_examples=25, deadline=None)
 

@@ -12,7 +12,8 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
-from sentibot import alerts, pipeline
+from sentibot import alerts
+from sentibot.score import rescore as pipeline
 from sentibot.errors import InputError
 from sentibot.models import BSE50_CODE, Alert, Bar, Notice, Observation
 from sentibot.store.db import add_alert, upsert_bars, upsert_notice, upsert_observations

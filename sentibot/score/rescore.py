@@ -10,7 +10,8 @@ from typing import Mapping
 import pandas as pd
 from sqlite_utils import Database
 
-from sentibot import alerts, scoring
+from sentibot import alerts
+from sentibot.score import scoring
 from sentibot.models import BSE50_CODE, Alert, AlertKind, Notice
 from sentibot.store.db import add_alert, save_scores
 from sentibot.timeutil import SHANGHAI

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 from numpy.lib.stride_tricks import sliding_window_view
 
-from sentibot.windows import min_periods, quiet
+from sentibot.score.windows import min_periods, quiet
 
 CORR_WINDOW = 20
 LEADLAG_WINDOW = 60

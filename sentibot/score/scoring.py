@@ -12,10 +12,19 @@ import numpy as np
 import pandas as pd
 from numpy.lib.stride_tricks import sliding_window_view
 
-from sentibot.correlation import LEADLAG_WINDOW, rolling_lead_lag, rolling_rank_corr
-from sentibot.levels import (ATTENTION_CONFIRM, ATTENTION_HOT, ATTENTION_WARM, LEVELS, RSI_CONFIRM,  # noqa: F401
-                             THRESHOLDS, TURNOVER_CONFIRM, apply_hysteresis, raw_levels)
-from sentibot.windows import min_periods, quiet
+from sentibot.score.correlation import LEADLAG_WINDOW, rolling_lead_lag, rolling_rank_corr
+from sentibot.score.levels import (
+    ATTENTION_CONFIRM,
+    ATTENTION_HOT,
+    ATTENTION_WARM,
+    LEVELS,
+    RSI_CONFIRM,
+    THRESHOLDS,
+    TURNOVER_CONFIRM,
+    apply_hysteresis,
+    raw_levels,
+)
+from sentibot.score.windows import min_periods, quiet
 
 DAILY_WINDOW = 20  # trading days ≈ one month, the daily analogue of Da-Engelberg-Gao's 8 weeks
 WEEKLY_WINDOW = 8  # Da, Engelberg & Gao (2011)

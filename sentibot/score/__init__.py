@@ -1,0 +1,1 @@
+"""Scoring: pure pandas over the stored history, levels, rescoring and replay."""
