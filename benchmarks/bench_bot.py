@@ -29,7 +29,7 @@ import sentibot.bot  # noqa: E402
 from fake_telegram import TOKEN, FakeTelegram  # noqa: E402
 from sentibot.bot import build_application, serve  # noqa: E402
 from sentibot.config import load_settings  # noqa: E402
-from sentibot.delivery import NO_LIMITS, Limits, Sender, SenderConfig  # noqa: E402
+from sentibot.alerts.outbox import NO_LIMITS, Limits, Sender, SenderConfig  # noqa: E402
 from sentibot.models import Alert, AlertKind  # noqa: E402
 from sentibot.store.db import add_alert, open_store, save_scores  # noqa: E402
 
@@ -90,7 +90,7 @@ import sentibot.bot
 sentibot.bot.CONNECTION_POOL = int(sys.argv[5])
 from sentibot.bot import serve
 from sentibot.config import load_settings
-from sentibot.delivery import NO_LIMITS, Limits
+from sentibot.alerts.outbox import NO_LIMITS, Limits
 from sentibot.store.db import open_store
 token, url, path, limited = sys.argv[1:5]
 settings = load_settings({"SENTIBOT_TELEGRAM_TOKEN": token, "SENTIBOT_TELEGRAM_API_URL": url,

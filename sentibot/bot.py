@@ -16,10 +16,11 @@ from telegram.constants import ChatAction, ParseMode
 from telegram.error import Conflict, InvalidToken, NetworkError
 from telegram.ext import AIORateLimiter, Application, CommandHandler, ContextTypes, MessageHandler, filters
 
-from sentibot import broadcasts, replies, timeutil
+from sentibot.alerts import broadcasts
+from sentibot import replies, timeutil
 from sentibot.store import subscriptions
 from sentibot.config import Settings
-from sentibot.delivery import Limits, Sender, SenderConfig, schedule_sender
+from sentibot.alerts.outbox import Limits, Sender, SenderConfig, schedule_sender
 from sentibot.errors import ConfigError, SentibotError
 from sentibot.logsafe import protect_token
 from sentibot.replies import e

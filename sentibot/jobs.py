@@ -44,7 +44,7 @@ class Runtime:
     db: Database
     client: Any  # sentibot.collect.http.PoliteClient
     clock: Callable[[], datetime]
-    sender: Any = None  # sentibot.delivery.Sender (Telegram); None = console delivery
+    sender: Any = None  # sentibot.alerts.outbox.Sender (Telegram); None = console delivery
     last_run: dict[str, datetime] = field(default_factory=dict)
     inflight: set = field(default_factory=set)
     running: set = field(default_factory=set)  # job ids with a run in progress
@@ -167,7 +167,7 @@ def start_console_cursor(db: Database, now: datetime) -> int:
 
 def deliver_to_console(db: Database, now: datetime) -> int:
     """Write each alert not yet logged to the log; mark its pending deliveries as delivered to the console."""
-    from sentibot.delivery import render  # the outbox's own text, broadcasts included
+    from sentibot.alerts.outbox import render  # the outbox's own text, broadcasts included
 
     stamp = now.isoformat(timespec="seconds")
     last = int(store.get_cursor(db, CONSOLE, "last_alert_id") or 0)

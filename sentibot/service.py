@@ -143,7 +143,7 @@ async def _serve_telegram(rt: Runtime, collect_jobs: list, stop: asyncio.Event) 
     from telegram.error import InvalidToken, NetworkError
 
     from sentibot.bot import build_application
-    from sentibot.delivery import Sender
+    from sentibot.alerts.outbox import Sender
     from sentibot.watchdog import PollingWatch
 
     watch = PollingWatch(rt.settings, on_conflict=stop.set)

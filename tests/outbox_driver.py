@@ -7,7 +7,7 @@ from telegram import Bot
 from telegram.request import HTTPXRequest
 
 from fake_telegram import TOKEN
-from sentibot.delivery import Limits, SenderConfig, drain_outbox
+from sentibot.alerts.outbox import Limits, SenderConfig, drain_outbox
 from sentibot.store.db import open_store
 
 

@@ -9,8 +9,8 @@ import pytest
 from telegram import Bot
 
 from fake_telegram import TOKEN, FakeTelegram
-from sentibot import broadcasts
-from sentibot.delivery import NO_LIMITS, Sender, SenderConfig
+from sentibot.alerts import broadcasts
+from sentibot.alerts.outbox import NO_LIMITS, Sender, SenderConfig
 from sentibot.store.db import open_store
 from sentibot.timeutil import SHANGHAI
 

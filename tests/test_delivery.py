@@ -16,7 +16,7 @@ from telegram import Bot
 from telegram.request import HTTPXRequest
 
 from fake_telegram import TOKEN, FakeTelegram
-from sentibot.delivery import NO_LIMITS, Limits, SenderConfig, drain_outbox
+from sentibot.alerts.outbox import NO_LIMITS, Limits, SenderConfig, drain_outbox
 from sentibot.models import Alert, AlertKind
 from sentibot.store.db import add_alert, open_store
 from sentibot.store.subscriptions import unsubscribe

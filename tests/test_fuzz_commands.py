@@ -31,7 +31,7 @@ from telegram.request import BaseRequest
 from fake_telegram import BOT_USERNAME, TOKEN, FakeTelegram
 from sentibot.bot import COMMANDS, build_application
 from sentibot.config import load_settings
-from sentibot.delivery import NO_LIMITS
+from sentibot.alerts.outbox import NO_LIMITS
 from sentibot.models import BSE50_CODE, Bar, Notice
 from sentibot.replies import units
 from sentibot.store.db import open_store, save_scores, upsert_bars, upsert_notice

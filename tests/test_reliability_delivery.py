@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from fake_telegram import FakeTelegram
-from sentibot.delivery import SenderConfig
+from sentibot.alerts.outbox import SenderConfig
 from sentibot.models import Alert, AlertKind
 from sentibot.store.db import add_alert, open_store
 

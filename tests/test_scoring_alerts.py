@@ -4,7 +4,8 @@ import json
 
 from click.testing import CliRunner
 
-from sentibot import alerts, heat
+from sentibot.alerts import rules as alerts
+from sentibot import heat
 from sentibot.cli import cli
 from sentibot.models import Alert, AlertKind, Notice
 from sentibot.replies import LIMIT, units

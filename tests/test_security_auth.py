@@ -20,7 +20,7 @@ from telegram import Update
 from fake_telegram import BOT_USERNAME, TOKEN, FakeTelegram
 from sentibot.bot import COMMANDS, build_application
 from sentibot.config import load_settings
-from sentibot.delivery import NO_LIMITS
+from sentibot.alerts.outbox import NO_LIMITS
 from sentibot.store.db import open_store
 from test_fuzz_commands import LoopbackRequest, seed_hostile
 

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from sqlite_utils import Database
 
 from sentibot.store import db as store
-from sentibot.alerts import source_down_alert
+from sentibot.alerts.rules import source_down_alert
 from sentibot.config import Settings
 from sentibot.models import Outcome
 

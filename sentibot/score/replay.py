@@ -12,7 +12,7 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
-from sentibot import alerts
+from sentibot.alerts import rules as alerts
 from sentibot.score import rescore as pipeline
 from sentibot.errors import InputError
 from sentibot.models import BSE50_CODE, Alert, Bar, Notice, Observation

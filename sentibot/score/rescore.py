@@ -10,7 +10,7 @@ from typing import Mapping
 import pandas as pd
 from sqlite_utils import Database
 
-from sentibot import alerts
+from sentibot.alerts import rules as alerts
 from sentibot.score import scoring
 from sentibot.models import BSE50_CODE, Alert, AlertKind, Notice
 from sentibot.store.db import add_alert, save_scores

@@ -47,7 +47,7 @@ def _bse_body(text: str, where: str) -> str:
 
 def store_notice(db: Database, notice: Notice, now: datetime, admin_ids=()) -> tuple[str, int | None]:
     """Classify, store (deduped on URL + content hash, edits kept) and alert a fresh regulator warning, atomically."""
-    from sentibot.alerts import regulator_alert
+    from sentibot.alerts.rules import regulator_alert
     from sentibot.text.tokenizer import classify_notice
 
     cls = classify_notice(notice.text, notice.title)

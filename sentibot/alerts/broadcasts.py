@@ -1,7 +1,7 @@
 """Admin broadcasts in SQLite: one row per broadcast and one per recipient, so none is lost to a restart.
 
 Each recipient row is marked 'sending' (committed) before its request and gets its outcome after it, as alert
-deliveries do (sentibot.delivery). A row left 'sending' by a process that died becomes 'unknown' and is never
+deliveries do (sentibot.alerts.outbox). A row left 'sending' by a process that died becomes 'unknown' and is never
 re-sent; rows still 'pending' are sent when the sender next runs. Statuses: pending, sending, sent, unknown,
 failed, blocked, cancelled (the chat unsubscribed before its turn).
 """

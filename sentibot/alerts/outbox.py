@@ -25,7 +25,8 @@ from telegram.constants import ParseMode
 from telegram.error import (BadRequest, ChatMigrated, Forbidden, InvalidToken, NetworkError, RetryAfter,
                             TelegramError, TimedOut)
 
-from sentibot import broadcasts, timeutil
+from sentibot.alerts import broadcasts
+from sentibot import timeutil
 from sentibot.store.db import alert_from_row
 
 log = logging.getLogger(__name__)
@@ -81,8 +82,8 @@ def _parse(stamp: str | None) -> datetime:
 
 
 def render(row: dict) -> str:
-    """The Telegram HTML of an alert row; one formatter per kind lives in sentibot.alerts."""
-    from sentibot.alerts import format_alert  # the scoring branch owns the alert formatters
+    """The Telegram HTML of an alert row; one formatter per kind lives in sentibot.alerts.rules."""
+    from sentibot.alerts.rules import format_alert  # the scoring branch owns the alert formatters
 
     return format_alert(alert_from_row(row))
 
@@ -294,7 +295,7 @@ class Sender:
             return "retry", str(exc), None
         return "failed", f"{type(exc).__name__}: {exc}", None
 
-    # --- admin broadcasts (sentibot.broadcasts) ---------------------------------------------------------------
+    # --- admin broadcasts (sentibot.alerts.broadcasts) ---------------------------------------------------------------
     def start_broadcast(self, text: str, admin_id: int, chat_ids: list[int]) -> int:
         """Store a broadcast for send_broadcast; if this process dies first, a later tick resumes it."""
         broadcast_id = broadcasts.create(self.db, text, admin_id, chat_ids, self.clock())
