@@ -79,7 +79,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
     import io
     import sqlite3
 
-    from sentibot import history
+    from sentibot.views import timeline as history
     from sentibot.store.db import open_store
 
     posts = int(argv[0]) if argv else 1_000_000

@@ -17,13 +17,14 @@ from telegram.error import Conflict, InvalidToken, NetworkError
 from telegram.ext import AIORateLimiter, Application, CommandHandler, ContextTypes, MessageHandler, filters
 
 from sentibot.alerts import broadcasts
-from sentibot import replies, timeutil
+from sentibot.views import replies
+from sentibot import timeutil
 from sentibot.store import subscriptions
 from sentibot.config import Settings
 from sentibot.alerts.outbox import Limits, Sender, SenderConfig, schedule_sender
 from sentibot.errors import ConfigError, SentibotError
 from sentibot.logsafe import protect_token
-from sentibot.replies import e
+from sentibot.views.replies import e
 
 log = logging.getLogger(__name__)
 CONNECTION_POOL = 8  # connections to the Bot API (DESIGN.md: cap a client's pool at 8); see build_application
@@ -122,7 +123,7 @@ class HeatCache:
         self._key, self._text = None, ""
 
     def text(self, db: Database) -> str:
-        from sentibot.heat import format_heat, heat_snapshot
+        from sentibot.views.heat import format_heat, heat_snapshot
 
         key = (db.execute("PRAGMA data_version").fetchone()[0], db.conn.total_changes)
         if key != self._key:
@@ -140,7 +141,7 @@ def _db_path(db: Database) -> str:
 
 def _render_chart(db_path: str, out: Path) -> Path:
     """Render on a separate read connection: this runs in a worker thread."""
-    from sentibot.chart import render_chart
+    from sentibot.views.chart import render_chart
 
     conn = sqlite3.connect(db_path, timeout=10)
     try:

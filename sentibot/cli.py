@@ -63,7 +63,7 @@ def history(ctx: click.Context, db_path: Path | None, kind: str | None, since: s
     """Print the stored alerts, scores and notices, oldest first."""
     import io
 
-    from sentibot import history as hist
+    from sentibot.views import timeline as hist
     from sentibot.errors import InputError
 
     if as_csv and as_json:
@@ -188,7 +188,7 @@ def heat(ctx: click.Context, db_path: Path | None, as_json: bool) -> None:
     """The current heat snapshot (the same content as the bot's /heat)."""
     import json
 
-    from sentibot.heat import EMPTY_MESSAGE, format_heat, heat_snapshot
+    from sentibot.views.heat import EMPTY_MESSAGE, format_heat, heat_snapshot
 
     snapshot = heat_snapshot(open_db(ctx, db_path))
     if as_json:

@@ -12,7 +12,7 @@ from sqlite_utils import Database
 
 from sentibot.score import correlation, replay, scoring
 from sentibot.errors import InputError
-from sentibot.heat import describe_lead_lag
+from sentibot.views.heat import describe_lead_lag
 from sentibot.models import Alert
 from sentibot.score.rescore import load_history
 
@@ -99,7 +99,7 @@ def run_demo(db: Database, out_dir: Path, directory: Path = DEMO_DIR) -> DemoRes
     lines += ["", f"Lead-lag, 60 trading days to {LEADLAG_DAY} (Δln attention vs Δln turnover; k>0: attention first):",
               "  " + "  ".join(f"{int(r.lag):+d}:{r.corr:+.2f}" for r in table.itertuples() if pd.notna(r.corr)),
               "  → " + describe_lead_lag(best) + " (built into the reconstruction: shows the method, not a finding)"]
-    from sentibot.chart import render_chart  # matplotlib is loaded only here
+    from sentibot.views.chart import render_chart  # matplotlib is loaded only here
 
     chart_path = render_chart(db, Path(out_dir) / CHART_NAME, days=CHART_DAYS, title=CHART_TITLE)
     lines += ["", f"chart: {chart_path}", "", BANNER]

@@ -10,7 +10,7 @@ import time
 import pytest
 
 from fake_telegram import BOT_USERNAME, TOKEN, FakeTelegram
-from sentibot import replies
+from sentibot.views import replies
 from sentibot.bot import COMMANDS, build_application, serve
 from sentibot.config import load_settings
 from sentibot.errors import SentibotError
@@ -218,7 +218,7 @@ def test_admin_commands_check_the_user_not_the_chat(tmp_path, caplog):
 
 
 def test_chart_is_sent_as_a_photo(tmp_path):
-    pytest.importorskip("sentibot.chart", reason="sentibot.chart (branch scoring) not merged yet")
+    pytest.importorskip("sentibot.views.chart", reason="sentibot.views.chart (branch scoring) not merged yet")
 
     def prepare(db):
         seed(db)
@@ -235,7 +235,7 @@ def test_chart_is_sent_as_a_photo(tmp_path):
 
 
 def test_chart_without_scores_answers_politely(tmp_path):
-    pytest.importorskip("sentibot.chart", reason="sentibot.chart (branch scoring) not merged yet")
+    pytest.importorskip("sentibot.views.chart", reason="sentibot.views.chart (branch scoring) not merged yet")
 
     async def scenario(chat, db, fake):
         assert "no scores to chart yet" in (await chat.ask("/chart"))[0]
@@ -336,7 +336,7 @@ def test_sentibot_bot_without_token_is_one_line(tmp_path):
 
 
 def test_split_message_counts_utf16_units_like_telegram():
-    from sentibot.replies import split_message, units
+    from sentibot.views.replies import split_message, units
 
     text = "📣 " + "🔥" * 2100  # 2,102 characters but 4,203 UTF-16 units
     chunks = split_message(text)

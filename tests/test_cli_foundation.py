@@ -222,7 +222,7 @@ def test_subprocess_reads_env_file(filled):
 def test_table_aligns_chinese_text_and_cuts_long_titles():
     import unicodedata
 
-    from sentibot.history import HistoryRow, format_table
+    from sentibot.views.timeline import HistoryRow, format_table
 
     def _width(text: str) -> int:  # terminal columns: CJK characters take two
         return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)

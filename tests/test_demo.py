@@ -183,7 +183,7 @@ def test_build_script_is_deterministic(tmp_path):
 
 def test_chart_renders_scores_without_index_bars(tmp_path):
     """Scores stored but no BSE 50 bars yet (e.g. bars pruned or not collected): a chart, not a KeyError."""
-    from sentibot.chart import render_chart
+    from sentibot.views.chart import render_chart
     from sentibot.store.db import save_scores
 
     db = open_store(tmp_path / "h.db")

@@ -33,7 +33,7 @@ from sentibot.bot import COMMANDS, build_application
 from sentibot.config import load_settings
 from sentibot.alerts.outbox import NO_LIMITS
 from sentibot.models import BSE50_CODE, Bar, Notice
-from sentibot.replies import units
+from sentibot.views.replies import units
 from sentibot.store.db import open_store, save_scores, upsert_bars, upsert_notice
 
 
@@ -277,7 +277,7 @@ def test_hostile_messages_to_every_command(tmp_path, command):
 
 def test_chart_with_scores_but_no_index_bars_still_answers(tmp_path):
     """/chart once scores exist but the BSE 50 bars do not (market source blocked, attention-only history)."""
-    from sentibot.chart import render_chart
+    from sentibot.views.chart import render_chart
 
     db = open_store(tmp_path / "nobars.db")
     save_scores(db, [{"date": "2023-11-27", "score": 88.0, "level": "frenzy", "components": {}}],

@@ -5,10 +5,10 @@ import json
 from click.testing import CliRunner
 
 from sentibot.alerts import rules as alerts
-from sentibot import heat
+from sentibot.views import heat
 from sentibot.cli import cli
 from sentibot.models import Alert, AlertKind, Notice
-from sentibot.replies import LIMIT, units
+from sentibot.views.replies import LIMIT, units
 from sentibot.store.db import add_alert, open_store, save_scores, upsert_notice
 
 NOW = "2023-11-27T20:00:00+08:00"

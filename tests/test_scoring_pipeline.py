@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sentibot import chart
+from sentibot.views import chart
 from sentibot.score import rescore as pipeline
 from sentibot.errors import InputError
 from sentibot.models import Bar, Notice, Observation

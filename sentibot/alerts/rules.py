@@ -6,7 +6,7 @@ import html
 from typing import Any, Callable
 
 from sentibot.models import Alert, AlertKind, Notice
-from sentibot.replies import LIMIT, units
+from sentibot.views.replies import LIMIT, units
 
 EXCERPT = 160  # characters of the notice text shown in a regulator_warning alert
 CLOSE_TIME = "T15:00:00+08:00"  # heat is scored on the daily close

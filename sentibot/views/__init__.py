@@ -1,0 +1,1 @@
+"""What people read, in the CLI and in Telegram: heat, timeline, replies, charts."""
