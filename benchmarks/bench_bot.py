@@ -25,9 +25,9 @@ sys.path[:0] = [str(ROOT / "tests"), str(ROOT)]
 from telegram import Bot  # noqa: E402
 from telegram.request import HTTPXRequest  # noqa: E402
 
-import sentibot.bot  # noqa: E402
+import sentibot.bot.application  # noqa: E402
 from fake_telegram import TOKEN, FakeTelegram  # noqa: E402
-from sentibot.bot import build_application, serve  # noqa: E402
+from sentibot.bot.application import build_application, serve  # noqa: E402
 from sentibot.config import load_settings  # noqa: E402
 from sentibot.alerts.outbox import NO_LIMITS, Limits, Sender, SenderConfig  # noqa: E402
 from sentibot.models import Alert, AlertKind  # noqa: E402
@@ -86,9 +86,9 @@ async def plain_ptb(n: int) -> float:
 # the bot under test in its own process, as in production: the fake Bot API's work stays in this process
 _BOT_PROCESS = """
 import asyncio, sys
-import sentibot.bot
-sentibot.bot.CONNECTION_POOL = int(sys.argv[5])
-from sentibot.bot import serve
+import sentibot.bot.application
+sentibot.bot.application.CONNECTION_POOL = int(sys.argv[5])
+from sentibot.bot.application import serve
 from sentibot.config import load_settings
 from sentibot.alerts.outbox import NO_LIMITS, Limits
 from sentibot.store.db import open_store
@@ -102,12 +102,12 @@ asyncio.run(serve(settings, open_store(path), limits=Limits() if limited == "1" 
 @contextlib.contextmanager
 def pool_size(connections: int | None):
     """Run build_application with this Bot API connection pool (None: sentibot's own, bot.CONNECTION_POOL)."""
-    default = sentibot.bot.CONNECTION_POOL
-    sentibot.bot.CONNECTION_POOL = connections or default
+    default = sentibot.bot.application.CONNECTION_POOL
+    sentibot.bot.application.CONNECTION_POOL = connections or default
     try:
-        yield sentibot.bot.CONNECTION_POOL
+        yield sentibot.bot.application.CONNECTION_POOL
     finally:
-        sentibot.bot.CONNECTION_POOL = default
+        sentibot.bot.application.CONNECTION_POOL = default
 
 
 async def heat_latency(tmp: Path, limits: Limits, burst: bool, period: float = 1.0, chats: int = 50, rounds: int = 6,

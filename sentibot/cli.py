@@ -261,7 +261,7 @@ def bot_command(ctx: click.Context, db_path: Path | None) -> None:
     """Serve Telegram commands and deliver pending alerts (no collection); Ctrl-C stops it."""
     import asyncio
 
-    from sentibot.bot import serve
+    from sentibot.bot.application import serve
     from sentibot.logsafe import protect_token
 
     settings = settings_from(ctx)

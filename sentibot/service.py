@@ -142,9 +142,9 @@ async def _serve_telegram(rt: Runtime, collect_jobs: list, stop: asyncio.Event) 
     """With a token: the bot's Application runs handlers and the JobQueue that runs every job."""
     from telegram.error import InvalidToken, NetworkError
 
-    from sentibot.bot import build_application
+    from sentibot.bot.application import build_application
     from sentibot.alerts.outbox import Sender
-    from sentibot.watchdog import PollingWatch
+    from sentibot.bot.watchdog import PollingWatch
 
     watch = PollingWatch(rt.settings, on_conflict=stop.set)
     app = build_application(rt.settings, rt.db)

@@ -11,7 +11,7 @@ import pytest
 
 from fake_telegram import BOT_USERNAME, TOKEN, FakeTelegram
 from sentibot.views import replies
-from sentibot.bot import COMMANDS, build_application, serve
+from sentibot.bot.application import COMMANDS, build_application, serve
 from sentibot.config import load_settings
 from sentibot.errors import SentibotError
 from sentibot.models import BSE50_CODE, Bar, Notice
@@ -196,7 +196,7 @@ def test_admin_commands_check_the_user_not_the_chat(tmp_path, caplog):
 
     async def scenario(chat, db, fake):
         fake.blocked.add(2003)
-        with caplog.at_level(logging.WARNING, logger="sentibot.bot"):
+        with caplog.at_level(logging.WARNING, logger="sentibot.bot.application"):
             refused = (await chat.ask("/broadcast hi", user_id=1001, chat_id=ADMIN))[0]  # admin's chat, other user
             assert "only for this bot's administrators" in refused
             assert "administrators" in (await chat.ask("/sources", user_id=1001))[0]

@@ -29,7 +29,7 @@ from telegram import Update
 from telegram.request import BaseRequest
 
 from fake_telegram import BOT_USERNAME, TOKEN, FakeTelegram
-from sentibot.bot import COMMANDS, build_application
+from sentibot.bot.application import COMMANDS, build_application
 from sentibot.config import load_settings
 from sentibot.alerts.outbox import NO_LIMITS
 from sentibot.models import BSE50_CODE, Bar, Notice

@@ -18,7 +18,7 @@ import pytest
 from telegram import Update
 
 from fake_telegram import BOT_USERNAME, TOKEN, FakeTelegram
-from sentibot.bot import COMMANDS, build_application
+from sentibot.bot.application import COMMANDS, build_application
 from sentibot.config import load_settings
 from sentibot.alerts.outbox import NO_LIMITS
 from sentibot.store.db import open_store

@@ -7,7 +7,7 @@ from telegram.ext import ApplicationBuilder
 
 from fake_telegram import TOKEN, FakeTelegram
 from sentibot.config import load_settings
-from sentibot.watchdog import PollingWatch
+from sentibot.bot.watchdog import PollingWatch
 
 
 def test_stalled_polling_is_logged_and_the_updater_restarted(caplog):

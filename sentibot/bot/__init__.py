@@ -1,0 +1,1 @@
+"""The Telegram bot: commands, handlers, the Application lifecycle and its watchdog."""
