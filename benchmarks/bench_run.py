@@ -144,11 +144,11 @@ def _serve_world(queue, stop) -> None:
 
 
 async def _cycles(env: dict, db: Path, cycles: int, every: int) -> tuple[list[tuple[int, float]], float]:
-    from sentibot import jobs
+    from sentibot.run import jobs
     from sentibot.store import db as store
     from sentibot.config import load_settings
-    from sentibot.jobs import CollectJob, Runtime
-    from sentibot.schedule import Cadence
+    from sentibot.run.jobs import CollectJob, Runtime
+    from sentibot.run.schedule import Cadence
     from sentibot.collect.cycle import CollectContext, run_collection
     from sentibot.collect.http import PoliteClient
 

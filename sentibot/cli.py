@@ -282,7 +282,7 @@ def run(ctx: click.Context, db_path: Path | None) -> None:
     import asyncio
     import dataclasses
 
-    from sentibot.service import configure_logging, serve
+    from sentibot.run.service import configure_logging, serve
 
     settings = settings_from(ctx)
     if db_path is not None:

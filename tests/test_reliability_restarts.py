@@ -1,6 +1,6 @@
 """Restarts: five restarts across missed schedule times give exactly one catch-up run each, and the same jobs.
 
-The real service (sentibot.service.serve, console mode: the run branch's job registration on APScheduler) runs
+The real service (sentibot.run.service.serve, console mode: the run branch's job registration on APScheduler) runs
 against one SQLite file five times. Between runs the service's clock jumps 3 hours ahead (thousands of missed 1 s
 schedule times, across a trading session and the night); during a run the clock stands still while the scheduler
 ticks every second for 3.5 s of real time. Each run must attempt every collection job's sources exactly once (the
@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from sentibot.config import load_settings
-from sentibot.service import serve
+from sentibot.run.service import serve
 from sentibot.store.db import open_store
 from sentibot.timeutil import SHANGHAI
 

@@ -7,8 +7,8 @@ import pytest
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from telegram.ext import ApplicationBuilder
 
-from sentibot import schedule
-from sentibot.schedule import Cadence
+from sentibot.run import schedule
+from sentibot.run.schedule import Cadence
 from sentibot.timeutil import SHANGHAI
 
 FAST = Cadence(session_s=300, off_s=1800)

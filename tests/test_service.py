@@ -8,12 +8,12 @@ from datetime import datetime
 import pytest
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from sentibot import jobs, service
+from sentibot.run import jobs, service
 from sentibot.store import db as store
 from sentibot.config import load_settings
-from sentibot.jobs import Runtime
+from sentibot.run.jobs import Runtime
 from sentibot.models import Alert, AlertKind
-from sentibot.schedule import add_to_scheduler
+from sentibot.run.schedule import add_to_scheduler
 from sentibot.timeutil import SHANGHAI
 
 NOW = datetime(2023, 11, 27, 10, 0, tzinfo=SHANGHAI)
@@ -52,7 +52,7 @@ def test_console_delivery_logs_each_new_alert_once_and_marks_its_deliveries(tmp_
     store.add_alert(db, _alert("old"), "2023-11-27T09:00:00+08:00")
     assert jobs.start_console_cursor(db, NOW) == 1  # history before start-up is not replayed to the log
     new_id = store.add_alert(db, _alert("new"), "2023-11-27T10:00:00+08:00")
-    with caplog.at_level(logging.WARNING, logger="sentibot.service"):
+    with caplog.at_level(logging.WARNING, logger="sentibot.run.service"):
         assert jobs.deliver_to_console(db, NOW) == 1
         assert jobs.deliver_to_console(db, NOW) == 0
     lines = [r.getMessage() for r in caplog.records if "alert_console" in r.getMessage()]
@@ -95,7 +95,7 @@ def test_guarded_logs_a_failing_job_and_keeps_going(tmp_path, caplog):
     async def boom():
         raise RuntimeError("source exploded")
 
-    with caplog.at_level(logging.ERROR, logger="sentibot.service"):
+    with caplog.at_level(logging.ERROR, logger="sentibot.run.service"):
         asyncio.run(jobs.guarded(rt, "collect_guba", boom))
     assert any("event=job_failed job=collect_guba" in r.getMessage() for r in caplog.records)
     assert not rt.inflight
@@ -124,7 +124,7 @@ def test_shutdown_cancels_a_stuck_job_within_the_grace(tmp_path, caplog):
         await jobs.guarded(rt, "collect_guba", quick)  # nothing new starts once stopping
         return finished, took
 
-    with caplog.at_level(logging.WARNING, logger="sentibot.service"):
+    with caplog.at_level(logging.WARNING, logger="sentibot.run.service"):
         finished, took = asyncio.run(scenario())
     assert finished == ["quick"]  # the quick job finished, the stuck one was cancelled, no new run
     assert took < 2
@@ -214,7 +214,7 @@ def test_collect_job_runs_when_due_and_rescores_after_an_update(tmp_path, caplog
                 db.close()
             return first, too_soon, again, scores
 
-        with caplog.at_level(logging.INFO, logger="sentibot.service"):
+        with caplog.at_level(logging.INFO, logger="sentibot.run.service"):
             first, too_soon, again, scores = asyncio.run(scenario())
     finally:
         world.close()

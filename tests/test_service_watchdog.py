@@ -36,7 +36,7 @@ def test_stalled_polling_is_logged_and_the_updater_restarted(caplog):
                 assert not await watch.check(updater)
                 await updater.stop()
 
-    with caplog.at_level(logging.WARNING, logger="sentibot.service"):
+    with caplog.at_level(logging.WARNING, logger="sentibot.run.service"):
         asyncio.run(scenario())
     messages = [r.getMessage() for r in caplog.records]
     assert any("event=polling_stalled" in m and "action=restart_updater" in m for m in messages)

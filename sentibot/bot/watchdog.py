@@ -16,7 +16,7 @@ from telegram.request import HTTPXRequest
 
 from sentibot.config import Settings
 
-log = logging.getLogger("sentibot.service")
+log = logging.getLogger("sentibot.run.service")
 ALLOWED_UPDATES = ["message", "callback_query"]  # what the bot's handlers use
 
 

@@ -8,14 +8,14 @@ import signal
 from functools import partial
 from typing import Callable
 
-from sentibot import jobs
+from sentibot.run import jobs
 from sentibot.config import Settings
 from sentibot.errors import ConfigError, SentibotError
-from sentibot.jobs import Runtime
-from sentibot.schedule import add_to_job_queue, add_to_scheduler
+from sentibot.run.jobs import Runtime
+from sentibot.run.schedule import add_to_job_queue, add_to_scheduler
 from sentibot.timeutil import SHANGHAI, now as shanghai_now
 
-log = logging.getLogger("sentibot.service")
+log = logging.getLogger("sentibot.run.service")
 
 SHUTDOWN_GRACE_S = 4.0  # in-flight jobs and sends get this long to finish, then are cut off (stop within 10 s)
 LOG_FORMAT = "%(asctime)s level=%(levelname)s logger=%(name)s %(message)s"

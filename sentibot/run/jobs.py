@@ -14,9 +14,9 @@ from sqlite_utils import Database
 from sentibot.store import db as store
 from sentibot.config import Settings
 from sentibot.models import Outcome
-from sentibot.schedule import Cadence, is_due
+from sentibot.run.schedule import Cadence, is_due
 
-log = logging.getLogger("sentibot.service")
+log = logging.getLogger("sentibot.run.service")
 
 FAST_SOURCES = ("guba", "market")  # session-aware: every few minutes in sessions, less often outside
 NOTICE_SOURCES = ("notices",)  # around the clock: regulator statements come out in the evening

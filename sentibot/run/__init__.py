@@ -1,0 +1,1 @@
+"""The service: jobs, their schedule, and `sentibot run`."""
