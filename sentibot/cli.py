@@ -262,7 +262,7 @@ def bot_command(ctx: click.Context, db_path: Path | None) -> None:
     import asyncio
 
     from sentibot.bot.application import serve
-    from sentibot.logsafe import protect_token
+    from sentibot.logs import protect_token
 
     settings = settings_from(ctx)
     protect_token(settings.telegram_token)

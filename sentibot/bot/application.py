@@ -23,7 +23,7 @@ from sentibot.store import subscriptions
 from sentibot.config import Settings
 from sentibot.alerts.outbox import Limits, Sender, SenderConfig, schedule_sender
 from sentibot.errors import ConfigError, SentibotError
-from sentibot.logsafe import protect_token
+from sentibot.logs import protect_token
 from sentibot.views.replies import e
 
 log = logging.getLogger(__name__)
