@@ -20,15 +20,12 @@ RUN apt-get update \
 # A fixed non-root user owns only the data directory.
 RUN useradd --create-home --uid 10001 --user-group sentibot
 
-# The code and its bundled, versioned inputs (dictionaries, demo episode) live outside the volume, so an upgraded
-# image never runs with a previous image's dictionaries. The editable install keeps data/ beside the package,
-# which is where sentibot.text.tokenizer and sentibot.demo look for it.
+# The package carries its bundled, versioned inputs (dictionaries, demo episode) inside it, so a normal
+# (non-editable) install is complete and an upgraded image never runs with a previous image's dictionaries.
 WORKDIR /opt/sentibot
 COPY pyproject.toml README.md ./
 COPY sentibot ./sentibot
-COPY data/dict ./data/dict
-COPY data/demo ./data/demo
-RUN pip install -e . && rm -rf build
+RUN pip install . && rm -rf build /opt/sentibot
 
 # The working directory holds only the history: data/ is the volume.
 WORKDIR /app

@@ -1,4 +1,4 @@
-"""Build data/dict/bse_companies.txt (code<TAB>name) from listing data instead of the hand-curated list.
+"""Build sentibot/data/dict/bse_companies.txt (code<TAB>name) from listing data instead of the hand-curated list.
 
 Sources, combined:
   --csv FILE   a listing export with a code and a name column (code,name; or bse.cn's 证券代码,证券简称)
@@ -19,7 +19,7 @@ from datetime import date
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_OUT = ROOT / "data" / "dict" / "bse_companies.txt"
+DEFAULT_OUT = ROOT / "sentibot" / "data" / "dict" / "bse_companies.txt"
 BSE_CODE = re.compile(r"^(8[378][0-9]{4}|43[0-9]{4}|920[0-9]{3})$")  # same shapes as sentibot.text.tokenizer mentions
 CODE_COLUMNS = ("code", "证券代码", "companyCd", "symbol")
 NAME_COLUMNS = ("name", "证券简称", "companyName", "short_name")

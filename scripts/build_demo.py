@@ -1,8 +1,8 @@
-"""Build data/demo/: a reconstructed BSE 50 episode (2022-04-29 .. 2023-12-29) honouring the reported figures.
+"""Build sentibot/data/demo/: a reconstructed BSE 50 episode (2022-04-29 .. 2023-12-29) honouring the reported figures.
 
 Reads ../shared/data/bse50_reported_figures_2022-2023.csv for the numeric anchors and their source URLs; every other
 value is reconstructed (seeded, deterministic) and labelled origin=reconstructed. No source quote is copied.
-Run: python scripts/build_demo.py [--shared PATH] [--out data/demo]
+Run: python scripts/build_demo.py [--shared PATH] [--out sentibot/data/demo]
 """
 
 from __future__ import annotations
@@ -250,7 +250,7 @@ def _honoured(day: str, metric: str, closes: dict) -> str:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--shared", type=Path, default=SHARED)
-    parser.add_argument("--out", type=Path, default=ROOT / "data" / "demo")
+    parser.add_argument("--out", type=Path, default=ROOT / "sentibot" / "data" / "demo")
     args = parser.parse_args(argv)
     if not (args.shared / FIGURES).is_file():
         sys.exit(f"build_demo: {args.shared / FIGURES} not found (the reported figures are read from ../shared)")

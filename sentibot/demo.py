@@ -12,13 +12,13 @@ from sqlite_utils import Database
 
 from sentibot.score import correlation, replay, scoring
 from sentibot.errors import InputError
+from sentibot.resources import DEMO_DIR
 from sentibot.views.heat import describe_lead_lag
 from sentibot.models import Alert
 from sentibot.score.rescore import load_history
 
-DEMO_DIR = Path(__file__).resolve().parents[1] / "data" / "demo"
 BANNER = ("RECONSTRUCTED DATA: the BSE 50 closes, turnover and attention in this demo are a seeded reconstruction "
-          "through reported figures (see data/demo/README.md), not downloaded market data.")
+          "through reported figures (see sentibot/data/demo/README.md), not downloaded market data.")
 TIMELINE = (date(2023, 10, 16), date(2023, 12, 15))
 LEADLAG_DAY = date(2023, 11, 27)
 CHART_NAME = "demo_bse50_2023.png"

@@ -69,7 +69,7 @@ def test_readme_or_env_example_names_every_command_and_setting():
 def test_foundation_doc_covers_history_settings_and_docker():
     doc = (ROOT / "docs" / "foundation.md").read_text(encoding="utf-8")
     for needle in ("sentibot history", "--kind", "--since", "--csv", "--json", "datasette data/sentibot.db",
-                   "data/metadata.yml", "sqlite3", "docker build", "docker-compose.example.yml", ".env.example",
+                   "sentibot/data/metadata.yml", "sqlite3", "docker build", "docker-compose.example.yml", ".env.example",
                    "gen_env_example.py"):
         assert needle in doc, needle
     for name in setting_names():
@@ -77,11 +77,11 @@ def test_foundation_doc_covers_history_settings_and_docker():
 
 
 def test_datasette_metadata_describes_every_table_and_column(tmp_path):
-    metadata = yaml.safe_load((ROOT / "data" / "metadata.yml").read_text(encoding="utf-8"))
+    metadata = yaml.safe_load((ROOT / "sentibot" / "data" / "metadata.yml").read_text(encoding="utf-8"))
     tables = metadata["databases"]["sentibot"]["tables"]  # `datasette data/sentibot.db` names it "sentibot"
     db = open_store(tmp_path / "sentibot.db")
     missing = set(db.table_names()) - set(tables)
-    assert not missing, f"tables not described in data/metadata.yml: {', '.join(sorted(missing))}"
+    assert not missing, f"tables not described in sentibot/data/metadata.yml: {', '.join(sorted(missing))}"
     for table in db.tables:
         described = tables[table.name]
         assert described.get("description"), table.name

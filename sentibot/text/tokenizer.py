@@ -18,10 +18,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sentibot.errors import ConfigError
+from sentibot.resources import DICT_DIR
 from sentibot.text.notice_class import NoticeClass, classify_notice
 from sentibot.text.sentiment import Lexicon, Sentiment, load_lexicon, score_tokens
 
-DICT_DIR = Path(__file__).resolve().parents[1] / "data" / "dict"
 
 __all__ = [
     "DICT_DIR", "Mentions", "NoticeClass", "Sentiment", "analyze", "classify_notice", "explain", "mentions",
