@@ -118,13 +118,16 @@ def test_cache_directory_follows_xdg_cache_home(tmp_path, monkeypatch):
     assert text.tokenizer_cache_dir() == Path.home() / ".cache" / "sentibot"
 
 
-def test_no_home_directory_means_no_cache_not_a_crash(monkeypatch):
+def test_no_home_directory_means_no_cache_not_a_crash(monkeypatch, tmp_path):
     def no_home():
         raise RuntimeError("Could not determine home directory.")
 
     monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
     monkeypatch.setattr(Path, "home", staticmethod(no_home))
     assert text.tokenizer_cache_dir() is None
+    # jieba-next honours a relative XDG_CACHE_HOME for its own cache: run where that writes under tmp_path,
+    # never into the checkout (a 9 MB cache was once committed from here)
+    monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("XDG_CACHE_HOME", "relative/dir")  # ignored, as the XDG spec says
     assert text.tokenizer_cache_dir() is None
     assert text._tokens("北交所", text._build(text.DICT_DIR, text.available_segmenter(), None)) == ["北交所"]
