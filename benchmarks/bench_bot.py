@@ -20,13 +20,12 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT / "tests"), str(ROOT)]
 
 from telegram import Bot  # noqa: E402
 from telegram.request import HTTPXRequest  # noqa: E402
 
 import sentibot.bot.application  # noqa: E402
-from fake_telegram import TOKEN, FakeTelegram  # noqa: E402
+from tests.support.fake_telegram import TOKEN, FakeTelegram  # noqa: E402
 from sentibot.bot.application import build_application, serve  # noqa: E402
 from sentibot.config import load_settings  # noqa: E402
 from sentibot.alerts.outbox import NO_LIMITS, Limits, Sender, SenderConfig  # noqa: E402

@@ -28,12 +28,11 @@ from datetime import datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
 
-from e2e_world import (  # noqa: E402  (tests/ holds the local world shared with the end-to-end test)
+from tests.support.e2e_world import (  # noqa: E402  (tests/ holds the local world shared with the end-to-end test)
     CALM_AMOUNT, CALM_CLOSE, Service, World, notice_page, preload_calm_history, surge_page,
 )
-from local_sites import text  # noqa: E402
+from tests.support.local_sites import text  # noqa: E402
 
 from sentibot.timeutil import SHANGHAI  # noqa: E402
 
@@ -60,8 +59,8 @@ def _notice_list(title: str, path: str, published: datetime) -> str:
 
 
 def bench_latency(samples: int) -> list[dict]:
-    from fake_telegram import TOKEN
-    from threaded_fake import ThreadedFake
+    from tests.support.fake_telegram import TOKEN
+    from tests.support.threaded_fake import ThreadedFake
 
     now = datetime.now(SHANGHAI)
     with tempfile.TemporaryDirectory() as tmp, ThreadedFake() as fake:

@@ -8,3 +8,4 @@ from pathlib import Path
 DATA_DIR = Path(str(resources.files("sentibot") / "data"))
 DICT_DIR = DATA_DIR / "dict"
 DEMO_DIR = DATA_DIR / "demo"
+CODES_DIR = DATA_DIR / "codes"

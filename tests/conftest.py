@@ -8,8 +8,8 @@ import socket
 from pathlib import Path
 
 import pytest
+from tests.support.paths import FIXTURES
 
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
 LOOPBACK_NAMES = {"localhost", "localhost.localdomain", ""}
 _attempts: list[str] = []  # remote attempts of the running test, even if the code under test swallowed the error
 

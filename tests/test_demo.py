@@ -12,8 +12,9 @@ import pytest
 from sentibot.score import replay
 from sentibot.demo import DEMO_DIR, run_demo
 from sentibot.store.db import open_store
+from tests.support.paths import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = ROOT
 SHARED = ROOT.parent / "shared"
 FIGURES = SHARED / "data" / "bse50_reported_figures_2022-2023.csv"
 needs_shared = pytest.mark.skipif(not FIGURES.is_file(), reason=f"{FIGURES} absent (shared data is not in the repo)")

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 import yaml
+from tests.support.paths import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = ROOT
 TRANSITIONAL = {"README.md": "README.md does not exist yet (the lead assembles it from docs/*.md)"}
 
 

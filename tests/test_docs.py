@@ -13,8 +13,9 @@ import yaml
 from sentibot.cli import cli
 from sentibot.config import Settings, load_settings, setting_names
 from sentibot.store.db import open_store
+from tests.support.paths import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = ROOT
 
 
 def _gen_module():

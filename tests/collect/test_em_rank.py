@@ -1,0 +1,79 @@
+"""Eastmoney popularity rank of BSE stocks: parser and collector over real HTTP to a local server."""
+
+import asyncio
+import json
+from datetime import date, datetime
+from pathlib import Path
+
+import pytest
+
+from sentibot.config import load_settings
+from sentibot.errors import InputError
+from sentibot.models import Observation, Outcome
+from sentibot.collect.cycle import CollectContext, collect_one
+from sentibot.collect.em_rank import BODY, market_series, parse_rank_history, security_code
+from sentibot.collect.http import PoliteClient
+from sentibot.store.db import open_store
+from sentibot.timeutil import SHANGHAI
+from tests.support.paths import FIXTURES
+
+FIX = FIXTURES / "em_rank"
+
+
+def fixture(name):
+    return (FIX / name).read_text(encoding="utf-8")
+
+
+def test_security_code():
+    assert security_code("831526") == "BJ831526" == security_code("bj831526")
+    with pytest.raises(InputError, match="SENTIBOT_EM_RANK_CODES: '8315' is not"):
+        security_code("8315")
+
+
+def test_parse_and_market_series():
+    obs = parse_rank_history(json.loads(fixture("constructed_his_list_BJ831526.json")), "831526", "x")
+    assert len(obs) == 30 and obs[17] == Observation("em_rank", "831526", "rank", "2023-11-18", 12.0)
+    market = market_series([Observation("em_rank", "a", "rank", "2023-11-18", 10.0),
+                            Observation("em_rank", "b", "rank", "2023-11-18", 1000.0)])
+    assert market == [Observation("em_rank", "北交所", "inv_rank", "2023-11-18", 50.5)]
+
+
+@pytest.mark.parametrize("payload, reason", [({"data": None}, "data: null for 831526"),
+                                             ({"data": {}}, "expected a list"),
+                                             (json.loads(fixture("constructed_bad_rank.json")), r"data\[0\] needs")])
+def test_bad_answers(payload, reason):
+    with pytest.raises(InputError, match=reason):
+        parse_rank_history(payload, "831526", "x")
+
+
+def run(server, tmp_path, since=None):
+    settings = load_settings({}, None, em_rank_url=server.url_for("").rstrip("/"), em_rank_codes=("831526", "832171"))
+    db = open_store(tmp_path / "s.db")
+
+    async def go():
+        async with PoliteClient.from_settings(settings, min_interval_s=0, retries=0) as client:
+            return await collect_one("em_rank", CollectContext(client, db, settings,
+                                                               datetime(2023, 12, 1, 9, tzinfo=SHANGHAI)), since)
+
+    return asyncio.run(go()), db
+
+
+def test_collect_both_stocks_and_market_series(httpserver, tmp_path):
+    for code in ("831526", "832171"):
+        httpserver.expect_request("/stockrank/getHisList", method="POST", json=dict(BODY, srcSecurityCode=f"BJ{code}")
+                                  ).respond_with_data(fixture(f"constructed_his_list_BJ{code}.json"))
+    result, db = run(httpserver, tmp_path, since=date(2023, 11, 10))
+    assert result.outcome is Outcome.OK, result.detail
+    assert "42 daily ranks of 2 stock(s), 2023-11-10..2023-11-30" in result.detail
+    market = {r["ts"]: r["value"] for r in db.query("select ts, value from observations where metric = 'inv_rank'")}
+    assert len(market) == 21 and max(market, key=market.get) == "2023-11-18"
+    assert market["2023-11-18"] == pytest.approx((1000 / 12 + 1000 / 40) / 2, abs=1e-3)
+
+
+def test_one_bad_stock_stores_nothing(httpserver, tmp_path):
+    httpserver.expect_request("/stockrank/getHisList", json=dict(BODY, srcSecurityCode="BJ831526")
+                              ).respond_with_data(fixture("constructed_his_list_BJ831526.json"))
+    httpserver.expect_request("/stockrank/getHisList").respond_with_data(fixture("constructed_bad_rank.json"))
+    result, db = run(httpserver, tmp_path)
+    assert result.outcome is Outcome.FAILED and "nothing stored" in result.detail
+    assert db["observations"].count == 0
