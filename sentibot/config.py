@@ -152,6 +152,10 @@ class Settings:
     user_agent: str = _setting(
         "SENTIBOT_USER_AGENT", "sentibot/0.1 (+https://github.com/sentibot/sentibot)", _text, "User-Agent of requests"
     )
+    language: str = _setting(
+        "SENTIBOT_LANGUAGE", "", _choice("zh", "en"),
+        "zh or en: the CLI's language and a chat's when Telegram gives none; empty = from the locale (LANG)",
+    )
     log_level: str = _setting("SENTIBOT_LOG_LEVEL", "INFO", _log_level, "DEBUG, INFO, WARNING or ERROR")
     guba_url: str = _setting("SENTIBOT_GUBA_URL", "https://guba.eastmoney.com", _url, "Guba forum pages")
     guba_api_url: str = _setting("SENTIBOT_GUBA_API_URL", "https://gbapi.eastmoney.com", _url,

@@ -9,3 +9,4 @@ DATA_DIR = Path(str(resources.files("sentibot") / "data"))
 DICT_DIR = DATA_DIR / "dict"
 DEMO_DIR = DATA_DIR / "demo"
 CODES_DIR = DATA_DIR / "codes"
+LOCALE_DIR = DATA_DIR / "locale"

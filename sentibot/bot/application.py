@@ -16,15 +16,18 @@ from telegram.constants import ChatAction, ParseMode
 from telegram.error import Conflict, InvalidToken, NetworkError
 from telegram.ext import AIORateLimiter, Application, CommandHandler, ContextTypes, MessageHandler, filters
 
+from sentibot import i18n
 from sentibot.alerts import broadcasts
+from sentibot.bot.lang import cmd_lang, update_language, word_command
 from sentibot.views import replies
 from sentibot import timeutil
-from sentibot.store import subscriptions
+from sentibot.store import chats, subscriptions
 from sentibot.config import Settings
 from sentibot.alerts.outbox import Limits, Sender, SenderConfig, schedule_sender
 from sentibot.errors import ConfigError, SentibotError
 from sentibot.logs import protect_token
-from sentibot.views.replies import e
+from sentibot.i18n import N_
+from sentibot.views.replies import clip, e
 
 log = logging.getLogger(__name__)
 CONNECTION_POOL = 8  # connections to the Bot API (DESIGN.md: cap a client's pool at 8); see build_application
@@ -34,36 +37,51 @@ Handler = Callable[[Update, ContextTypes.DEFAULT_TYPE], Awaitable[None]]
 @dataclass(frozen=True)
 class Command:
     name: str
-    usage: str  # arguments shown in /help
-    description: str
+    usage: str  # arguments shown in /help (a msgid, translated like the description)
+    description: str  # a msgid: sentibot.i18n translates it for /help and each language's menu
     admin: bool = False
+    words: tuple[str, ...] = ()  # Chinese words that work as this command (热度, 订阅...)
 
 
 COMMANDS: tuple[Command, ...] = (
-    Command("start", "", "what this bot does"),
-    Command("help", "", "the command list"),
-    Command("subscribe", "[warming|hot|frenzy]", "get alerts at this level and above (default hot) + regulator warnings"),
-    Command("unsubscribe", "", "stop all alerts"),
-    Command("heat", "", "current heat level, score and its components"),
-    Command("chart", "", "chart of the last 90 days"),
-    Command("history", "[n]", f"the last n alerts (default {replies.HISTORY_DEFAULT}, at most {replies.HISTORY_MAX})"),
-    Command("warnings", "", "recent regulator warnings with links"),
-    Command("status", "", "health of each data source and its last successful collection"),
-    Command("broadcast", "<text>", "send a message to every subscriber", admin=True),
-    Command("sources", "", "source counters and the outbox", admin=True),
+    Command("start", "", N_("what this bot does"), words=("开始",)),
+    Command("help", "", N_("the command list"), words=("帮助",)),
+    Command("subscribe", N_("[warming|hot|frenzy]"),
+            N_("get alerts at this level and above (default hot) + regulator warnings"), words=("订阅",)),
+    Command("unsubscribe", "", N_("stop all alerts"), words=("退订",)),
+    Command("heat", "", N_("current heat level, score and its components"), words=("热度",)),
+    Command("chart", "", N_("chart of the last 90 days"), words=("图表",)),
+    Command("history", "[n]", N_("the last n alerts (default {default}, at most {most})"), words=("预警", "历史")),
+    Command("warnings", "", N_("recent regulator warnings with links"), words=("监管", "警示")),
+    Command("status", "", N_("health of each data source and its last successful collection"), words=("状态",)),
+    Command("lang", "zh|en", N_("this chat's language: Chinese (中文) or English"), words=("语言",)),
+    Command("broadcast", N_("<text>"), N_("send a message to every subscriber"), admin=True),
+    Command("sources", "", N_("source counters and the outbox"), admin=True),
 )
+WORDS = {word: c.name for c in COMMANDS for word in c.words}  # word -> command, for bot.lang.word_command
+_VALUES = {"default": replies.HISTORY_DEFAULT, "most": replies.HISTORY_MAX}  # numbers inside descriptions
 
-INTRO = ("<b>sentibot</b> watches retail attention on the Beijing Stock Exchange (北交所, index 北证50) — forum posts and "
-         "search interest against turnover — and warns subscribers when it heats into a frenzy or when a regulator "
-         "steps in.")
+INTRO = N_("<b>sentibot</b> watches retail attention on the Beijing Stock Exchange (北交所, index 北证50) — forum "
+           "posts and search interest against turnover — and warns subscribers when it heats into a frenzy or when "
+           "a regulator steps in.")
 
 
-def help_text(admin: bool = False) -> str:
-    lines = [INTRO, "", "<b>Commands</b>"]
-    lines += [f"/{c.name} {e(c.usage)}".rstrip() + f" — {e(c.description)}" for c in COMMANDS if not c.admin]
+def describe(lang: str, command: Command) -> str:
+    """The command's description in lang (plain text: the menu and /help)."""
+    return i18n.t(lang, command.description, **_VALUES)
+
+
+def _help_line(lang: str, c: Command) -> str:
+    usage = e(i18n.t(lang, c.usage)) if c.usage else ""
+    return f"/{c.name} {usage}".rstrip() + f" — {e(describe(lang, c))}"
+
+
+def help_text(lang: str = "en", admin: bool = False) -> str:
+    lines = [i18n.h(lang, INTRO), "", i18n.h(lang, "<b>Commands</b>")]
+    lines += [_help_line(lang, c) for c in COMMANDS if not c.admin]
+    lines += ["", i18n.h(lang, "Words work too, without the slash: {words}.", words="、".join(WORDS))]
     if admin:
-        lines += ["", "<b>Admin</b>"] + [f"/{c.name} {e(c.usage)}".rstrip() + f" — {e(c.description)}"
-                                         for c in COMMANDS if c.admin]
+        lines += ["", i18n.h(lang, "<b>Admin</b>")] + [_help_line(lang, c) for c in COMMANDS if c.admin]
     return "\n".join(lines)
 
 
@@ -84,36 +102,52 @@ def _is_admin(update: Update, context) -> bool:
 
 
 async def cmd_start(update: Update, context) -> None:
-    await reply(update, help_text(_is_admin(update, context)) + "\n\nStart with /subscribe or /heat.")
+    lang = update_language(update, context)
+    await reply(update, help_text(lang, _is_admin(update, context)) + "\n\n"
+                + i18n.h(lang, "Start with /subscribe or /heat."))
 
 
 async def cmd_help(update: Update, context) -> None:
-    await reply(update, help_text(_is_admin(update, context)))
+    await reply(update, help_text(update_language(update, context), _is_admin(update, context)))
 
 
 async def cmd_subscribe(update: Update, context) -> None:
-    raw = (context.args[0] if context.args else subscriptions.DEFAULT_LEVEL).lower()
-    if raw not in subscriptions.LEVELS:
-        await reply(update, f"“{e(replies.clip(raw))}” is not a level. Use /subscribe warming, /subscribe hot "
-                            f"(the default) or /subscribe frenzy.")
+    lang = update_language(update, context)
+    raw = context.args[0] if context.args else subscriptions.DEFAULT_LEVEL
+    level = i18n.parse_level(raw)  # 狂热, frenzy, FRENZY
+    if level not in subscriptions.LEVELS:
+        names = {k: i18n.level_name(lang, k) for k in subscriptions.LEVELS}
+        await reply(update, i18n.h(lang, "“{value}” is not a level. Use /subscribe {warming}, /subscribe {hot} "
+                                         "(the default) or /subscribe {frenzy}.", value=clip(raw), **names))
         return
     chat, user = update.effective_chat, update.effective_user
-    change = subscriptions.subscribe(_db(context), chat.id, user.id if user else None, chat.type,
-                                     user.username if user else None, raw, timeutil.now_iso())
-    what = f"alerts at level <b>{raw}</b> and above, plus every regulator warning"
-    text = {"new": f"Subscribed: this chat gets {what}.",
-            "again": f"Subscribed again: this chat gets {what}.",
-            "unchanged": f"Already subscribed at level <b>{raw}</b>; nothing changed."}.get(change)
-    if text is None:
-        text = f"Changed the level from <b>{e(change.split(':', 1)[1])}</b> to <b>{raw}</b>: this chat gets {what}."
-    await reply(update, text + "\n/unsubscribe stops them.")
+    db, now = _db(context), timeutil.now_iso()
+    change = subscriptions.subscribe(db, chat.id, user.id if user else None, chat.type,
+                                     user.username if user else None, level, now)
+    chats.remember_telegram_language(db, chat.id, user.language_code if user else None, now)
+    name = i18n.level_name(lang, level)
+    if change == "new":
+        text = i18n.h(lang, "Subscribed: this chat gets alerts at level <b>{level}</b> and above, plus every "
+                            "regulator warning.\n/unsubscribe stops them.", level=name)
+    elif change == "again":
+        text = i18n.h(lang, "Subscribed again: this chat gets alerts at level <b>{level}</b> and above, plus every "
+                            "regulator warning.\n/unsubscribe stops them.", level=name)
+    elif change == "unchanged":
+        text = i18n.h(lang, "Already subscribed at level <b>{level}</b>; nothing changed.\n/unsubscribe stops "
+                            "them.", level=name)
+    else:
+        text = i18n.h(lang, "Changed the level from <b>{old}</b> to <b>{level}</b>: this chat gets alerts at that "
+                            "level and above, plus every regulator warning.\n/unsubscribe stops them.",
+                      old=i18n.level_name(lang, change.split(":", 1)[1]), level=name)
+    await reply(update, text)
 
 
 async def cmd_unsubscribe(update: Update, context) -> None:
+    lang = update_language(update, context)
     if subscriptions.unsubscribe(_db(context), update.effective_chat.id, timeutil.now_iso()):
-        await reply(update, "Unsubscribed: this chat gets no more alerts. /subscribe brings them back.")
+        await reply(update, i18n.h(lang, "Unsubscribed: this chat gets no more alerts. /subscribe brings them back."))
     else:
-        await reply(update, "This chat was not subscribed; nothing changed. /subscribe starts alerts.")
+        await reply(update, i18n.h(lang, "This chat was not subscribed; nothing changed. /subscribe starts alerts."))
 
 
 class HeatCache:
@@ -164,10 +198,13 @@ async def cmd_chart(update: Update, context) -> None:
             return
         except Exception:
             log.exception("chart rendering failed")
-            await reply(update, "Sorry, the chart could not be drawn right now; the error was logged.")
+            await reply(update, i18n.h(update_language(update, context),
+                                       "Sorry, the chart could not be drawn right now; the error was logged."))
             return
     with open(cache["path"], "rb") as fh:
-        await update.effective_message.reply_photo(fh, caption="北证50: index, turnover, attention and heat, 90 days",
+        await update.effective_message.reply_photo(fh, caption=i18n.t(update_language(update, context),
+                                                                  "北证50: index, turnover, attention and heat, "
+                                                                  "90 days"),
                                                    do_quote=False)
 
 
@@ -189,28 +226,33 @@ async def cmd_status(update: Update, context) -> None:
 
 
 async def cmd_broadcast(update: Update, context) -> None:
+    lang = update_language(update, context)
     parts = update.effective_message.text.split(None, 1)
     body = parts[1].strip() if len(parts) > 1 else ""
     if not body:
-        await reply(update, "Usage: /broadcast &lt;text&gt; — sends the text to every active subscriber.")
+        await reply(update, i18n.h(lang, "Usage: /broadcast &lt;text&gt; — sends the text to every active "
+                                         "subscriber."))
         return
     text = f"📣 {e(body)}"
     if (length := replies.units(text)) > replies.LIMIT:
-        await reply(update, f"Too long to send as one message ({length:,} characters once escaped); "
-                            f"keep it under {replies.LIMIT:,}. Nothing was sent.")
+        await reply(update, i18n.h(lang, "Too long to send as one message ({length} characters once escaped); "
+                                         "keep it under {limit}. Nothing was sent.",
+                                   length=format(length, ","), limit=format(replies.LIMIT, ",")))
         return
-    chats = [r["chat_id"] for r in _db(context).query("select chat_id from subscribers where active = 1")]
+    chats_ = [r["chat_id"] for r in _db(context).query("select chat_id from subscribers where active = 1")]
     sender = context.bot_data.get("sender") or Sender(context.bot, _db(context), context.bot_data["sender_config"])
-    broadcast_id = sender.start_broadcast(text, update.effective_user.id, chats)  # stored: a restart resumes it
-    log.info("admin %s broadcasts #%s to %s subscribers", update.effective_user.id, broadcast_id, len(chats))
-    await reply(update, f"Broadcasting #{broadcast_id} to {len(chats)} subscriber{'s' if len(chats) != 1 else ''}…")
+    broadcast_id = sender.start_broadcast(text, update.effective_user.id, chats_)  # stored: a restart resumes it
+    log.info("admin %s broadcasts #%s to %s subscribers", update.effective_user.id, broadcast_id, len(chats_))
+    await reply(update, i18n.hn(lang, "Broadcasting #{id} to {n} subscriber…", "Broadcasting #{id} to {n} "
+                                "subscribers…", len(chats_), id=broadcast_id))
     stats = await sender.send_broadcast(broadcast_id)
-    outcomes = ", ".join(f"{v} {k}" for k, v in sorted(stats.counts.items())) or "nothing sent"
+    outcomes = ", ".join(f"{v} {k}" for k, v in sorted(stats.counts.items())) or i18n.t(lang, "nothing sent")
     if broadcasts.is_finished(_db(context), broadcast_id):
-        await reply(update, f"Broadcast #{broadcast_id} done: {outcomes}.")
+        await reply(update, i18n.h(lang, "Broadcast #{id} done: {outcomes}.", id=broadcast_id, outcomes=outcomes))
     else:
-        await reply(update, f"Broadcast #{broadcast_id} paused, the bot is stopping: {outcomes}. "
-                            "The other subscribers get it when the bot runs again.")
+        await reply(update, i18n.h(lang, "Broadcast #{id} paused, the bot is stopping: {outcomes}. The other "
+                                         "subscribers get it when the bot runs again.",
+                                   id=broadcast_id, outcomes=outcomes))
 
 
 async def cmd_sources(update: Update, context) -> None:
@@ -227,13 +269,15 @@ def admin_only(name: str, handler: Handler) -> Handler:
         user = update.effective_user
         log.warning("refused /%s from user %s in chat %s: not an admin", name, user.id if user else "?",
                     update.effective_chat.id)
-        await reply(update, f"Sorry, /{name} is only for this bot's administrators.")
+        await reply(update, i18n.h(update_language(update, context),
+                                   "Sorry, /{command} is only for this bot's administrators.", command=name))
 
     return guarded
 
 
 async def unknown(update: Update, context) -> None:
-    """Unknown commands get a hint; commands addressed to another bot and plain group chatter are ignored."""
+    """Chinese command words run their command; unknown commands get a hint; commands addressed to another bot and
+    plain group chatter are ignored."""
     message = update.effective_message
     if not message or not message.text:
         return
@@ -241,10 +285,23 @@ async def unknown(update: Update, context) -> None:
     is_command = word.startswith("/")
     if is_command and "@" in word and word.split("@", 1)[1].lower() != (context.bot.username or "").lower():
         return
+    if not is_command:
+        replied = message.reply_to_message
+        to_bot = bool(replied and replied.from_user and replied.from_user.id == context.bot.id)
+        found = word_command(message.text, WORDS, update.effective_chat.type, context.bot.username, to_bot)
+        if found:
+            name, context.args = found
+            command = next(c for c in COMMANDS if c.name == name)
+            handler = admin_only(name, HANDLERS[name]) if command.admin else HANDLERS[name]
+            await handler(update, context)
+            return
     if not is_command and update.effective_chat.type != "private":
         return
-    head = f"I don't know {e(replies.clip(word, 30))}. " if is_command else "I answer commands. "
-    await reply(update, head + "/help lists them.")
+    lang = update_language(update, context)
+    if is_command:
+        await reply(update, i18n.h(lang, "I don't know {command}. /help lists them.", command=clip(word, 30)))
+    else:
+        await reply(update, i18n.h(lang, "I answer commands. /help lists them."))
 
 
 async def on_error(update: object, context) -> None:
@@ -254,13 +311,16 @@ async def on_error(update: object, context) -> None:
 HANDLERS: dict[str, Handler] = {
     "start": cmd_start, "help": cmd_help, "subscribe": cmd_subscribe, "unsubscribe": cmd_unsubscribe,
     "heat": cmd_heat, "chart": cmd_chart, "history": cmd_history, "warnings": cmd_warnings, "status": cmd_status,
-    "broadcast": cmd_broadcast, "sources": cmd_sources,
+    "broadcast": cmd_broadcast, "sources": cmd_sources, "lang": cmd_lang,
 }
 
 
 async def register_commands(application: Application) -> None:
-    """setMyCommands from COMMANDS (admin commands stay out of the public menu)."""
-    await application.bot.set_my_commands([BotCommand(c.name, c.description[:256]) for c in COMMANDS if not c.admin])
+    """setMyCommands from COMMANDS once per language: zh for language_code=zh, English as the default menu (admin
+    commands stay out of the public menu)."""
+    for lang in i18n.LANGUAGES:
+        menu = [BotCommand(c.name, describe(lang, c)[:256]) for c in COMMANDS if not c.admin]
+        await application.bot.set_my_commands(menu, language_code=None if lang == i18n.SOURCE_LANGUAGE else lang)
 
 
 def build_application(settings: Settings, db: Database, *, limits: Limits = Limits(),
@@ -284,6 +344,7 @@ def build_application(settings: Settings, db: Database, *, limits: Limits = Limi
             group_max_rate=limits.group_per_min, group_time_period=60, max_retries=0))
     application = builder.build()
     application.bot_data.update(db=db, settings=settings, heat_cache=HeatCache(), chart_cache={},
+                                default_language=i18n.default_language(settings.language),
                                 sender_config=sender_config or SenderConfig(limits=limits),
                                 chart_dir=str(chart_dir or Path(_db_path(db)).parent))
     for command in COMMANDS:

@@ -112,4 +112,12 @@ def m004_broadcasts(db: Database) -> None:
     db["broadcast_deliveries"].create_index(["status"])
 
 
+@migrations()
+def m005_chat_language(db: Database) -> None:
+    # A chat's language (sentibot.i18n): its /lang choice, and the Telegram language_code of the user who last
+    # subscribed it, so alerts reach every recipient in its language even if nobody there typed /lang.
+    db["chat_prefs"].create({"chat_id": int, "language": str, "telegram_language": str, "updated_at": str},
+                            pk="chat_id")
+
+
 KNOWN_MIGRATIONS = {m.name for m in migrations._migrations}

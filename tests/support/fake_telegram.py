@@ -88,6 +88,7 @@ class FakeTelegram:
         self.retry_after = retry_after
         self.sent: list[Sent] = []
         self.calls: list[Call] = []
+        self.menus: dict[str, list] = {}  # setMyCommands by language_code ("" = default)
         self.blocked: set[int] = set()  # chats whose user blocked the bot: always 403
         self.fault_rule: Callable[[str, dict], str | None] | None = None  # (method, params) -> fault or None
         self._one_shot: dict[str, list[str]] = {}
@@ -126,7 +127,7 @@ class FakeTelegram:
         self._one_shot.setdefault(method, []).extend([fault] * count)
 
     def inject(self, text: str, user_id: int = 1001, chat_id: int | None = None, chat_type: str = "private",
-               username: str = "alice") -> int:
+               username: str = "alice", language_code: str | None = None) -> int:
         """Queue an incoming message; a leading /command gets a bot_command entity, as Telegram sends it."""
         chat_id = user_id if chat_id is None else chat_id
         chat = {"id": chat_id, "type": chat_type}
@@ -136,6 +137,8 @@ class FakeTelegram:
             chat["title"] = f"group {chat_id}"
         message = {"message_id": next(self._message_ids), "date": int(time.time()), "chat": chat, "text": text,
                    "from": {"id": user_id, "is_bot": False, "first_name": username, "username": username}}
+        if language_code is not None:  # Telegram sends the user's app language as an IETF tag, e.g. zh-hans
+            message["from"]["language_code"] = language_code
         if text.startswith("/"):
             message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
         update_id = next(self._update_ids)
@@ -195,6 +198,8 @@ class FakeTelegram:
         if method in ("deleteWebhook", "setMyCommands", "sendChatAction", "answerCallbackQuery", "close"):
             if method == "setMyCommands":
                 self.commands = json.loads(params.get("commands", "[]"))
+                # per language_code ("" = the default menu), as Telegram keeps one menu per language
+                self.menus[params.get("language_code", "")] = self.commands
             return 200, _ok(True)
         if method == "getUpdates":
             return 200, _ok(await self._get_updates(params))
