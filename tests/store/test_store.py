@@ -436,3 +436,22 @@ def test_every_post_field_lands_in_its_own_column(tmp_path):
     upsert_posts(db, [post], "2023-11-27T10:05:00+08:00")
     row = db["posts"].get(("guba", "p1"))
     assert {f.name: row[f.name] for f in dataclasses.fields(Post)} == dataclasses.asdict(post)
+
+
+def test_chat_languages_choice_then_subscriber_language_then_default(tmp_path):
+    from sentibot.store import chats
+
+    db = open_store(tmp_path / "lang.db")
+    assert chats.chosen_language(db, 1) is None
+    assert chats.set_language(db, 1, "zh", "2023-11-27T20:00:00+08:00") is True
+    assert chats.set_language(db, 1, "zh", "2023-11-27T20:01:00+08:00") is False
+    chats.remember_telegram_language(db, 1, "en", "2023-11-27T20:02:00+08:00")  # the choice still wins
+    chats.remember_telegram_language(db, 2, "zh-hans", "2023-11-27T20:02:00+08:00")
+    chats.remember_telegram_language(db, 3, "de", "2023-11-27T20:02:00+08:00")
+    chats.remember_telegram_language(db, 4, None, "2023-11-27T20:02:00+08:00")  # nothing to keep
+    assert db["chat_prefs"].count == 3
+    ids = [1, 2, 3, 4] + list(range(10, 1200))  # more than one batch of SQL variables
+    found = chats.recipient_languages(db, ids, "zh")
+    assert [found[i] for i in (1, 2, 3, 4)] == ["zh", "zh", "en", "zh"] and len(found) == len(ids)
+    with pytest.raises(ValueError):
+        chats.set_language(db, 1, "fr", "2023-11-27T20:03:00+08:00")
