@@ -15,7 +15,10 @@ from dotenv import dotenv_values
 
 from sentibot.errors import ConfigError
 
-DEFAULT_BARS = ("zs899050",)  # the BSE 50 index bar; constituents are added from the stored universe
+DEFAULT_BARS = ("zs899050",)
+# SOURCES.md §0: sites refuse non-browser agents (bse.cn's WAF answers 403, Eastmoney drops the connection)
+BROWSER_USER_AGENT = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+                      "Chrome/131.0.0.0 Safari/537.36")  # the BSE 50 index bar; constituents are added from the stored universe
 log = logging.getLogger(__name__)
 
 
@@ -150,7 +153,8 @@ class Settings:
     admin_ids: tuple[int, ...] = _setting("SENTIBOT_ADMIN_IDS", (), _ids, "comma-separated Telegram user ids")
     http_proxy: str | None = _setting("SENTIBOT_HTTP_PROXY", None, _optional_url, "proxy for all source requests")
     user_agent: str = _setting(
-        "SENTIBOT_USER_AGENT", "sentibot/0.1 (+https://github.com/sentibot/sentibot)", _text, "User-Agent of requests"
+        "SENTIBOT_USER_AGENT", BROWSER_USER_AGENT, _text,
+        "User-Agent of source requests: a desktop browser's (Eastmoney and bse.cn refuse other agents)",
     )
     language: str = _setting(
         "SENTIBOT_LANGUAGE", "", _choice("zh", "en"),
@@ -226,6 +230,15 @@ class Settings:
     )
     eastmoney_list_url: str = _setting(
         "SENTIBOT_EASTMONEY_LIST_URL", "https://push2.eastmoney.com", _url, "Eastmoney stock list (the BSE universe)"
+    )
+    eastmoney_session_url: str = _setting(
+        "SENTIBOT_EASTMONEY_SESSION_URL", "https://anonflow2.eastmoney.com", _url,
+        "where the Eastmoney nid18 cookie comes from (webreport); push2, push2his and emappdata need it",
+    )
+    eastmoney_cookie: Secret = _setting(
+        "SENTIBOT_EASTMONEY_COOKIE", Secret(""), _text,
+        "Eastmoney cookie pasted from a browser (nid18=...; nid18_create_time=...); empty = fetched from webreport",
+        True,
     )
     min_interval_s: float = _setting(
         "SENTIBOT_MIN_INTERVAL_S", 2.0, _number(float, 0), "seconds between requests to one host"

@@ -1,23 +1,31 @@
-"""The polite HTTP layer every collector shares, and block detection of what comes back."""
+"""The polite HTTP layer every collector shares: politeness, retries, host identity, cookies and session steps."""
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import random
 import re
 import time
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
-from typing import Any, Awaitable, Callable
+from http.cookiejar import CookieJar, DefaultCookiePolicy
+from http.cookies import CookieError, SimpleCookie
+from typing import TYPE_CHECKING, Any, Awaitable, Callable
 from urllib.parse import urlsplit
 
 import httpx
 
 from sentibot.config import Settings
-from sentibot.errors import SentibotError
 from sentibot.models import Outcome
+# Block detection lives in verdict.py; collectors import it from here, as they always have.
+from sentibot.collect.verdict import (  # noqa: F401
+    BUSY_MARKERS, CAPTCHA_MARKERS, SHELL_MAX_BYTES, FetchError, Verdict, captcha_marker, classify_json,
+    classify_page, unwrap_jsonp,
+)
+
+if TYPE_CHECKING:
+    from sentibot.collect.sessions import HostFamily
 
 log = logging.getLogger(__name__)
 
@@ -26,18 +34,9 @@ RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 BLOCK_STATUSES = frozenset({403, 429})  # refusals that mean "go away", not "no such page"
 MAX_RETRY_AFTER_S = 120.0  # a longer Retry-After is a block: give up now, the source pauses instead
 UNREACHABLE_S = 60.0  # after a host refused every connection attempt, its other requests fail at once this long
-CAPTCHA_MARKERS = ("em_captcha_modal", "slider-captcha", "slidecaptcha", "geetest", "验证码", "滑动验证")
-BUSY_MARKERS = ("系统繁忙", "请稍后再试", "访问过于频繁", "访问频繁")
-SHELL_MAX_BYTES = 4096  # the ~2.8 KB empty shell served with status 200 to blocked clients
-JSONP = re.compile(r"^\s*[\w$.]+\s*\((.*)\)\s*;?\s*$", re.S)
-
-
-class FetchError(SentibotError):
-    """A request or response that yields nothing to store; outcome is BLOCKED or FAILED."""
-
-    def __init__(self, message: str, outcome: Outcome = Outcome.FAILED):
-        super().__init__(message)
-        self.outcome = outcome
+MAX_REDIRECTS = 10
+# A connection that was made and then closed or reset before a status line: Eastmoney's way of saying no.
+DROPPED = (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)
 
 
 def quiet_http_logs() -> None:
@@ -59,10 +58,13 @@ def build_http_client(settings: Settings, transport: httpx.AsyncBaseTransport | 
     return httpx.AsyncClient(
         headers={"User-Agent": settings.user_agent, "Accept-Language": "zh-CN,zh;q=0.9"},
         timeout=settings.http_timeout_s,
+        # One jar per host lives in PoliteClient: httpx's own jar would share cookies across loopback ports and
+        # follow redirects without the Set-Cookie a challenge hands out, so it accepts nothing.
+        cookies=httpx.Cookies(CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))),
         limits=httpx.Limits(max_connections=POOL_SIZE, max_keepalive_connections=POOL_SIZE),
         proxy=settings.http_proxy,
         transport=transport,
-        follow_redirects=True,
+        follow_redirects=False,  # PoliteClient follows them, keeping each hop's cookies
         trust_env=False,  # the proxy is SENTIBOT_HTTP_PROXY, nothing else
     )
 
@@ -81,8 +83,13 @@ class PoliteClient:
 
     def __init__(self, client: httpx.AsyncClient, *, min_interval_s: float = 2.0, host_concurrency: int = 1,
                  retries: int = 3, backoff_s: float = 1.0, unreachable_s: float = UNREACHABLE_S,
-                 sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep, clock: Callable[[], float] = time.monotonic):
+                 sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep, clock: Callable[[], float] = time.monotonic,
+                 families: list[HostFamily] | None = None):
         self.client = client
+        self.families = families or []
+        self.jar: dict[str, dict[str, str]] = {}  # netloc -> cookies its responses set
+        self._session: dict[str, dict[str, str]] = {}  # family name -> cookies its session step got
+        self._session_locks: dict[str, asyncio.Lock] = {}
         self.min_interval_s = min_interval_s
         self.host_concurrency = host_concurrency
         self.retries = retries
@@ -98,6 +105,10 @@ class PoliteClient:
         options = dict(min_interval_s=settings.min_interval_s, host_concurrency=settings.host_concurrency,
                        retries=settings.http_retries)
         options.update(overrides)
+        if "families" not in options:
+            from sentibot.collect.sessions import families_from
+
+            options["families"] = families_from(settings)
         return cls(build_http_client(settings, transport), **options)
 
     async def aclose(self) -> None:
@@ -135,42 +146,66 @@ class PoliteClient:
         return await self.request("POST", url, data=data, json=json, headers=headers)
 
     async def request(self, method: str, url: str, *, params: dict | None = None, headers: dict | None = None,
-                      data: dict | None = None, json: Any = None) -> httpx.Response:
+                      data: dict | None = None, json: Any = None, session: bool = True) -> httpx.Response:
         """One polite request with retries; a 2xx/3xx response, or FetchError (BLOCKED or FAILED).
 
+        The host's family (sentibot.collect.sessions) adds its identity headers and session cookies; a dropped
+        connection (where the family says that is a refusal), a 403 or a challenge page runs the session step
+        again and resends once, then is BLOCKED. session=False: a session step's own request, sent bare.
         When every attempt failed to connect (no route, refused, DNS, connect timeout), the host's other requests
         fail at once for unreachable_s instead of each retrying with backoff: a source with many URLs on a host
         that is down reports in seconds, not minutes.
         """
         host = self._host(url)
         where = safe_url(url)
-        for attempt in range(self.retries + 1):
-            last = attempt == self.retries
+        family = self.family_of(url) if session else None
+        cookies = await self._open_session(family, refresh=False)
+        attempt, renewed, answered = 0, False, False
+        while True:
+            last = attempt >= self.retries
             if (left := host.down_until - self._clock()) > 0:
                 raise FetchError(f"{where}: host unreachable ({host.down_error}); not tried again for {left:.0f} s",
                                  Outcome.FAILED)
             async with host.gate:
                 await self._wait_turn(host)
                 try:
-                    response = await self.client.request(method, url, params=params, headers=headers,
-                                                         data=data, json=json)
+                    response = await self._send(method, url, params, self._headers(url, family, headers, cookies),
+                                                data, json, family, cookies)
                 except httpx.TransportError as exc:  # connect error, reset, dropped connection, timeout
                     response, reason = None, f"{type(exc).__name__}: {exc or 'connection dropped'}"
                     error = f"{where}: {reason}"
                     connect_failed = isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout))
+                    dropped = family is not None and family.drop_is_refusal and isinstance(exc, DROPPED)
             if response is None:
+                if dropped:  # the site refused: a new session may help once, retrying blindly invites a ban
+                    if family is not None and family.step is not None and not renewed:
+                        cookies, renewed = await self._open_session(family, refresh=True), True
+                        continue
+                    raise FetchError(f"{where}: blocked: connection dropped before any response "
+                                     f"({family.refusal_hint if family else reason})", Outcome.BLOCKED)
                 if last:
                     if connect_failed:
                         host.down_until, host.down_error = self._clock() + self.unreachable_s, reason
                     raise FetchError(error, Outcome.FAILED)
                 log.info("retrying %s", error)
                 await self._sleep(self._backoff(attempt))
+                attempt += 1
                 continue
             host.down_until = 0.0  # it answered: reachable again
             status = response.status_code
+            challenge = family.step.challenge(response) if family and family.step and status < 400 else None
+            if challenge is not None:
+                if challenge.cookies and not answered:  # e.g. bse.cn's C3VK: copy the cookie, resend once
+                    self.jar.setdefault(urlsplit(str(response.url)).netloc, {}).update(challenge.cookies)
+                    answered = True
+                    continue
+                raise FetchError(f"{where}: blocked: {challenge.detail}", Outcome.BLOCKED)
             if status < 400:
                 return response
             detail = f"{where}: HTTP {status}"
+            if status == 403 and family is not None and family.step is not None and not renewed:
+                cookies, renewed = await self._open_session(family, refresh=True), True
+                continue
             outcome = Outcome.BLOCKED if status in BLOCK_STATUSES else Outcome.FAILED
             if status not in RETRY_STATUSES:
                 raise FetchError(detail, outcome)  # a 4xx that will not change: never retried
@@ -184,7 +219,68 @@ class PoliteClient:
             log.info("retrying %s", detail)
             if wait is None:
                 await self._sleep(self._backoff(attempt))
-        raise AssertionError("unreachable")
+            attempt += 1
+
+    def family_of(self, url: str) -> HostFamily | None:
+        """The host family a URL belongs to (the first registered one that covers its host), or None."""
+        where = urlsplit(url).netloc
+        return next((f for f in self.families if f.covers(where)), None)
+
+    async def _open_session(self, family: HostFamily | None, *, refresh: bool) -> dict[str, str]:
+        if family is None or family.step is None:
+            return {}
+        lock = self._session_locks.setdefault(family.name, asyncio.Lock())
+        async with lock:  # concurrent first requests share one session step
+            if refresh or family.name not in self._session:
+                self._session[family.name] = await family.step.open(self, refresh=refresh)
+            return self._session[family.name]
+
+    def _headers(self, url: str, family: HostFamily | None, extra: dict | None,
+                 cookies: dict[str, str]) -> dict[str, str]:
+        where = urlsplit(url).netloc
+        headers = dict(family.headers.get(where, {})) if family else {}
+        jar = {**cookies, **self.jar.get(where, {})}
+        if jar:
+            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in jar.items())
+        headers.update(extra or {})
+        return headers
+
+    async def _send(self, method: str, url: str, params: dict | None, headers: dict[str, str], data: dict | None,
+                    json: Any, family: HostFamily | None, cookies: dict[str, str]) -> httpx.Response:
+        """Send, then follow redirects by hand so each hop's Set-Cookie lands in its host's jar."""
+        response = await self.client.request(method, url, params=params, headers=headers, data=data, json=json)
+        hops: list[httpx.Response] = []
+        while True:
+            self._keep_cookies(response)
+            follow = response.next_request
+            if not response.is_redirect or follow is None or len(hops) >= MAX_REDIRECTS:
+                break
+            hops.append(response)
+            jar = {**cookies, **self.jar.get(follow.url.netloc.decode(), {})}
+            if jar:
+                follow.headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in jar.items())
+            response = await self.client.send(follow)
+        response.history = hops
+        return response
+
+    def _keep_cookies(self, response: httpx.Response) -> None:
+        where = urlsplit(str(response.url)).netloc
+        for raw in response.headers.get_list("set-cookie"):
+            try:
+                parsed = SimpleCookie(raw)
+            except CookieError:
+                continue  # a cookie the site mangled is one the site will ask for again
+            jar = self.jar.setdefault(where, {})
+            for name, morsel in parsed.items():
+                if morsel["max-age"] == "0":
+                    jar.pop(name, None)
+                else:
+                    jar[name] = morsel.value
+
+    def cookie_values(self) -> list[str]:
+        """Every cookie value this client holds (session steps and jars): what a recorder must remove."""
+        jars = [*self._session.values(), *self.jar.values()]
+        return [value for jar in jars for value in jar.values() if value]
 
     async def get_text(self, url: str, params: dict | None = None, headers: dict | None = None) -> str:
         return (await self.get(url, params=params, headers=headers)).text
@@ -203,64 +299,3 @@ def retry_after(response: httpx.Response) -> float | None:
     except (TypeError, ValueError):
         return None
     return max(0.0, when.timestamp() - time.time())
-
-
-# --- block detection: pure functions over response bodies ---
-
-@dataclass(frozen=True)
-class Verdict:
-    """How a response body was classified, with the decoded payload when it is usable."""
-
-    outcome: Outcome
-    detail: str = ""
-    payload: Any = None
-
-    @property
-    def usable(self) -> bool:
-        return self.outcome in (Outcome.OK, Outcome.EMPTY)
-
-    def raise_unusable(self, where: str) -> None:
-        if not self.usable:
-            raise FetchError(f"{where}: {self.detail}", self.outcome)
-
-
-def captcha_marker(text: str) -> str | None:
-    return next((m for m in CAPTCHA_MARKERS if m in text), None)
-
-
-def classify_page(text: str, marker: str) -> Verdict:
-    """An HTML page that must contain marker: a captcha or a short shell without it is a block."""
-    found = captcha_marker(text)
-    if found:
-        return Verdict(Outcome.BLOCKED, f"captcha page ({found})")
-    if marker in text:
-        return Verdict(Outcome.OK, payload=text)
-    size = len(text.encode("utf-8", "replace"))
-    if size <= SHELL_MAX_BYTES:
-        return Verdict(Outcome.BLOCKED, f"empty shell page ({size} bytes, no {marker})")
-    return Verdict(Outcome.FAILED, f"page without {marker} ({size} bytes): layout changed?")
-
-
-def unwrap_jsonp(text: str) -> str:
-    match = JSONP.match(text)
-    return match.group(1) if match and not text.lstrip().startswith(("{", "[")) else text
-
-
-def classify_json(text: str, data_key: str | None = "data") -> Verdict:
-    """A JSON or JSONP body: non-JSON, a busy message or a null data_key are blocks/failures, never empty data."""
-    found = captcha_marker(text)
-    try:
-        payload = json.loads(unwrap_jsonp(text))
-    except ValueError:
-        if found:
-            return Verdict(Outcome.BLOCKED, f"captcha page ({found}) where JSON was expected")
-        snippet = " ".join(text[:60].split())
-        return Verdict(Outcome.FAILED, f"not JSON ({len(text)} chars: {snippet!r})")
-    if not isinstance(payload, dict):
-        return Verdict(Outcome.FAILED, f"JSON {type(payload).__name__} where an object was expected")
-    message = str(payload.get("me") or payload.get("message") or payload.get("msg") or "")
-    if any(m in message for m in BUSY_MARKERS):
-        return Verdict(Outcome.BLOCKED, f"busy message rc={payload.get('rc')}: {message}")
-    if data_key is not None and payload.get(data_key) is None:
-        return Verdict(Outcome.BLOCKED, f"{data_key}: null (rc={payload.get('rc')})")
-    return Verdict(Outcome.OK, payload=payload)

@@ -9,6 +9,7 @@ import pytest
 from sentibot.cli import main
 from sentibot.store.db import open_store
 
+from tests.support.eastmoney_session import serve_webreport
 from tests.support.paths import FIXTURES
 
 
@@ -20,8 +21,10 @@ def fixture(path: str) -> str:
 def env(httpserver, monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)  # no stray .env
     base = httpserver.url_for("/").rstrip("/")
+    serve_webreport(httpserver)
     for name, value in {"SENTIBOT_GUBA_URL": base, "SENTIBOT_EASTMONEY_URL": base,
-                        "SENTIBOT_EASTMONEY_LIST_URL": base, "SENTIBOT_MIN_INTERVAL_S": "0",
+                        "SENTIBOT_EASTMONEY_LIST_URL": base, "SENTIBOT_EASTMONEY_SESSION_URL": base,
+                        "SENTIBOT_MIN_INTERVAL_S": "0",
                         "SENTIBOT_HTTP_RETRIES": "0", "SENTIBOT_GUBA_SCOPE": "bars",
                         "SENTIBOT_MARKET_SCOPE": "index", "SENTIBOT_DB": str(tmp_path / "s.db")}.items():
         monkeypatch.setenv(name, value)

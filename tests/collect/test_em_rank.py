@@ -15,6 +15,7 @@ from sentibot.collect.em_rank import BODY, market_series, parse_rank_history, se
 from sentibot.collect.http import PoliteClient
 from sentibot.store.db import open_store
 from sentibot.timeutil import SHANGHAI
+from tests.support.eastmoney_session import serve_webreport
 from tests.support.paths import FIXTURES
 
 FIX = FIXTURES / "em_rank"
@@ -47,7 +48,9 @@ def test_bad_answers(payload, reason):
 
 
 def run(server, tmp_path, since=None):
-    settings = load_settings({}, None, em_rank_url=server.url_for("").rstrip("/"), em_rank_codes=("831526", "832171"))
+    serve_webreport(server)
+    base = server.url_for("").rstrip("/")
+    settings = load_settings({}, None, em_rank_url=base, eastmoney_session_url=base, em_rank_codes=("831526", "832171"))
     db = open_store(tmp_path / "s.db")
 
     async def go():

@@ -187,10 +187,12 @@ def test_connect_error_is_retried_then_failed():
     assert len(calls) == 2 and 0.5 <= calls[0] <= 1.5 and 1.0 <= calls[1] <= 3.0  # jittered, doubling
 
 
-def test_user_agent_is_sent(httpserver):
+def test_a_browser_user_agent_is_sent_by_default_and_the_setting_overrides_it(httpserver):
     httpserver.expect_request("/ua").respond_with_data("ok")
     run(_get(client(), httpserver.url_for("/ua")))
-    assert httpserver.log[0][0].headers["User-Agent"].startswith("sentibot/")
+    assert httpserver.log[0][0].headers["User-Agent"].startswith("Mozilla/5.0 (Windows NT 10.0")  # SOURCES.md §0
+    run(_get(PoliteClient.from_settings(settings(user_agent="probe/1"), min_interval_s=0), httpserver.url_for("/ua")))
+    assert httpserver.log[1][0].headers["User-Agent"] == "probe/1"
 
 
 async def _get(c: PoliteClient, url: str) -> str:

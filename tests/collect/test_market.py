@@ -18,6 +18,8 @@ from sentibot.collect.universe import parse_clist, store_universe, tracked_codes
 from sentibot.store.db import open_store
 from sentibot.timeutil import SHANGHAI
 
+from sentibot.config import Secret
+from tests.support.eastmoney_session import serve_webreport
 from tests.support.paths import FIXTURES
 
 AFTER_CLOSE = datetime(2023, 11, 16, 16, 0, tzinfo=SHANGHAI)
@@ -94,6 +96,7 @@ class EastmoneyServer:
     def __init__(self, httpserver, kline: dict[str, str] | None = None):
         self.klines: list[tuple[str, str]] = []
         self.kline = kline or {}
+        serve_webreport(httpserver)
         httpserver.expect_request("/api/qt/clist/get").respond_with_data(
             fixture("constructed_clist_bse.json"), content_type="application/json")
         httpserver.expect_request("/api/qt/stock/kline/get").respond_with_handler(self.handle)
@@ -107,7 +110,8 @@ class EastmoneyServer:
 
 def settings(httpserver, **kw):
     base = httpserver.url_for("/").rstrip("/")
-    options = dict(eastmoney_url=base, eastmoney_list_url=base, min_interval_s=0.0, http_retries=0)
+    options = dict(eastmoney_url=base, eastmoney_list_url=base, eastmoney_session_url=base, min_interval_s=0.0,
+                   http_retries=0)
     options.update(kw)
     return load_settings(environ={}, env_file=None, **options)
 
@@ -155,7 +159,7 @@ def test_collector_failure_shapes_store_no_bars(httpserver, db, name, outcome):
     assert result.outcome is outcome and db["bars"].count == 0
 
 
-def test_dropped_connection_is_a_failure(db):
+def test_a_dropped_connection_from_eastmoney_is_a_block(db):
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen()
@@ -172,16 +176,18 @@ def test_dropped_connection_is_a_failure(db):
     threading.Thread(target=drop, daemon=True).start()
     base = f"http://127.0.0.1:{listener.getsockname()[1]}"
     s = load_settings(environ={}, env_file=None, eastmoney_url=base, eastmoney_list_url=base, min_interval_s=0.0,
-                      http_retries=1)
+                      http_retries=1, eastmoney_cookie=Secret("nid18=pasted; nid18_create_time=1"))
     try:
         result = collect(db, s)
     finally:
         listener.close()
-    assert result.outcome is Outcome.FAILED and "RemoteProtocolError" in result.detail
+    # SOURCES.md §1: Eastmoney's refusal, never a network failure (which would never pause the source)
+    assert result.outcome is Outcome.BLOCKED and "connection dropped before any response" in result.detail
     assert db["universe"].count == 0
 
 
 def test_blocked_stock_list_keeps_the_index_bars(httpserver, db):
+    serve_webreport(httpserver)
     httpserver.expect_request("/api/qt/clist/get").respond_with_data(fixture("constructed_clist_empty.json"))
     httpserver.expect_request("/api/qt/stock/kline/get").respond_with_data(
         fixture("constructed_kline_bse50_8field.json"))

@@ -6,6 +6,7 @@ from click.testing import CliRunner
 
 from sentibot.cli import cli
 from sentibot.store.db import open_store
+from tests.support.eastmoney_session import serve_webreport
 from tests.support.paths import FIXTURES
 
 
@@ -28,7 +29,9 @@ def test_collect_prints_not_configured_lines(tmp_path, monkeypatch):
 def test_collect_em_rank_into_the_database(httpserver, tmp_path, monkeypatch):
     fixture = FIXTURES / "em_rank" / "constructed_his_list_BJ831526.json"
     httpserver.expect_request("/stockrank/getHisList", method="POST").respond_with_data(fixture.read_text("utf-8"))
+    serve_webreport(httpserver)
     env = {"SENTIBOT_EM_RANK_URL": httpserver.url_for("").rstrip("/"), "SENTIBOT_EM_RANK_CODES": "831526",
+           "SENTIBOT_EASTMONEY_SESSION_URL": httpserver.url_for("").rstrip("/"),
            "SENTIBOT_MIN_INTERVAL_S": "0"}
     result = invoke(["collect", "em_rank", "--db", str(tmp_path / "s.db")], env, tmp_path, monkeypatch)
     assert result.exit_code == 0, result.output

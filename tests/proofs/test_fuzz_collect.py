@@ -17,7 +17,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from sentibot.config import load_settings
+from sentibot.config import Secret, load_settings
 from sentibot.models import Outcome
 from sentibot.collect.cycle import collect_cycle
 from sentibot.collect.guba.parse import parse_list_page
@@ -112,7 +112,8 @@ def test_malformed_guba_pages_over_http_write_nothing(site, tmp_path):
 def test_malformed_kline_bodies_over_http_write_no_bars(site, tmp_path):
     db = open_store(tmp_path / "k.db")
     s = load_settings(environ={}, env_file=None, eastmoney_url=site.url, eastmoney_list_url=site.url,
-                      market_scope="index", min_interval_s=0.0, http_retries=0)
+                      market_scope="index", min_interval_s=0.0, http_retries=0,
+                      eastmoney_cookie=Secret("nid18=fuzz; nid18_create_time=1"))  # the bodies, not the session
     seen = {"n": 0, "unusable": 0}
 
     @FUZZ

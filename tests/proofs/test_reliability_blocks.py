@@ -26,6 +26,7 @@ from sentibot.collect.http import BUSY_MARKERS, CAPTCHA_MARKERS, SHELL_MAX_BYTES
 from sentibot.collect.market import parse_kline
 from sentibot.store.db import open_store
 from sentibot.timeutil import SHANGHAI
+from tests.support.eastmoney_session import serve_webreport
 
 from tests.support.paths import FIXTURES
 
@@ -173,7 +174,8 @@ def test_kline_block_shape_over_http_stores_no_bars_and_pauses(httpserver, tmp_p
     db = open_store(tmp_path / "k.db")
     base = httpserver.url_for("/").rstrip("/")
     s = load_settings(environ={}, env_file=None, eastmoney_url=base, eastmoney_list_url=base, market_scope="index",
-                      min_interval_s=0.0, http_retries=0)
+                      min_interval_s=0.0, http_retries=0, eastmoney_session_url=base)
+    serve_webreport(httpserver)
     outcomes, health = cycles_until_paused(db, s, "market", lambda: len(httpserver.log))
     assert outcomes == [Outcome.BLOCKED] * 3 + [Outcome.PAUSED], (shape, outcomes)
     assert db["bars"].count == 0, f"{shape}: bars were stored from a blocked response"

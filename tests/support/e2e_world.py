@@ -20,6 +20,8 @@ from contextlib import ExitStack
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
+from sentibot.collect.sessions import WEBREPORT_PATH
+from tests.support.eastmoney_session import webreport_body
 from tests.support.local_sites import LocalSite, text
 
 from sentibot.store import db as store
@@ -172,6 +174,7 @@ class World:
     def serve_market(self, today: date, close: float, amount: float, clist_scale: float) -> None:
         self.kline.route("GET", "/api/qt/stock/kline/get", text(kline_body(today, close, amount), "application/json"))
         self.clist.route("GET", "/api/qt/clist/get", text(clist_body(clist_scale), "application/json"))
+        self.kline.route("POST", WEBREPORT_PATH, text(webreport_body(), "application/json"))
 
     def serve_guba(self, page: str) -> None:
         self.guba.route("GET", f"/list,{BAR},f_1.html", text(page))
@@ -186,6 +189,7 @@ class World:
             "SENTIBOT_ADMIN_IDS": "9001",
             "SENTIBOT_GUBA_URL": self.guba.url, "SENTIBOT_GUBA_API_URL": self.elsewhere.url,
             "SENTIBOT_EASTMONEY_URL": self.kline.url, "SENTIBOT_EASTMONEY_LIST_URL": self.clist.url,
+            "SENTIBOT_EASTMONEY_SESSION_URL": self.kline.url,
             "SENTIBOT_BSE_URL": self.bse.url, "SENTIBOT_CSRC_URL": self.csrc.url,
             "SENTIBOT_EM_RANK_URL": self.elsewhere.url, "SENTIBOT_BAIDU_INDEX_URL": self.elsewhere.url,
             "SENTIBOT_WECHAT_INDEX_URL": self.elsewhere.url,

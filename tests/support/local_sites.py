@@ -2,7 +2,8 @@
 
 Each LocalSite serves one source host. Routes map (method, path) to a function of the parsed query/form that returns
 (status, content type, body); a site switched to `captcha` answers every request with a captcha page, as a blocked
-client sees it.
+client sees it. `admit`, when set, sees each request's headers first: False closes the connection without any
+response (Eastmoney's refusal, SOURCES.md §1). `seen` keeps every request's (method, path, headers).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Mapping
 from typing import Callable
 from urllib.parse import parse_qs, urlsplit
 
@@ -31,6 +33,8 @@ class LocalSite:
         self.routes: dict[tuple[str, str], Route] = {}
         self.captcha = False
         self.hits: dict[str, int] = {}
+        self.admit: Callable[[Mapping[str, str]], bool] | None = None
+        self.seen: list[tuple[str, str, dict[str, str]]] = []
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
 
@@ -66,6 +70,12 @@ class LocalSite:
 
             def _answer(self, method: str, form: dict) -> None:
                 parts = urlsplit(self.path)
+                headers = dict(self.headers.items())
+                with site._lock:
+                    site.seen.append((method, parts.path, headers))
+                if site.admit is not None and not site.admit(headers):
+                    self.close_connection = True  # no status line, no body: the client sees a dropped connection
+                    return
                 params = {k: v[-1] for k, v in {**parse_qs(parts.query), **form}.items()}
                 status, ctype, body = site.answer(method, parts.path, params)
                 data = body.encode("utf-8") if isinstance(body, str) else body
