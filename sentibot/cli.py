@@ -177,6 +177,45 @@ def collect(ctx: click.Context, sources: tuple[str, ...], db_path: Path | None, 
         raise SentibotError(f"collect: {', '.join(failed)} blocked or failed (see the summary above)")
 
 
+# --- probe command ---
+
+
+@cli.command()
+@click.argument("sources", nargs=-1, metavar="[SOURCE ...]")
+@click.option("--record", "record_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Save every raw response under DIR as a test fixture (cookies, tokens, credentials removed).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per endpoint, one per line.")
+@click.pass_context
+def probe(ctx: click.Context, sources: tuple[str, ...], record_dir: Path | None, as_json: bool) -> None:
+    """Ask each endpoint of each source once and print whether it works; exit 0 only when all configured do."""
+    import asyncio
+    import json
+
+    from sentibot.collect import probe as probes
+    from sentibot.timeutil import now
+
+    names = probes.check_probe_names(sources)
+    settings = settings_from(ctx)
+    recorder = None
+    if record_dir is not None:
+        from sentibot.collect.recorder import FixtureRecorder
+
+        recorder = FixtureRecorder(record_dir, settings, now())
+    lines = asyncio.run(probes.run_probes(names, settings, now(), recorder=recorder))
+    width = max(len(line.endpoint) for line in lines)
+    for line in lines:
+        if as_json:
+            click.echo(json.dumps(line.to_json(), ensure_ascii=False))
+        else:
+            click.echo(f"{line.source:<12} {line.endpoint:<{width}}  {line.status.value:<14}  {line.detail}"
+                       + (f"  [{line.url}]" if line.url else ""))
+    if recorder is not None:
+        click.echo(f"recorded {len(recorder.written)} responses under {record_dir}", err=True)
+    failing = list(dict.fromkeys(line.source for line in lines if line.fails))
+    if failing:
+        raise SentibotError(f"probe: {', '.join(failing)} not working (see the lines above)")
+
+
 # --- scoring commands ---
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import random
 import re
@@ -151,14 +152,16 @@ class PoliteClient:
 
         The host's family (sentibot.collect.sessions) adds its identity headers and session cookies; a dropped
         connection (where the family says that is a refusal), a 403 or a challenge page runs the session step
-        again and resends once, then is BLOCKED. session=False: a session step's own request, sent bare.
+        again and resends once, then is BLOCKED. session=False: a session step's own request, sent without it.
         When every attempt failed to connect (no route, refused, DNS, connect timeout), the host's other requests
         fail at once for unreachable_s instead of each retrying with backoff: a source with many URLs on a host
         that is down reports in seconds, not minutes.
         """
         host = self._host(url)
         where = safe_url(url)
-        family = self.family_of(url) if session else None
+        family = self.family_of(url)
+        if family is not None and not session:
+            family = dataclasses.replace(family, step=None)  # identity and refusals still apply, the step not
         cookies = await self._open_session(family, refresh=False)
         attempt, renewed, answered = 0, False, False
         while True:

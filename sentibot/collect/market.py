@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import date, time
+from datetime import date, time, timedelta
 
 from sentibot.store import db as store
 from sentibot.models import BSE50_CODE, Bar, Observation, Outcome
 from sentibot.collect.cycle import CollectContext, CollectResult
 from sentibot.collect.http import FetchError, Verdict, classify_json
+from sentibot.collect.probe import ProbeLine, Recorder, ask
 from sentibot.collect.universe import fetch_universe, store_universe, tracked_codes, universe
 
-__all__ = ["collect", "parse_kline", "universe"]
+__all__ = ["collect", "parse_kline", "probe", "universe"]
 
 SOURCE = "market"
 EXCHANGE = "北交所"
@@ -131,3 +132,16 @@ async def collect(ctx: CollectContext, since: date | None = None) -> CollectResu
         return CollectResult(SOURCE, exc.outcome, job.bars, str(exc))
     return CollectResult(SOURCE, Outcome.OK if job.bars else Outcome.EMPTY, job.bars, f"{job.bars} bars; {detail}")
 
+
+
+async def probe(ctx: CollectContext, recorder: Recorder | None) -> list[ProbeLine]:
+    """`sentibot probe market`: the BSE 50's daily bars of the last two weeks, through the session step."""
+    def parse(text: str) -> tuple[Verdict, str]:
+        verdict, bars = parse_kline(text, BSE50_CODE)
+        fields = len(verdict.payload["data"]["klines"][0].split(",")) if bars and verdict.payload else 0
+        return verdict, f"{len(bars)} bars in data.klines" + (f" ({fields} fields)" if fields else "")
+
+    beg = (ctx.now.date() - timedelta(days=14)).strftime("%Y%m%d")
+    url = f"{ctx.settings.eastmoney_url}{KLINE_PATH}"
+    return [await ask(ctx, recorder, SOURCE, f"kline {BSE50_CODE}", "GET", url, parse,
+                      params=kline_params(BSE50_CODE, beg))]

@@ -134,6 +134,8 @@ class EastmoneySession:
                                             session=False)
             nid = _webreport_nid(response.text)
         except FetchError as exc:
+            if exc.outcome is not Outcome.BLOCKED:  # unreachable: the client's host-down cache answers fast
+                raise FetchError(f"Eastmoney session step (webreport) failed: {exc}", exc.outcome) from None
             self._refused_until, self._refusal = self._clock() + SESSION_BACKOFF_S, str(exc)
             raise FetchError(f"Eastmoney session step (webreport) refused: {exc}", Outcome.BLOCKED) from None
         self._cookies = {"nid18": nid, "nid18_create_time": str(self._wall_ms())}
@@ -165,12 +167,14 @@ def _webreport_nid(text: str) -> str:
 
 
 def eastmoney_family(settings: Settings) -> HostFamily:
-    """push2his (kline), push2 (stock list), emappdata (rank): browser identity, nid18, drops are refusals."""
-    hosts = {netloc(u) for u in (settings.eastmoney_url, settings.eastmoney_list_url, settings.em_rank_url)}
+    """push2his (kline), push2 (stock list), emappdata (rank) and webreport: browser identity, nid18, drops are
+    refusals (webreport's own request is sent without the step)."""
+    hosts = {netloc(u) for u in (settings.eastmoney_url, settings.eastmoney_list_url, settings.em_rank_url,
+                                 settings.eastmoney_session_url)}
     headers = {netloc(settings.eastmoney_url): {"Referer": QUOTE_REFERER},
                netloc(settings.eastmoney_list_url): {"Referer": QUOTE_REFERER}}
     return HostFamily("eastmoney", frozenset(hosts), ("push2.eastmoney.com", "push2his.eastmoney.com",
-                                                       "emappdata.eastmoney.com"),
+                                                       "emappdata.eastmoney.com", "anonflow2.eastmoney.com"),
                       headers, drop_is_refusal=True, step=EastmoneySession(settings),
                       refusal_hint="Eastmoney drops clients without the nid18 cookie or a browser User-Agent")
 

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from sqlite_utils import Database
 
 from sentibot.models import Outcome
 from sentibot.collect.http import PoliteClient, Verdict, classify_json
+from sentibot.collect.probe import ProbeLine, Recorder, ask
+
+if TYPE_CHECKING:
+    from sentibot.collect.cycle import CollectContext
 
 CLIST_PATH = "/api/qt/clist/get"
 BSE_A_SHARES = "m:0+t:81+s:2048"  # Eastmoney's filter for Beijing Stock Exchange A-shares
@@ -94,3 +100,13 @@ def tracked_codes(db: Database, scope: str) -> list[str]:
     codes = [r["code"] for r in universe(db)]
     return codes[:BSE50_SIZE] if scope == "bse50" else codes
 
+
+
+async def probe(ctx: CollectContext, recorder: Recorder | None) -> list[ProbeLine]:
+    """`sentibot probe universe`: the first page of the BSE stock list."""
+    def parse(text: str) -> tuple[Verdict, str]:
+        verdict, rows, total = parse_clist(text)
+        return verdict, f"{len(rows)} of {total} stocks in data.diff (f12, f14, f20, f6)"
+
+    url = f"{ctx.settings.eastmoney_list_url}{CLIST_PATH}"
+    return [await ask(ctx, recorder, "universe", "clist page 1", "GET", url, parse, params=clist_params(1))]

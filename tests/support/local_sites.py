@@ -3,7 +3,8 @@
 Each LocalSite serves one source host. Routes map (method, path) to a function of the parsed query/form that returns
 (status, content type, body); a site switched to `captcha` answers every request with a captcha page, as a blocked
 client sees it. `admit`, when set, sees each request's headers first: False closes the connection without any
-response (Eastmoney's refusal, SOURCES.md §1). `seen` keeps every request's (method, path, headers).
+response (Eastmoney's refusal, SOURCES.md §1). `seen` keeps every request's (method, path, headers), `posted`
+every POST's (path, raw body).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ class LocalSite:
         self.hits: dict[str, int] = {}
         self.admit: Callable[[Mapping[str, str]], bool] | None = None
         self.seen: list[tuple[str, str, dict[str, str]]] = []
+        self.posted: list[tuple[str, str]] = []
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
 
@@ -66,6 +68,8 @@ class LocalSite:
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length).decode("utf-8", "replace")
+                with site._lock:
+                    site.posted.append((urlsplit(self.path).path, body))
                 self._answer("POST", parse_qs(body))
 
             def _answer(self, method: str, form: dict) -> None:
