@@ -102,9 +102,9 @@ class PoliteClient:
 
     @classmethod
     def from_settings(cls, settings: Settings, transport: httpx.AsyncBaseTransport | None = None,
-                      **overrides) -> "PoliteClient":
-        options = dict(min_interval_s=settings.min_interval_s, host_concurrency=settings.host_concurrency,
-                       retries=settings.http_retries)
+                      **overrides: Any) -> "PoliteClient":
+        options: dict[str, Any] = dict(min_interval_s=settings.min_interval_s,
+                                       host_concurrency=settings.host_concurrency, retries=settings.http_retries)
         options.update(overrides)
         if "families" not in options:
             from sentibot.collect.sessions import families_from

@@ -138,7 +138,7 @@ async def probe(ctx: CollectContext, recorder: Recorder | None) -> list[ProbeLin
     """`sentibot probe market`: the BSE 50's daily bars of the last two weeks, through the session step."""
     def parse(text: str) -> tuple[Verdict, str]:
         verdict, bars = parse_kline(text, BSE50_CODE)
-        fields = len(verdict.payload["data"]["klines"][0].split(",")) if bars and verdict.payload else 0
+        fields = len(str(classify_json(text).payload["data"]["klines"][0]).split(",")) if bars else 0
         return verdict, f"{len(bars)} bars in data.klines" + (f" ({fields} fields)" if fields else "")
 
     beg = (ctx.now.date() - timedelta(days=14)).strftime("%Y%m%d")
