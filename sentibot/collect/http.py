@@ -162,7 +162,7 @@ class PoliteClient:
         family = self.family_of(url)
         if family is not None and not session:
             family = dataclasses.replace(family, step=None)  # identity and refusals still apply, the step not
-        cookies = await self._open_session(family, refresh=False)
+        cookies = await self._open_session(family)
         attempt, renewed, answered = 0, False, False
         while True:
             last = attempt >= self.retries
@@ -182,7 +182,7 @@ class PoliteClient:
             if response is None:
                 if dropped:  # the site refused: a new session may help once, retrying blindly invites a ban
                     if family is not None and family.step is not None and not renewed:
-                        cookies, renewed = await self._open_session(family, refresh=True), True
+                        cookies, renewed = await self._open_session(family, stale=cookies), True
                         continue
                     raise FetchError(f"{where}: blocked: connection dropped before any response "
                                      f"({family.refusal_hint if family else reason})", Outcome.BLOCKED)
@@ -207,7 +207,7 @@ class PoliteClient:
                 return response
             detail = f"{where}: HTTP {status}"
             if status == 403 and family is not None and family.step is not None and not renewed:
-                cookies, renewed = await self._open_session(family, refresh=True), True
+                cookies, renewed = await self._open_session(family, stale=cookies), True
                 continue
             outcome = Outcome.BLOCKED if status in BLOCK_STATUSES else Outcome.FAILED
             if status not in RETRY_STATUSES:
@@ -229,13 +229,16 @@ class PoliteClient:
         where = urlsplit(url).netloc
         return next((f for f in self.families if f.covers(where)), None)
 
-    async def _open_session(self, family: HostFamily | None, *, refresh: bool) -> dict[str, str]:
+    async def _open_session(self, family: HostFamily | None, *, stale: dict[str, str] | None = None
+                            ) -> dict[str, str]:
+        """The family's session cookies; stale = the ones just refused, replaced unless another request did."""
         if family is None or family.step is None:
             return {}
         lock = self._session_locks.setdefault(family.name, asyncio.Lock())
-        async with lock:  # concurrent first requests share one session step
-            if refresh or family.name not in self._session:
-                self._session[family.name] = await family.step.open(self, refresh=refresh)
+        async with lock:  # concurrent requests share one session step, and one refresh after a refusal
+            current = self._session.get(family.name)
+            if current is None or (stale is not None and current == stale):
+                self._session[family.name] = await family.step.open(self, refresh=stale is not None)
             return self._session[family.name]
 
     def _headers(self, url: str, family: HostFamily | None, extra: dict | None,

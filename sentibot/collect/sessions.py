@@ -120,8 +120,11 @@ class EastmoneySession:
     async def open(self, client: PoliteClient, *, refresh: bool) -> dict[str, str]:
         from sentibot.collect.verdict import FetchError
 
-        if self.pasted:
-            return dict(self.pasted)  # a pasted cookie is never replaced: the user owns it
+        if self.pasted:  # never replaced: the user owns it, and only the user can get a fresh one
+            if refresh:
+                raise FetchError("Eastmoney refused the pasted SENTIBOT_EASTMONEY_COOKIE: paste a fresh one from a "
+                                 "browser, or unset it to use webreport", Outcome.BLOCKED)
+            return dict(self.pasted)
         now = self._clock()
         if self._cookies and not refresh and now - self._fetched_at < SESSION_MAX_AGE_S:
             return dict(self._cookies)

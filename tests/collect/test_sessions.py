@@ -118,6 +118,28 @@ def test_a_refusal_refreshes_the_session_once(eastmoney):
     assert len(requests_to(eastmoney, WEBREPORT_PATH)) == 2 and len(requests_to(eastmoney, KLINE_PATH)) == 2
 
 
+def test_requests_refused_together_share_one_refresh(eastmoney):
+    nids = iter(["expired0000", NID, "never-used"])
+    eastmoney.route("POST", WEBREPORT_PATH, lambda form: text(webreport_body(next(nids)), "application/json"))
+    webreport_gate(eastmoney)
+    s = settings(eastmoney)
+
+    async def go():
+        async with PoliteClient.from_settings(s) as client:
+            return await asyncio.gather(*(client.get_text(f"{s.eastmoney_url}{KLINE_PATH}") for _ in range(3)))
+
+    assert asyncio.run(go()) == [KLINE] * 3
+    assert len(requests_to(eastmoney, WEBREPORT_PATH)) == 2  # the stale cookie is replaced once, not per request
+
+
+def test_a_refused_pasted_cookie_is_blocked_and_says_what_to_do(eastmoney):
+    webreport_gate(eastmoney)
+    with pytest.raises(FetchError, match="refused the pasted SENTIBOT_EASTMONEY_COOKIE: paste a fresh one") as err:
+        fetch(settings(eastmoney, eastmoney_cookie=Secret("nid18=old; nid18_create_time=1")))
+    assert err.value.outcome is Outcome.BLOCKED and "nid18=old" not in str(err.value)
+    assert requests_to(eastmoney, WEBREPORT_PATH) == [] and len(requests_to(eastmoney, KLINE_PATH)) == 1
+
+
 def test_webreport_refusing_backs_off_for_minutes(eastmoney):
     eastmoney.route("POST", WEBREPORT_PATH, text("forbidden", status=403))
     now = [1000.0]
