@@ -182,7 +182,8 @@ class PoliteClient:
             if response is None:
                 if dropped:  # the site refused: a new session may help once, retrying blindly invites a ban
                     if family is not None and family.step is not None and not renewed:
-                        cookies, renewed = await self._open_session(family, stale=cookies), True
+                        cookies, renewed = await self._renew(
+                            family, cookies, f"{where}: blocked: connection dropped before any response"), True
                         continue
                     raise FetchError(f"{where}: blocked: connection dropped before any response "
                                      f"({family.refusal_hint if family else reason})", Outcome.BLOCKED)
@@ -207,7 +208,7 @@ class PoliteClient:
                 return response
             detail = f"{where}: HTTP {status}"
             if status == 403 and family is not None and family.step is not None and not renewed:
-                cookies, renewed = await self._open_session(family, stale=cookies), True
+                cookies, renewed = await self._renew(family, cookies, detail), True
                 continue
             outcome = Outcome.BLOCKED if status in BLOCK_STATUSES else Outcome.FAILED
             if status not in RETRY_STATUSES:
@@ -240,6 +241,13 @@ class PoliteClient:
             if current is None or (stale is not None and current == stale):
                 self._session[family.name] = await family.step.open(self, refresh=stale is not None)
             return self._session[family.name]
+
+    async def _renew(self, family: HostFamily, stale: dict[str, str], refusal: str) -> dict[str, str]:
+        """A new session after a refusal; when that fails too, the error names both."""
+        try:
+            return await self._open_session(family, stale=stale)
+        except FetchError as exc:
+            raise FetchError(f"{refusal}; {exc}", exc.outcome) from None
 
     def _headers(self, url: str, family: HostFamily | None, extra: dict | None,
                  cookies: dict[str, str]) -> dict[str, str]:
