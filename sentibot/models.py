@@ -96,6 +96,7 @@ class Notice:
     title: str
     text: str = ""
     origin: str = "collected"
+    stocks: tuple[str, ...] = ()  # 920xxx codes the notice names (sentibot.text.notice_stocks), stored with it
 
 
 @dataclass(frozen=True)
@@ -109,6 +110,7 @@ class Alert:
     score: float | None = None
     reasons: tuple[str, ...] = field(default_factory=tuple)
     dedupe_key: str = ""
+    stocks: tuple[str, ...] = ()  # the stock the alert is about, or the stocks a notice names (DESIGN.md)
 
     def to_json(self) -> dict:
         """The alert JSON of DESIGN.md."""
@@ -119,6 +121,7 @@ class Alert:
             "score": self.score,
             "title": self.title,
             "reasons": list(self.reasons),
+            "stocks": list(self.stocks),
         }
 
 

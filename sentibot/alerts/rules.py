@@ -27,7 +27,7 @@ def regulator_alert(notice: Notice, cls: Any, level: str = "", score: float | No
     excerpt = (text[:EXCERPT] + "…" if len(text) > EXCERPT else text,) if text else ()
     reasons = excerpt + tuple(f"measure: {t}" for t in triggers[:8]) + (f"source: {notice.source}",)
     return Alert(kind=AlertKind.REGULATOR_WARNING, ts=notice.published_at, title=notice.title, level=level,
-                 score=score, reasons=reasons, dedupe_key=f"regulator_warning:{notice.url}")
+                 score=score, reasons=reasons, dedupe_key=f"regulator_warning:{notice.url}", stocks=notice.stocks)
 
 
 def source_down_alert(source: str, since: str, detail: str) -> Alert:
@@ -76,7 +76,8 @@ def _format_cooling(alert: Alert) -> list[str]:
 def _format_regulator(alert: Alert) -> list[str]:
     head = "⚠️ <b>Regulator warning</b>"
     context = f"heat when published: {_e(alert.level)}{_score(alert)}" if alert.level else ""
-    return [head, f"<b>{_e(alert.title)}</b>", *_reasons(alert), *([context] if context else []),
+    named = [f"stocks: {_e(', '.join(alert.stocks))}"] if alert.stocks else []
+    return [head, f"<b>{_e(alert.title)}</b>", *named, *_reasons(alert), *([context] if context else []),
             f"<i>{_e(alert.ts)}</i>"]
 
 

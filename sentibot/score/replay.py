@@ -6,17 +6,19 @@ import csv
 import io
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time
 from pathlib import Path
 
 from sqlite_utils import Database
 
+from sentibot.alerts import regulator
 from sentibot.alerts import rules as alerts
 from sentibot.score import rescore as pipeline
 from sentibot.errors import InputError
 from sentibot.models import BSE50_CODE, Alert, Bar, Notice, Observation
 from sentibot.store.db import add_alert, upsert_bars, upsert_notice, upsert_observations
+from sentibot.text.notice_stocks import stocks_named
 from sentibot.timeutil import SHANGHAI
 
 MARKET_REQUIRED = ("date", "close", "amount")
@@ -215,10 +217,13 @@ def replay(db: Database, market: Path, attention: Path | None = None, notices: P
         upsert_observations(db, observations, stamp)
         for notice in notice_list:
             cls = alerts.classify_notice(notice.text, notice.title)
+            notice = replace(notice, stocks=stocks_named(notice.title, notice.text))
             upsert_notice(db, notice, stamp, cls.label, cls.severity, cls.triggers)
     # Every scoring window looks backwards only, so one pass over the history equals a day-by-day replay
     # (tests/test_scoring_props.py and tests/test_replay.py check it); alerts are stored once per dedupe key.
     found = pipeline.evaluate(db, end, since=first)
+    found += regulator.due(db, first.isoformat(), end.isoformat(timespec="seconds"))  # the one regulator-alert rule
+    found.sort(key=lambda a: a.ts)
     for alert in found:
         store_as_history(db, alert, stamp)
     scored = next(db.query("select count(*) as n from scores where date between ? and ?",

@@ -12,7 +12,7 @@ from sqlite_utils import Database
 
 from sentibot.alerts import rules as alerts
 from sentibot.score import scoring
-from sentibot.models import BSE50_CODE, Alert, AlertKind, Notice
+from sentibot.models import BSE50_CODE, Alert
 from sentibot.store.db import add_alert, save_scores
 from sentibot.timeutil import SHANGHAI
 
@@ -163,16 +163,14 @@ def rescore(db: Database, now: datetime, admin_ids=(), since: date | None = None
             cooldown_s: float = 0.0) -> list[Alert]:
     """Recompute scores from stored history up to `now`, store them, add new alerts and return those added.
 
-    Heat alerts are added for days >= since (default: the last ALERT_LOOKBACK_DAYS days); regulator warnings
-    published up to `now` are always added (once per URL). A heat alert of the same kind and level as one added
+    Heat alerts are added for days >= since (default: the last ALERT_LOOKBACK_DAYS days). Regulator warnings are
+    not raised here: sentibot.alerts.regulator raises them when notices are stored. A heat alert of the same kind and level as one added
     less than cooldown_s ago is dropped, so a condition that flickers does not spam subscribers.
     """
     stamp = _local(now).isoformat(timespec="seconds")
     added = []
     for alert in evaluate(db, now, since):
-        # regulator warnings are deduped per URL only: two different notices on one day are both news
-        wait = 0.0 if alert.kind is AlertKind.REGULATOR_WARNING else cooldown_s
-        if add_alert(db, alert, stamp, admin_ids, cooldown_s=wait) is not None:
+        if add_alert(db, alert, stamp, admin_ids, cooldown_s=cooldown_s) is not None:
             added.append(alert)
     return added
 
@@ -182,7 +180,7 @@ def _local(now: datetime) -> datetime:
 
 
 def evaluate(db: Database, now: datetime, since: date | None = None) -> list[Alert]:
-    """Score the stored history up to `now`, save the scores, and return every alert due since `since`."""
+    """Score the stored history up to `now`, save the scores, and return every heat alert due since `since`."""
     now = _local(now)
     stamp = now.isoformat(timespec="seconds")
     since = since or (now.date() - timedelta(days=ALERT_LOOKBACK_DAYS))
@@ -218,27 +216,5 @@ def evaluate(db: Database, now: datetime, since: date | None = None) -> list[Ale
                     why = cooling_reasons(row, ratios) if score is not None else ("no score today",)
                     candidates.append(alerts.cooling_alert(iso, state["level"], rounded, why, state["previous"]))
         save_scores(db, rows, stamp)
-    candidates += regulator_alerts(db, now, since, levels)
     candidates.sort(key=lambda a: a.ts)
     return candidates
-
-
-def regulator_alerts(db: Database, now: datetime, since: date, levels: pd.DataFrame) -> list[Alert]:
-    """A regulator_warning alert for every notice published between `since` and `now` that text.classify_notice
-    labels regulator_warning (classified here again: a notice stored with the default class is not missed)."""
-    now, out = _local(now), []
-    for row in db.query("select * from notices where published_at >= ? and published_at <= ? order by published_at",
-                        [since.isoformat(), now.isoformat(timespec="seconds")]):
-        notice = Notice(url=row["url"], source=row["source"], published_at=row["published_at"], title=row["title"],
-                        text=row["text"] or "", origin=row["origin"] or "collected")
-        cls = alerts.classify_notice(notice.text, notice.title)
-        if cls.label != "regulator_warning":
-            continue
-        level, score = "", None
-        if not levels.empty:
-            known = levels[levels.index <= pd.Timestamp(notice.published_at[:10])]
-            if len(known):
-                level, raw = known["level"].iloc[-1], known["score"].iloc[-1]
-                score = None if pd.isna(raw) else round(float(raw), 1)
-        out.append(alerts.regulator_alert(notice, cls, level=level, score=score))
-    return out

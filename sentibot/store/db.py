@@ -234,11 +234,12 @@ def upsert_notice(db: Database, notice: Notice, now: str, notice_class: str = "o
     """Store a notice once per URL; returns 'new', 'edited' (content changed, revision kept) or 'unchanged'."""
     digest = content_hash(notice.title, notice.text)
     row = dict(asdict(notice), content_hash=digest, notice_class=notice_class, severity=severity,
-               triggers=json.dumps(list(triggers), ensure_ascii=False), updated_at=now)
+               triggers=json.dumps(list(triggers), ensure_ascii=False), updated_at=now,
+               stocks=json.dumps(list(notice.stocks)))
     with immediate(db):
         old = next(db.query("select content_hash, revision from notices where url = ?", [notice.url]), None)
         if old and old["content_hash"] == digest:
-            return "unchanged"
+            return "unchanged"  # the stocks derive from title and text: unchanged too
         revision = (old["revision"] + 1) if old else 1
         db["notice_revisions"].insert({"url": notice.url, "revision": revision, "content_hash": digest,
                                        "title": notice.title, "text": notice.text, "seen_at": now})
@@ -311,7 +312,8 @@ def add_alert(db: Database, alert: Alert, now: str, admin_ids: Iterable[int] = (
         alert_id = db["alerts"].insert({
             "kind": alert.kind.value, "ts": alert.ts, "level": alert.level, "score": alert.score,
             "title": alert.title, "reasons": json.dumps(list(alert.reasons), ensure_ascii=False),
-            "dedupe_key": key, "audience": audience, "created_at": now}).last_pk
+            "dedupe_key": key, "audience": audience, "created_at": now,
+            "stocks": json.dumps(list(alert.stocks))}).last_pk
         db["deliveries"].insert_all(
             ({"alert_id": alert_id, "chat_id": chat_id, "status": "pending", "attempts": 0,
               "next_attempt_at": now, "updated_at": now} for chat_id in _recipients(db, alert, admin_ids)),
@@ -323,7 +325,7 @@ def alert_from_row(row: dict) -> Alert:
     """The Alert of a stored alerts row."""
     return Alert(kind=AlertKind(row["kind"]), ts=row["ts"], title=row["title"], level=row["level"] or "",
                  score=row["score"], reasons=tuple(json.loads(row["reasons"] or "[]")),
-                 dedupe_key=row["dedupe_key"])
+                 dedupe_key=row["dedupe_key"], stocks=tuple(json.loads(row.get("stocks") or "[]")))
 
 
 def get_cursor(db: Database, source: str, key: str) -> str | None:

@@ -10,7 +10,8 @@ from sentibot.views import chart
 from sentibot.score import rescore as pipeline
 from sentibot.errors import InputError
 from sentibot.models import Bar, Notice, Observation
-from sentibot.store.db import open_store, upsert_bars, upsert_notice, upsert_observations
+from sentibot.alerts import regulator
+from sentibot.store.db import alert_from_row, open_store, upsert_bars, upsert_notice, upsert_observations
 from sentibot.timeutil import SHANGHAI
 
 N = 150
@@ -72,9 +73,13 @@ def test_regulator_notice_alerts_at_once_whatever_the_heat(tmp_path):
     day = DAYS[-1].date().isoformat()
     notice = Notice(url="https://www.bse.cn/a.html", source="bse.cn", published_at=f"{day}T18:00:00+08:00",
                     title="北交所加强交易监管", text="对异常交易行为采取口头警示、出具警示函等自律监管措施。")
-    upsert_notice(db, notice, STAMP)  # stored without a class: rescore classifies it
-    new = pipeline.rescore(db, at(DAYS[-1]).replace(hour=19))
-    assert [a.kind.value for a in new] == ["regulator_warning"] and new[0].level == "calm"
+    upsert_notice(db, notice, STAMP, "regulator_warning", 3, ("警示函",))
+    moment = at(DAYS[-1]).replace(hour=19)
+    assert pipeline.rescore(db, moment) == []  # rescoring never raises regulator warnings: one place does
+    [alert_id] = regulator.raise_due(db, moment)
+    alert = alert_from_row(db["alerts"].get(alert_id))
+    assert alert.kind.value == "regulator_warning" and alert.level == "calm"
+    assert regulator.raise_due(db, moment) == []  # once per notice
 
 
 def test_bullish_share_and_price_limits_enter_when_present(tmp_path):

@@ -1,21 +1,26 @@
-"""Pure parsers for regulator notices: bse.cn JSONP lists and pages, CSRC list and article pages."""
+"""Pure parsers for bse.cn: JSONP lists (any callback), news items, column node ids, disclosures, pages, C3VK."""
 
 from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from urllib.parse import urljoin
 
 from bs4 import BeautifulSoup
 
+from sentibot.codes import canonical, is_bse_code
 from sentibot.errors import InputError
 from sentibot.models import Notice
 
+# Known node ids (names for the configured override); 1289 本所要闻 is the one SOURCES.md §3 confirms.
 BSE_NODES = {"1289": "本所要闻", "1304": "交易管理", "1306": "市场管理", "2676": "业务通知",
              "1303": "持续监管", "1322": "法律法规", "1307": "公开征求意见"}
 RISK_TITLE_WORDS = ("异常波动", "风险提示", "停牌核查")
+# listse.do returns only the fields asked for (SOURCES.md §3); `text` is asked too, so a list can carry the body.
+NEWS_FIELDS = "infoId,title,text,metaDescription,linkUrl,htmlUrl,publishDate"
+DISCLOSURE_FIELDS = "companyCd,companyName,disclosureTitle,destFilePath,publishDate,xxfcbj,fileExt,xxzrlx"
 # Containers that hold the article body on bse.cn / csrc.gov.cn pages, most specific first.
 BODY_SELECTORS = ("div.detail-news", "div.TRS_Editor", "div.article-content", "div.content_text", "div.txt",
                   "div#content", "article", "div.content", "div.article")
@@ -23,25 +28,38 @@ _NOISE_TAGS = ("script", "style", "noscript", "nav", "header", "footer", "form",
 _BLOCK_TAGS = ("p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "section", "article", "table",
                "ul", "ol", "blockquote", "pre", "td")
 _DATE = re.compile(r"(\d{4})[-/年](\d{1,2})[-/月](\d{1,2})日?(?:\s+(\d{1,2}):(\d{2})(?::(\d{2}))?)?")
+_CALLBACK = re.compile(r"^\s*([A-Za-z_$][\w$.]*)\s*\(")
+_C3VK = re.compile(r"""document\.cookie\s*=\s*["']\s*C3VK=([^;"'\s]+)""")
 
 
-def strip_null_wrapper(body: str, where: str) -> list:
-    """The JSON list inside a bse.cn `null([...])` body; InputError names what is wrong."""
+def parse_jsonp(body: str, where: str) -> list:
+    """The JSON array inside a bse.cn `callback([...])` body, whatever the callback's name (null, jQuery123_4, ...)."""
     text = body.strip()
-    if not text.startswith("null(["):
-        raise InputError(f"{where}: expected a null([...]) body, got {text[:40]!r}")
-    if not text.endswith("])"):
-        raise InputError(f"{where}: truncated null([...]) body ({len(text)} chars, no closing '])')")
+    match = _CALLBACK.match(text)
+    if not match or not text[match.end():].lstrip().startswith("["):
+        raise InputError(f"{where}: expected a callback([...]) body, got {text[:40]!r}")
+    inner = text[match.end():].rstrip().rstrip(";").rstrip()
+    if not inner.endswith("])"):
+        raise InputError(f"{where}: truncated {match.group(1)}([...]) body ({len(text)} chars, no closing '])')")
     try:
-        data = json.loads(text[len("null("):-1])
+        data = json.loads(inner[:-1])
     except json.JSONDecodeError as exc:
-        raise InputError(f"{where}: broken JSON inside null([...]) at char {exc.pos}: {exc.msg}") from None
+        raise InputError(f"{where}: broken JSON inside {match.group(1)}([...]) at char {exc.pos}: {exc.msg}") from None
     if not isinstance(data, list) or not data or not isinstance(data[0], dict):
-        raise InputError(f"{where}: null([...]) holds no object")
+        raise InputError(f"{where}: {match.group(1)}([...]) holds no object")
     return data
 
 
-def iso_shanghai(raw: str, where: str) -> str:
+strip_null_wrapper = parse_jsonp  # the old name: `null` is just the callback bse.cn uses when none is given
+
+
+def c3vk_value(body: str) -> str | None:
+    """The C3VK cookie value a WAF JavaScript challenge sets (`document.cookie="C3VK=<value>; path=/"`), or None."""
+    match = _C3VK.search(body or "")
+    return match.group(1) if match else None
+
+
+def iso_shanghai(raw: Any, where: str) -> str:
     """'2023-11-27', '2023-11-27 19:00:00' or '2023年11月27日' -> ISO-8601 with +08:00."""
     match = _DATE.search(str(raw or ""))
     if not match:
@@ -74,25 +92,55 @@ def html_to_text(html: str) -> str:
     return _block_text(soup)
 
 
-def parse_bse_news(body: str, base_url: str, node: str, where: str) -> list[Notice]:
-    """Notices of one listse.do answer (data.content[]); text is '' when the list gives only a title."""
-    payload = strip_null_wrapper(body, where)[0]
-    content = (payload.get("data") or {}).get("content") if isinstance(payload.get("data"), dict) else None
+def _content(payload: dict, key: str, where: str) -> list:
+    block = payload.get(key)
+    content = block.get("content") if isinstance(block, dict) else None
     if not isinstance(content, list):
-        raise InputError(f"{where}: no data.content list in the answer (keys: {sorted(payload)})")
-    source = f"bse.cn {BSE_NODES.get(str(node), 'node ' + str(node))}"
+        raise InputError(f"{where}: no {key}.content list in the answer (keys: {sorted(payload)})")
+    return content
+
+
+def parse_bse_news(body: str, base_url: str, column: str, where: str) -> list[Notice]:
+    """Notices of one listse.do answer ([0].data.content[]); linkUrl wins over htmlUrl; text '' = title only."""
+    content = _content(parse_jsonp(body, where)[0], "data", where)
     notices = []
     for i, item in enumerate(content):
-        item = item if isinstance(item, dict) else {}  # a non-object item is refused below (no title or htmlUrl)
+        item = item if isinstance(item, dict) else {}  # a non-object item is refused below (no title or URL)
         title = html_to_text(str(item.get("title") or "")).replace("\n", " ")
-        href = item.get("htmlUrl") or item.get("url")
+        href = item.get("linkUrl") or item.get("htmlUrl") or item.get("url")
         if not title or not href:
-            raise InputError(f"{where}: item {i} has no title or htmlUrl")
+            raise InputError(f"{where}: item {i} has no title or linkUrl/htmlUrl")
         text = html_to_text(str(item.get("text") or ""))
-        notices.append(Notice(url=urljoin(base_url + "/", str(href)), source=source,
+        notices.append(Notice(url=urljoin(base_url + "/", str(href).strip()), source=f"bse.cn {column}",
                               published_at=iso_shanghai(item.get("publishDate"), f"{where} item {i}"),
                               title=title, text="" if text == title else text))
     return notices
+
+
+def column_name(node: str) -> str:
+    """The name of a configured node id ('node NNNN' when unknown)."""
+    return BSE_NODES.get(str(node), f"node {node}")
+
+
+def parse_node_id(html: str, where: str) -> str:
+    """A bse.cn column page's node id, from its `#curNodeId` element (value attribute or text)."""
+    tag = BeautifulSoup(html or "", "html.parser").find(id="curNodeId")
+    value = "" if tag is None else str(tag.get("value") or tag.get_text() or "").strip()
+    if not value.isdigit():
+        found = "no #curNodeId element" if tag is None else f"#curNodeId is {value[:20]!r}, not a number"
+        raise InputError(f"{where}: {found} on the column page")
+    return value
+
+
+def column_links(html: str, page_url: str, names: tuple[str, ...]) -> dict[str, str]:
+    """{column name: absolute URL} of the links on a bse.cn page whose text is one of names."""
+    found: dict[str, str] = {}
+    for link in BeautifulSoup(html or "", "html.parser").find_all("a", href=True):
+        label = " ".join(link.get_text().split())
+        href = str(link["href"]).strip()
+        if label in names and label not in found and not href.startswith(("javascript:", "#")):
+            found[label] = urljoin(page_url, href)
+    return found
 
 
 def is_risk_disclosure(title: str) -> bool:
@@ -100,14 +148,11 @@ def is_risk_disclosure(title: str) -> bool:
     return any(word in title for word in RISK_TITLE_WORDS)
 
 
-def parse_bse_disclosures(body: str, base_url: str, where: str) -> list[Notice]:
-    """Risk-signalling company disclosures from infoResult.do (listInfo.content[]); the rest is dropped."""
-    payload = strip_null_wrapper(body, where)[0]
-    info = payload.get("listInfo") if isinstance(payload, dict) else None
-    content = info.get("content") if isinstance(info, dict) else None
-    if not isinstance(content, list):
-        keys = sorted(payload) if isinstance(payload, dict) else type(payload).__name__
-        raise InputError(f"{where}: no listInfo.content list in the answer (keys: {keys})")
+def parse_bse_disclosures(body: str, base_url: str, where: str) -> tuple[list[Notice], int]:
+    """(risk-signalling disclosures, totalPages) of a companyAnnouncement.do answer ([0].listInfo.content[])."""
+    payload = parse_jsonp(body, where)[0]
+    content = _content(payload, "listInfo", where)
+    pages = payload["listInfo"].get("totalPages")
     notices = []
     for i, item in enumerate(content):
         item = item if isinstance(item, dict) else {}  # a non-object item is not a risk disclosure: dropped
@@ -117,10 +162,11 @@ def parse_bse_disclosures(body: str, base_url: str, where: str) -> list[Notice]:
         path = item.get("destFilePath")
         if not path:
             raise InputError(f"{where}: disclosure {i} ({title}) has no destFilePath")
+        code = str(item.get("companyCd") or "")
         notices.append(Notice(url=urljoin(base_url + "/", str(path)), source="bse.cn 公司公告",
                               published_at=iso_shanghai(item.get("publishDate"), f"{where} item {i}"),
-                              title=title))
-    return notices
+                              title=title, stocks=(canonical(code),) if is_bse_code(code) else ()))
+    return notices, pages if isinstance(pages, int) and pages >= 0 else 1
 
 
 def parse_notice_page(html: str, where: str) -> str:
@@ -134,44 +180,3 @@ def parse_notice_page(html: str, where: str) -> str:
     if not text:
         raise InputError(f"{where}: page has no text (empty shell or script-only page)")
     return text
-
-
-@dataclass(frozen=True)
-class ListedArticle:
-    """One row of a CSRC list page."""
-
-    url: str
-    title: str
-    published_at: str
-
-
-def parse_csrc_list(html: str, page_url: str) -> list[ListedArticle]:
-    """Rows of a CSRC common_list.shtml page: <li><a href=".../content.shtml">title</a><span class="date">."""
-    soup = BeautifulSoup(html or "", "html.parser")
-    rows = []
-    for li in soup.select("li"):
-        link = li.find("a", href=True)
-        date = li.find("span", class_="date")
-        if link is None or date is None or "content.shtml" not in link["href"]:
-            continue
-        title = (link.get("title") or link.get_text()).strip()
-        rows.append(ListedArticle(url=urljoin(page_url, link["href"]), title=title,
-                                  published_at=iso_shanghai(date.get_text(), page_url)))
-    if not rows and "content.shtml" not in (html or ""):
-        raise InputError(f"{page_url}: no article rows (li > a[href*=content.shtml] + span.date) on the list page")
-    return rows
-
-
-def parse_csrc_article(html: str, listed: ListedArticle) -> Notice:
-    """A CSRC article page -> Notice; meta ArticleTitle/PubDate win over the list row, body from div.detail-news."""
-    soup = BeautifulSoup(html or "", "html.parser")
-
-    def meta(name: str) -> str:
-        tag = soup.find("meta", attrs={"name": name})
-        return (tag.get("content") or "").strip() if tag else ""
-
-    title = meta("ArticleTitle") or listed.title
-    published = meta("PubDate")
-    published_at = iso_shanghai(published, listed.url) if published else listed.published_at
-    return Notice(url=listed.url, source="csrc.gov.cn", published_at=published_at, title=title,
-                  text=parse_notice_page(html, listed.url))
