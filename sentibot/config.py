@@ -168,16 +168,13 @@ class Settings:
         "SENTIBOT_EASTMONEY_URL", "https://push2his.eastmoney.com", _url, "Eastmoney kline (market bars)"
     )
     bse_url: str = _setting("SENTIBOT_BSE_URL", "https://www.bse.cn", _url, "Beijing Stock Exchange site")
-    csrc_url: str = _setting("SENTIBOT_CSRC_URL", "http://www.csrc.gov.cn", _url, "CSRC site")
+    csrc_url: str = _setting("SENTIBOT_CSRC_URL", "https://www.csrc.gov.cn", _url, "CSRC site")
     baidu_index_url: str = _setting("SENTIBOT_BAIDU_INDEX_URL", "https://index.baidu.com", _url, "Baidu Index")
     wechat_index_url: str = _setting(
         "SENTIBOT_WECHAT_INDEX_URL", "https://search.weixin.qq.com", _url, "WeChat Index endpoint host"
     )
     baidu_cookie: Secret = _setting(
         "SENTIBOT_BAIDU_COOKIE", Secret(""), _text, "logged-in Baidu cookie (BDUSS=...); empty = not configured", True
-    )
-    baidu_cipher_text: Secret = _setting(
-        "SENTIBOT_BAIDU_CIPHER_TEXT", Secret(""), _text, "Cipher-Text header newer Baidu Index deployments need", True
     )
     baidu_keywords: tuple[str, ...] = _setting(
         "SENTIBOT_BAIDU_KEYWORDS", ("北交所", "北证50", "北交所开户", "北交所打新"), _words, "Baidu Index keywords"
@@ -192,12 +189,27 @@ class Settings:
         "SENTIBOT_WECHAT_KEYWORDS", ("北交所", "北证50"), _words, "WeChat Index keywords"
     )
     bse_nodes: tuple[str, ...] = _setting(
-        "SENTIBOT_BSE_NODES", ("1289", "1304", "1306", "2676"), _words,
-        "bse.cn listse.do node ids (本所要闻, 交易管理, 市场管理, 业务通知); add the 监管动态 column's node id here",
+        "SENTIBOT_BSE_NODES", (), _words,
+        "bse.cn listse.do node ids to read instead of the columns' own (override; e.g. 1289 for 本所要闻)",
+    )
+    bse_columns: tuple[str, ...] = _setting(
+        "SENTIBOT_BSE_COLUMNS", ("本所要闻", "监管动态"), _words,
+        "bse.cn news columns, by the name their links show; each node id is read from the column's page",
+    )
+    bse_column_pages: tuple[str, ...] = _setting(
+        "SENTIBOT_BSE_COLUMN_PAGES", ("/news/important_news.html", "/disclosure/announcement.html"), _words,
+        "bse.cn pages (under SENTIBOT_BSE_URL) whose links lead to the columns of SENTIBOT_BSE_COLUMNS",
+    )
+    cninfo_url: str = _setting(
+        "SENTIBOT_CNINFO_URL", "http://www.cninfo.com.cn", _url, "cninfo (巨潮资讯): BSE disclosures when bse.cn refuses"
     )
     csrc_lists: tuple[str, ...] = _setting(
         "SENTIBOT_CSRC_LISTS", ("/csrc/c100029/common_list.shtml", "/csrc/c100028/common_list.shtml"), _words,
-        "CSRC list pages under SENTIBOT_CSRC_URL (新闻发布, 要闻)",
+        "CSRC list pages under SENTIBOT_CSRC_URL (新闻发布, 要闻); their channel ids are read from them",
+    )
+    csrc_channels: tuple[str, ...] = _setting(
+        "SENTIBOT_CSRC_CHANNELS", (), _words,
+        "CSRC searchList channel ids to read instead of the list pages' own (override; 要闻 is a1a078ee0bc54721ab6b148884c784a8)",
     )
     em_rank_url: str = _setting(
         "SENTIBOT_EM_RANK_URL", "https://emappdata.eastmoney.com", _url, "Eastmoney popularity rank (人气榜) API"
@@ -211,7 +223,7 @@ class Settings:
     )
     search_block_pause_s: float = _setting(
         "SENTIBOT_SEARCH_BLOCK_PAUSE_S", 21600.0, _number(float, 0),
-        "pause after Baidu status 10000/10001 or a WeChat credential error (a new cookie ends a 10000 pause)",
+        "pause after Baidu status 10000/10001/10018 or a WeChat credential error (new credentials end it early)",
     )
     guba_bars: tuple[str, ...] = _setting(
         "SENTIBOT_GUBA_BARS", DEFAULT_BARS, _words, "Guba bar ids; default the BSE 50 bar plus its constituents"

@@ -42,7 +42,7 @@ def configure_logging(settings: Settings) -> None:
     """key=value lines on stderr at SENTIBOT_LOG_LEVEL; secrets redacted; chatty libraries quietened."""
     handler = logging.StreamHandler()
     handler.setFormatter(logging.Formatter(LOG_FORMAT))
-    handler.addFilter(Redact([settings.telegram_token, settings.baidu_cookie, settings.baidu_cipher_text,
+    handler.addFilter(Redact([settings.telegram_token, settings.baidu_cookie,
                               settings.wechat_openid, settings.wechat_search_key]))
     logging.basicConfig(level=settings.log_level, handlers=[handler], force=True)
     # httpx logs every request URL at INFO, and the Bot API URL contains the token.

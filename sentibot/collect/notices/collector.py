@@ -1,78 +1,42 @@
-"""Regulator notices collector: bse.cn news lists and risk disclosures, CSRC press releases -> store -> alerts."""
+"""Regulator notices collector: bse.cn columns and risk disclosures (cninfo fallback), CSRC -> store -> alerts."""
 
 from __future__ import annotations
 
 import logging
-import re
-from datetime import date, datetime, timedelta
+from dataclasses import replace
+from datetime import date, timedelta
+from typing import Awaitable
 
-from sqlite_utils import Database
-
-from sentibot.store import db as store
+from sentibot.alerts import regulator
 from sentibot.errors import InputError
 from sentibot.models import Notice, Outcome
+from sentibot.store import db as store
 from sentibot.collect.cycle import CollectContext, CollectResult
-from sentibot.collect.http import SHELL_MAX_BYTES, FetchError, captcha_marker, safe_url
-from sentibot.collect.notices.parse import (
-    RISK_TITLE_WORDS,
-    ListedArticle,
-    parse_bse_disclosures,
-    parse_bse_news,
-    parse_csrc_article,
-    parse_csrc_list,
-    parse_notice_page,
+from sentibot.collect.http import FetchError, classify_json, safe_url
+from sentibot.collect.notices import bse
+from sentibot.collect.notices.csrc import (
+    ListedArticle, listed_notice, parse_channel_id, parse_csrc_article, parse_search_list, search_list_params,
 )
+from sentibot.collect.notices.parse import parse_notice_page
 
 log = logging.getLogger(__name__)
 
 SOURCE = "notices"
 LOOKBACK = timedelta(days=30)  # a regular cycle reads list rows this recent; --since reaches further back
-ALERT_MAX_AGE = timedelta(hours=72)  # older warnings are stored, not pushed: a first run must not replay history
-DISCLOSURE_MAX_PAGES = 5
-PAGE_SIZE = 50
-_MORE_PAGES = re.compile(r'"lastPage"\s*:\s*false')
 _RANK = {Outcome.OK: 0, Outcome.EMPTY: 0, Outcome.FAILED: 1, Outcome.BLOCKED: 2}
 
 
-def _bse_body(text: str, where: str) -> str:
-    """A bse.cn list body, or FetchError: the WAF's JS challenge / captcha page is a block, not bad JSON."""
-    if text.lstrip().startswith("null("):
-        return text
-    found = captcha_marker(text)
-    if found or ("<script" in text and len(text.encode()) <= SHELL_MAX_BYTES):
-        raise FetchError(f"{where}: challenge page ({found or 'script-only shell'}) instead of null([...])",
-                         Outcome.BLOCKED)
-    return text  # anything else: the parser names what is wrong
-
-
-def store_notice(db: Database, notice: Notice, now: datetime, admin_ids=()) -> tuple[str, int | None]:
-    """Classify, store (deduped on URL + content hash, edits kept) and alert a fresh regulator warning, atomically."""
-    from sentibot.alerts.rules import regulator_alert
-    from sentibot.text.tokenizer import classify_notice
+def store_notice(db, notice: Notice, now_stamp: str) -> str:
+    """Classify, extract the stocks it names, and store it (deduped on URL + content hash, edits kept)."""
+    from sentibot.text.notice_class import classify_notice
+    from sentibot.text.notice_stocks import stocks_named
 
     cls = classify_notice(notice.text, notice.title)
-    stamp = now.isoformat(timespec="seconds")
-    with db.atomic():
-        status = store.upsert_notice(db, notice, stamp, cls.label, cls.severity, cls.triggers)
-        alert_id = None
-        fresh = now - datetime.fromisoformat(notice.published_at) <= ALERT_MAX_AGE
-        if cls.label == "regulator_warning" and fresh:
-            level, score = heat_at(db, notice.published_at)
-            alert = regulator_alert(notice, cls, level=level, score=score)
-            alert_id = store.add_alert(db, alert, stamp, admin_ids)  # deduped by URL
-    if alert_id:
-        log.warning("regulator warning alerted: %s (%s)", notice.title, notice.url)
-    return status, alert_id
+    notice = replace(notice, stocks=stocks_named(notice.title, notice.text, notice.stocks))
+    return store.upsert_notice(db, notice, now_stamp, cls.label, cls.severity, cls.triggers)
 
 
-def heat_at(db: Database, published_at: str) -> tuple[str, float | None]:
-    """The stored heat level and score of the last scored day up to the notice's day ('' and None if none)."""
-    row = next(db.query("select level, score from scores where date <= ? order by date desc limit 1",
-                        [published_at[:10]]), None)
-    return (row["level"] or "", row["score"]) if row else ("", None)
-
-
-def _known_title(db: Database, url: str) -> str | None:
+def _known_title(db, url: str) -> str | None:
     row = next(db.query("select title from notices where url = ?", [url]), None)
     return row["title"] if row else None
 
@@ -82,81 +46,95 @@ class _Cycle:
 
     def __init__(self, ctx: CollectContext, since: date | None):
         self.ctx, self.s = ctx, ctx.settings
-        start = since if since else (ctx.now - LOOKBACK).date()
-        self.cutoff = start.isoformat()
+        self.cutoff = (since if since else (ctx.now - LOOKBACK).date()).isoformat()
+        self.stamp = ctx.now.isoformat(timespec="seconds")
         self.counts = {"new": 0, "edited": 0, "unchanged": 0}
-        self.alerts = 0
+        self.notes: list[str] = []
         self.problems: list[tuple[Outcome, str]] = []
 
     def _recent(self, published_at: str) -> bool:
         return published_at[:10] >= self.cutoff
 
     def _keep(self, notice: Notice) -> None:
-        status, alert_id = store_notice(self.ctx.db, notice, self.ctx.now, self.s.admin_ids)
-        self.counts[status] += 1
-        self.alerts += bool(alert_id)
+        self.counts[store_notice(self.ctx.db, notice, self.stamp)] += 1
 
-    async def _feed(self, coro) -> None:
+    async def feed(self, coro: Awaitable[None]) -> bool:
         """Run one feed; its failure is noted and the other feeds go on (what parsed before is kept)."""
         try:
             await coro
+            return True
         except FetchError as exc:
             self.problems.append((exc.outcome, str(exc)))
         except InputError as exc:
             log.warning("notices: %s", exc)
             self.problems.append((Outcome.FAILED, str(exc)))
+        return False
 
-    async def bse_node(self, node: str) -> None:
-        url = f"{self.s.bse_url}/info/listse.do"
-        where = f"{safe_url(url)} node {node}"
-        body = (await self.ctx.client.post(url, data={"page": 0, "pageSize": PAGE_SIZE, "keywords": "",
-                                                      "nodeIds[]": node})).text
-        for notice in parse_bse_news(_bse_body(body, where), self.s.bse_url, node, where):
-            if not self._recent(notice.published_at):
-                continue
-            if not notice.text:  # the list gave only a title: the page holds the full text
-                if _known_title(self.ctx.db, notice.url) == notice.title:
-                    self.counts["unchanged"] += 1
-                    continue
-                await self._feed(self._with_page(notice))
-                continue
+    async def _with_text(self, notice: Notice) -> None:
+        """A title-only list item: its page holds the text (not fetched again while the title is unchanged)."""
+        if notice.text:
+            self._keep(notice)
+        elif _known_title(self.ctx.db, notice.url) == notice.title:
+            self.counts["unchanged"] += 1
+        else:
+            html = await self.ctx.client.get_text(notice.url)
+            self._keep(replace(notice, text=parse_notice_page(html, safe_url(notice.url))))
+
+    async def bse_column(self, column: bse.Column) -> None:
+        for notice in await bse.news(self.ctx, column):
+            if self._recent(notice.published_at):
+                await self.feed(self._with_text(notice))
+
+    async def bse_disclosures(self) -> None:
+        for notice in await bse.disclosures(self.ctx, self.cutoff):
             self._keep(notice)
 
-    async def _with_page(self, notice: Notice) -> None:
-        html = await self.ctx.client.get_text(notice.url)
-        text = parse_notice_page(html, safe_url(notice.url))
-        self._keep(Notice(notice.url, notice.source, notice.published_at, notice.title, text, notice.origin))
+    async def disclosures(self) -> None:
+        """bse.cn's disclosures; when bse.cn refuses them, cninfo's (the refusal is then a note, not a failure)."""
+        try:
+            await self.bse_disclosures()
+            return
+        except (FetchError, InputError) as exc:
+            refusal = exc
+        if not self.s.cninfo_url:
+            raise refusal
+        if await self.feed(self._cninfo()):
+            self.notes.append(f"disclosures from cninfo (bse.cn: {refusal})")
+        else:
+            outcome = refusal.outcome if isinstance(refusal, FetchError) else Outcome.FAILED
+            self.problems.append((outcome, str(refusal)))
 
-    async def bse_disclosures(self, keyword: str) -> None:
-        url = f"{self.s.bse_url}/disclosureInfoController/infoResult.do"
-        where = f"{safe_url(url)} keyword {keyword}"
-        for page in range(DISCLOSURE_MAX_PAGES):
-            form = {"disclosureType": 5, "page": page, "companyCd": "", "isNewThree": 1, "startTime": self.cutoff,
-                    "endTime": self.ctx.now.date().isoformat(), "keyword": keyword, "xxfcbj": ""}
-            body = _bse_body((await self.ctx.client.post(url, data=form)).text, where)
-            for notice in parse_bse_disclosures(body, self.s.bse_url, f"{where} page {page}"):
-                self._keep(notice)
-            if not _MORE_PAGES.search(body):
-                break
+    async def _cninfo(self) -> None:
+        for notice in await bse.cninfo_disclosures(self.ctx, self.cutoff):
+            self._keep(notice)
 
-    async def csrc_list(self, path: str) -> None:
-        page_url = f"{self.s.csrc_url}{path}"
-        rows = parse_csrc_list(await self.ctx.client.get_text(page_url), page_url)
-        for row in rows:
-            if not self._recent(row.published_at):
-                continue
-            if _known_title(self.ctx.db, row.url) == row.title:
-                self.counts["unchanged"] += 1
-                continue
-            await self._feed(self._csrc_article(row))
+    async def csrc_channel(self, path_or_id: str, configured: bool) -> None:
+        base = self.s.csrc_url
+        if configured:
+            channel = path_or_id
+        else:
+            page_url = f"{base}{path_or_id}"
+            channel = parse_channel_id(await self.ctx.client.get_text(page_url), safe_url(page_url))
+        url = f"{base}/searchList/{channel}"
+        text = await self.ctx.client.get_text(url, params=search_list_params(), headers={**bse.XHR})
+        verdict = classify_json(text, data_key=None)
+        verdict.raise_unusable(safe_url(url))
+        for row in parse_search_list(verdict.payload, base, f"{safe_url(url)} (channel {channel})"):
+            if self._recent(row.published_at):
+                await self.feed(self._csrc_row(row))
 
-    async def _csrc_article(self, row: ListedArticle) -> None:
-        self._keep(parse_csrc_article(await self.ctx.client.get_text(row.url), row))
+    async def _csrc_row(self, row: ListedArticle) -> None:
+        if len(row.text) > len(row.title):
+            self._keep(listed_notice(row))  # the list carries the text: no article page needed
+        elif _known_title(self.ctx.db, row.url) == row.title:
+            self.counts["unchanged"] += 1
+        else:
+            self._keep(parse_csrc_article(await self.ctx.client.get_text(row.url), row))
 
-    def result(self) -> CollectResult:
+    def result(self, alerts: int) -> CollectResult:
         stored = self.counts["new"] + self.counts["edited"]
         summary = (f"{self.counts['new']} new, {self.counts['edited']} edited, {self.counts['unchanged']} unchanged"
-                   f", {self.alerts} regulator alert(s)")
+                   f", {alerts} regulator alert(s)") + "".join(f"; {note}" for note in self.notes)
         if not self.problems:
             return CollectResult(SOURCE, Outcome.OK if stored or self.counts["unchanged"] else Outcome.EMPTY,
                                  stored, summary)
@@ -166,12 +144,13 @@ class _Cycle:
 
 
 async def collect(ctx: CollectContext, since: date | None = None) -> CollectResult:
-    """One cycle over every bse.cn node, the risk-disclosure searches and every CSRC list page."""
+    """One cycle: every bse.cn column, the risk disclosures, every CSRC channel; then the regulator alerts."""
     cycle = _Cycle(ctx, since)
-    for node in ctx.settings.bse_nodes:
-        await cycle._feed(cycle.bse_node(node))
-    for keyword in RISK_TITLE_WORDS:
-        await cycle._feed(cycle.bse_disclosures(keyword))
-    for path in ctx.settings.csrc_lists:
-        await cycle._feed(cycle.csrc_list(path))
-    return cycle.result()
+    for column in await bse.columns(ctx, cycle.problems):
+        await cycle.feed(cycle.bse_column(column))
+    await cycle.feed(cycle.disclosures())
+    channels = ctx.settings.csrc_channels
+    for item in channels or ctx.settings.csrc_lists:
+        await cycle.feed(cycle.csrc_channel(item, configured=bool(channels)))
+    alerts = regulator.raise_due(ctx.db, ctx.now, ctx.settings.admin_ids)  # the one place warnings are alerted
+    return cycle.result(len(alerts))

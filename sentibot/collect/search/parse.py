@@ -11,7 +11,19 @@ from sentibot.models import Observation
 BAIDU_METRICS = ("all", "pc", "wise")
 BAIDU_NOT_LOGGED_IN = 10000
 BAIDU_RATE_LIMITED = 10001
+BAIDU_BAD_REQUEST = 10002  # an unindexed keyword, which sinks every keyword of the same request
+BAIDU_ANTI_BOT = 10018  # "疑似存在异常访问行为"; a missing or wrong Cipher-Text gets it too
 MAX_WINDOW_DAYS = 90
+BAIDU_LAG_DAYS = 3  # Baidu's data lags about 2 days: up to this many trailing values may be missing
+WECHAT_NEEDS_CREDENTIALS = (-10000, -1)  # auth failed; "process failed." (missing signature): renew them
+
+
+class UnindexedWords(InputError):
+    """Baidu answered 10002 (bad request): one of the keywords asked together is not indexed."""
+
+
+class NeedsCredentials(InputError):
+    """The service rejects the credentials themselves: the user must renew them (not a block, not an error)."""
 
 
 class StatusBlocked(InputError):
@@ -61,10 +73,14 @@ def _number(item: str, where: str, pos: int) -> float | None:
 
 
 def series_points(plain: str, start: date, end: date, step_days: int, where: str) -> list[tuple[date, float]]:
-    """Decrypted 'n1,n2,,n4' -> (date, value) pairs from start every step_days; empty items are left out."""
+    """Decrypted 'n1,n2,,n4' -> (date, value) pairs from start every step_days; empty items are left out.
+
+    Daily series may stop up to BAIDU_LAG_DAYS short of `end` (Baidu's data lag): the days not yet there are missing.
+    """
     items = plain.split(",") if plain else []
     expected = (end - start).days // step_days + 1
-    if len(items) != expected:
+    short = expected - len(items)
+    if not (short == 0 or (step_days == 1 and 0 < short <= BAIDU_LAG_DAYS)):
         raise InputError(f"{where}: {len(items)} values for {start}..{end} every {step_days} day(s); "
                          f"expected {expected}")
     points = []
@@ -95,12 +111,17 @@ def _parse_date(raw, where: str) -> date:
 
 
 def check_baidu_status(payload: dict, where: str) -> None:
-    """Raise StatusBlocked for 10000/10001 and InputError for any other non-zero status."""
+    """StatusBlocked for 10000/10001/10018, UnindexedWords for 10002, InputError for any other non-zero status."""
     status = payload.get("status")
     if status == BAIDU_NOT_LOGGED_IN:
         raise StatusBlocked(f"{where}: status 10000 (not logged in): renew SENTIBOT_BAIDU_COOKIE", status)
     if status == BAIDU_RATE_LIMITED:
         raise StatusBlocked(f"{where}: status 10001 (request limited): Baidu throttles this account", status)
+    if status == BAIDU_ANTI_BOT:
+        raise StatusBlocked(f"{where}: status 10018 (anti-bot: suspected abnormal access): Baidu refuses this "
+                            "client for now", status)
+    if status == BAIDU_BAD_REQUEST:
+        raise UnindexedWords(f"{where}: status 10002 (bad request: a keyword is not indexed)")
     if status != 0:
         raise InputError(f"{where}: status {status!r}: {str(payload.get('message', ''))[:80]}")
 
@@ -153,45 +174,51 @@ def decrypt_series(series: list[EncryptedSeries], key: str, where: str) -> list[
     return out
 
 
-def wxindex_values(raw: str, end: date, where: str) -> list[tuple[date, float]]:
-    """'n1,...,nK' oldest first ending at end -> (date, value); '-1' and empty items are missing days."""
-    items = raw.split(",")
-    points = []
-    for pos, item in enumerate(items):
-        value = _number(item, where, pos)
-        if value is None or value < 0:
-            continue  # -1 = not yet available
-        points.append((end - timedelta(days=len(items) - 1 - pos), value))
-    return points
+def _ymd(raw, where: str) -> date:
+    text = str(raw)
+    try:
+        return date(int(text[:4]), int(text[4:6]), int(text[6:8])) if len(text) == 8 else date.fromisoformat(text)
+    except ValueError:
+        raise InputError(f"{where}: bad date {raw!r} (expected YYYYMMDD)") from None
 
 
-def parse_wechat_response(payload: dict, yesterday: date, where: str) -> tuple[list[Observation], list[str]]:
-    """Observations from either WeChat Index variant, and the keywords it does not index."""
-    if "code" in payload:  # newer variant: {"code":0,"data":[{"keyword","score","time"}]}
-        if payload["code"] != 0:
-            raise StatusBlocked(f"{where}: code {payload['code']}: {str(payload.get('msg', ''))[:80]} "
-                                "(openid/search_key expired? renew them)", payload["code"])
-        rows = payload.get("data")
-        if not isinstance(rows, list):
-            raise InputError(f"{where}: code 0 but no data list")
-        out = []
-        for i, row in enumerate(rows):
-            try:
-                day = date(int(str(row["time"])[:4]), int(str(row["time"])[4:6]), int(str(row["time"])[6:8]))
-                value = float(row["score"])
-            except (KeyError, TypeError, ValueError):
-                raise InputError(f"{where}: data[{i}] needs keyword, numeric score and time YYYYMMDD") from None
-            out.append(Observation("wechat_index", str(row.get("keyword", "")), "index", day.isoformat(), value))
-        return out, []
-    groups = (payload.get("data") or {}).get("group_wxindex") if isinstance(payload.get("data"), dict) else None
-    if not isinstance(groups, list):
-        raise InputError(f"{where}: neither code/data[] nor data.group_wxindex[] in the answer")
-    out, unindexed = [], []
-    for group in groups:
-        query, raw = str(group.get("query", "")), str(group.get("wxindex_str", ""))
-        if raw == "":
-            unindexed.append(query)
+def wechat_body(keywords: tuple[str, ...], openid: str, search_key: str, start: date, end: date) -> dict:
+    """The JSON body of a wxaweb/wxindex GetDefaultIndex request (SOURCES.md §6)."""
+    return {"openid": openid, "search_key": search_key, "cgi_name": "GetDefaultIndex", "query": list(keywords),
+            "compound_word": [], "start_ymd": start.strftime("%Y%m%d"), "end_ymd": end.strftime("%Y%m%d")}
+
+
+def parse_wechat_response(payload: dict, where: str) -> tuple[list[Observation], list[str]]:
+    """Observations of a GetDefaultIndex answer (content.resp_list[].indexes[channel total].time_indexes[]), and
+    the keywords it has no values for; code -10000/-1 is NeedsCredentials, any other code an error."""
+    code = payload.get("code")
+    if code in WECHAT_NEEDS_CREDENTIALS:
+        why = "auth failed" if code == -10000 else "process failed (signature missing)"
+        raise NeedsCredentials(f"{where}: code {code} ({why}): renew SENTIBOT_WECHAT_OPENID and "
+                               "SENTIBOT_WECHAT_SEARCH_KEY")
+    if code != 0:
+        raise InputError(f"{where}: code {code!r}: {str(payload.get('msg', ''))[:80]}")
+    content = payload.get("content")
+    rows = content.get("resp_list") if isinstance(content, dict) else None
+    if not isinstance(rows, list):
+        raise InputError(f"{where}: code 0 but no content.resp_list list")
+    out, missing = [], []
+    for i, row in enumerate(rows):
+        row = row if isinstance(row, dict) else {}
+        query, indexes = str(row.get("query") or ""), row.get("indexes")
+        if not query or not isinstance(indexes, list):
+            raise InputError(f"{where}: resp_list[{i}] needs a query and an indexes list")
+        total = next((x for x in indexes if isinstance(x, dict) and x.get("channel", "total") == "total"), None)
+        points = total.get("time_indexes") if total else None
+        if not isinstance(points, list) or not points:
+            missing.append(query)
             continue
-        out += [Observation("wechat_index", query, "index", d.isoformat(), v)
-                for d, v in wxindex_values(raw, yesterday, f"{where} {query}")]
-    return out, unindexed
+        for j, point in enumerate(points):
+            label = f"{where} {query} time_indexes[{j}]"
+            if not isinstance(point, dict) or "time" not in point:
+                raise InputError(f"{label}: needs time and score")
+            value = _number(str(point.get("score", "")), label, j)
+            if value is None or value < 0:
+                continue  # not yet available
+            out.append(Observation("wechat_index", query, "index", _ymd(point["time"], label).isoformat(), value))
+    return out, missing
