@@ -1,12 +1,10 @@
-"""Notices collector over real HTTP to a local server: store once, record edits, classify, alert end to end."""
+"""The notices collector against loopback bse.cn, cninfo and CSRC sites that behave as SOURCES.md §3-§4 says."""
 
 import asyncio
 import json
 from datetime import datetime
-from pathlib import Path
 
 import pytest
-from werkzeug.wrappers import Response
 
 from sentibot.config import load_settings
 from sentibot.models import Outcome
@@ -15,57 +13,62 @@ from sentibot.collect.http import PoliteClient
 from sentibot.store.db import open_store, save_scores
 from sentibot.timeutil import SHANGHAI
 from tests.support.paths import FIXTURES
+from tests.support.sites_2026 import (
+    CSRC_CHANNEL, SUPERVISION_NODE, BseSite, CninfoSite, CsrcSite, real_notice,
+)
 
-FIX = FIXTURES
-NOW = datetime(2023, 11, 27, 19, 10, tzinfo=SHANGHAI)  # ten minutes after the real notice was published
+BROWSER = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36"
+NOW_2023 = datetime(2023, 11, 27, 19, 10, tzinfo=SHANGHAI)  # ten minutes after the real statement
+NOW_2025 = datetime(2025, 7, 4, 20, 0, tzinfo=SHANGHAI)
+STATEMENT = "notice_2023-11-27_trading_supervision.txt"
+BULLETIN = "notice_2025-07-04_supervision_bulletin.txt"
 PAGE = "/news/c/2023-11-27/520001.html"
-EMPTY_DISCLOSURES = 'null([{"listInfo":{"content":[],"lastPage":true,"totalElements":0},"status":0}])'
 
 
-def real_notice() -> tuple[str, str]:
-    lines = (FIX / "bse" / "notice_2023-11-27_trading_supervision.txt").read_text(encoding="utf-8").splitlines()
-    title = next(line.split(":", 1)[1].strip() for line in lines if line.startswith("title:"))
-    return title, "\n".join(line for line in lines if line and not line.startswith("#") and ":" not in line[:14])
+def page_html(body: str) -> str:
+    page = (FIXTURES / "bse" / "constructed_notice_page.html").read_text(encoding="utf-8")
+    return page.replace("{NOTICE_BODY}", "".join(f"<p>{line}</p>" for line in body.splitlines()))
 
 
-def listse_body(inline_text: str = "<p>本所召开会员座谈会，<b>听取</b>意见。</p>") -> str:
-    title, _ = real_notice()
-    body = (FIX / "bse" / "constructed_listse_1289.jsonp").read_text(encoding="utf-8").replace("{NOTICE_TITLE}", title)
-    return body.replace("<p>本所召开会员座谈会，<b>听取</b>意见。</p>", inline_text)
-
-
-def disclosures(request):
-    first = request.form.get("keyword") == "异常波动" and request.form.get("page") == "0"
-    body = (FIX / "bse" / "disclosure_list_2021-07-19.jsonp").read_text(encoding="utf-8") if first else EMPTY_DISCLOSURES
-    return Response(body.replace('"lastPage":false', '"lastPage":true'), content_type="text/html")
+def disclosure(title: str, code: str, day: str) -> dict:
+    return {"companyCd": code, "companyName": title.split(":")[0], "disclosureTitle": title,
+            "destFilePath": f"/disclosure/{day[:4]}/{day}/{code}.pdf", "publishDate": day, "xxfcbj": "2",
+            "fileExt": "pdf", "xxzrlx": "C"}
 
 
 @pytest.fixture
-def site(httpserver):
-    """A local bse.cn + csrc.gov.cn serving the real notice (page) and real disclosure list."""
-    _, body = real_notice()
-    page = (FIX / "bse" / "constructed_notice_page.html").read_text(encoding="utf-8")
-    page = page.replace("{NOTICE_BODY}", "".join(f"<p>{line}</p>" for line in body.splitlines()))
-    httpserver.expect_request("/info/listse.do", method="POST", data=None).respond_with_handler(
-        lambda r: Response(httpserver.listse if r.form.get("nodeIds[]") == "1289" else "null([{\"data\":{\"content\":[]}}])"))
-    httpserver.expect_request(PAGE, method="GET").respond_with_handler(
-        lambda r: (httpserver.page_hits.append(1), Response(page, content_type="text/html; charset=utf-8"))[1])
-    httpserver.expect_request("/disclosureInfoController/infoResult.do", method="POST").respond_with_handler(disclosures)
-    httpserver.expect_request("/csrc/c100029/common_list.shtml").respond_with_data(
-        (FIX / "csrc" / "constructed_list.html").read_bytes(), content_type="text/html; charset=utf-8")
-    article = (FIX / "csrc" / "constructed_article.html").read_bytes()
-    for cid in ("c7444001", "c7443002"):
-        httpserver.expect_request(f"/csrc/c100029/{cid}/content.shtml").respond_with_data(
-            article, content_type="text/html; charset=utf-8")
-    httpserver.listse = listse_body()
-    httpserver.page_hits = []
-    return httpserver
+def sites():
+    with BseSite() as bse, CninfoSite() as cninfo, CsrcSite() as csrc:
+        title, published, body = real_notice(STATEMENT)
+        # the 2023 statement as a title-only item (its page holds the text), linkUrl preferred over htmlUrl
+        bse.news["1289"] = [{"infoId": 1, "title": title, "text": "", "linkUrl": PAGE, "htmlUrl": "/wrong.html",
+                             "publishDate": published.replace("T", " ")[:19], "metaDescription": ""}]
+        bse.pages[PAGE] = page_html(body)
+        title25, published25, body25 = real_notice(BULLETIN)
+        bse.news[SUPERVISION_NODE] = [{"infoId": 2, "title": title25, "text": f"<p>{body25}</p>",
+                                       "linkUrl": "/disclosure/c/2025-07-04/1.html",
+                                       "publishDate": published25.replace("T", " ")[:19]}]
+        bse.disclosures = [disclosure("[临时公告]凯华材料:股票交易异常波动公告", "831526", "2023-11-27"),
+                           disclosure("[临时公告]志晟信息:风险提示性公告", "832171", "2023-11-27"),
+                           disclosure("[临时公告]华阳变速:股票交易异常波动公告", "920146", "2023-11-26"),
+                           disclosure("[临时公告]某公司:权益变动报告书", "833000", "2023-11-27")]
+        cninfo.rows = [{"secCode": "920526", "secName": "凯华材料", "announcementTitle": "股票交易异常波动公告",
+                        "announcementTime": 1701014400000, "adjunctUrl": "finalpage/2023-11-27/1218.PDF"},
+                       {"secCode": "600519", "secName": "贵州茅台", "announcementTitle": "股票交易异常波动公告",
+                        "announcementTime": 1701014400000, "adjunctUrl": "finalpage/2023-11-27/9.PDF"}]
+        csrc.results = [{"title": "证监会指导北交所加强交易监管", "url": "/csrc/c100028/c7444001/content.shtml",
+                         "publishedTimeStr": "2023-11-27 18:00:00", "content": "", "channelName": "要闻"}]
+        csrc.pages["/csrc/c100028/c7444001/content.shtml"] = (
+            FIXTURES / "csrc" / "constructed_article_late_pubdate.html").read_text(encoding="utf-8")
+        yield bse, cninfo, csrc
 
 
-def run(server, tmp_path, now=NOW):
-    base = server.url_for("").rstrip("/")
-    settings = load_settings({}, None, bse_url=base, csrc_url=base, bse_nodes=("1289", "1304"),
-                             csrc_lists=("/csrc/c100029/common_list.shtml",), admin_ids=(7,))
+def run(sites, tmp_path, now=NOW_2023, **overrides):
+    bse, cninfo, csrc = sites
+    options = dict(bse_url=bse.url, cninfo_url=cninfo.url, csrc_url=csrc.url, user_agent=BROWSER,
+                   csrc_lists=("/csrc/c100028/common_list.shtml",), admin_ids=(7,))
+    options.update(overrides)
+    settings = load_settings({}, None, **options)
     db = open_store(tmp_path / "s.db")
 
     async def go():
@@ -75,90 +78,115 @@ def run(server, tmp_path, now=NOW):
     return asyncio.run(go()), db
 
 
-def subscribe(tmp_path):
-    db = open_store(tmp_path / "s.db")
+def subscribe(db):
     for chat_id, active in ((101, 1), (102, 1), (103, 0)):
         db["subscribers"].insert({"chat_id": chat_id, "user_id": chat_id, "chat_type": "private", "username": "u",
                                   "min_level": "hot", "active": active, "subscribed_at": "x", "updated_at": "x"})
 
 
-def test_real_notice_alerts_end_to_end(site, tmp_path):
-    subscribe(tmp_path)
-    save_scores(open_store(tmp_path / "s.db"), [{"date": "2023-11-24", "score": 91.0, "level": "frenzy"},
-                                                {"date": "2023-11-28", "score": 40.0, "level": "warming"}], "x")
-    result, db = run(site, tmp_path)
+def alerts(db):
+    return [dict(r, stocks=json.loads(r["stocks"])) for r in db.query("select * from alerts order by id")]
+
+
+def test_2023_statement_alerts_once_with_the_stocks_it_names(sites, tmp_path):
+    bse, _, csrc = sites
+    db = open_store(tmp_path / "s.db")
+    subscribe(db)
+    save_scores(db, [{"date": "2023-11-24", "score": 91.0, "level": "frenzy"}], "x")
+    result, db = run(sites, tmp_path)
     assert result.outcome is Outcome.OK, result.detail
-    url = site.url_for(PAGE)
+    url = f"{bse.url}{PAGE}"
     row = db["notices"].get(url)
-    title, body = real_notice()
-    assert (row["title"], row["text"], row["source"]) == (title, body, "bse.cn 本所要闻")
-    assert row["notice_class"] == "regulator_warning" and row["severity"] >= 3
-    assert "警示函" in json.loads(row["triggers"])
-    alert = next(db.query("select * from alerts where dedupe_key = ?", [f"regulator_warning:{url}"]))
-    assert alert["kind"] == "regulator_warning" and alert["title"] == title
-    assert (alert["level"], alert["score"]) == ("frenzy", 91.0)  # the heat when it was published
-    deliveries = sorted(r["chat_id"] for r in db.query("select chat_id from deliveries where alert_id = ?", [alert["id"]]))
-    assert deliveries == [101, 102]  # every active subscriber, not the inactive one
-    # the two risk titles of the real disclosure list are kept, the 18 others dropped
-    kept = [r["title"] for r in db.query("select title from notices where source = 'bse.cn 公司公告'")]
-    assert sorted(kept) == sorted(["[券商公告]月旭科技:财通证券股份有限公司关于月旭科技（上海）股份有限公司的风险提示性公告",
-                                   "[临时公告]ST太尔:股票交易异常波动公告"])
-    csrc = db["notices"].get(site.url_for("/csrc/c100029/c7444001/content.shtml"))
-    assert csrc["source"] == "csrc.gov.cn" and "加强交易监管" in csrc["text"]
-    health = db["source_health"].get("notices")
-    assert health["status"] == "ok" and "regulator alert" in health["detail"]
+    assert row["source"] == "bse.cn 本所要闻" and row["notice_class"] == "regulator_warning"
+    assert json.loads(row["stocks"]) == ["920526", "920171", "920146"]  # 凯华材料, 志晟信息, 华阳变速 by name
+    [alert] = [a for a in alerts(db) if a["dedupe_key"] == f"regulator_warning:{url}"]
+    assert alert["stocks"] == ["920526", "920171", "920146"] and (alert["level"], alert["score"]) == ("frenzy", 91.0)
+    deliveries = sorted(r["chat_id"] for r in db.query("select chat_id from deliveries where alert_id = ?",
+                                                       [alert["id"]]))
+    assert deliveries == [101, 102]
+    # risk disclosures over two pages (totalPages), after the warm-up; the other title dropped; codes as 920xxx
+    kept = {r["title"]: json.loads(r["stocks"]) for r in db.query("select * from notices where source = ?",
+                                                                  ["bse.cn 公司公告"])}
+    assert kept == {"[临时公告]凯华材料:股票交易异常波动公告": ["920526"], "[临时公告]志晟信息:风险提示性公告": ["920171"],
+                    "[临时公告]华阳变速:股票交易异常波动公告": ["920146"]}
+    assert bse.hits("/disclosure/announcement.html") >= 1
+    # CSRC: the JSON API (channel id from the JS-only list page), the real date, not the later PubDate
+    [release] = db.query("select * from notices where source = 'csrc.gov.cn'")
+    assert release["url"] == f"{csrc.url}/csrc/c100028/c7444001/content.shtml"  # protocol-relative, normalised
+    assert release["published_at"] == "2023-11-27T18:00:00+08:00"
+    assert csrc.hits(f"/searchList/{CSRC_CHANNEL}") == 1
+    # once: a second cycle adds no alert and does not fetch the title-only page again
+    again, db = run(sites, tmp_path)
+    assert "0 new, 0 edited" in again.detail and bse.hits(PAGE) == 1
+    assert len([a for a in alerts(db) if a["kind"] == "regulator_warning"]) == 2  # the statement and CSRC's
 
 
-def test_second_cycle_stores_nothing_twice_and_edits_are_revisions(site, tmp_path):
-    run(site, tmp_path)
-    first_alerts = list(db_rows(tmp_path, "alerts"))
-    result, db = run(site, tmp_path)
-    assert result.items == 0 and "0 new, 0 edited" in result.detail
-    assert len(site.page_hits) == 1  # the title-only notice's page is not fetched again
-    assert list(db_rows(tmp_path, "alerts")) == first_alerts
-    site.listse = listse_body("<p>本所召开会员座谈会，听取意见并部署工作。</p>")
-    result, db = run(site, tmp_path)
-    assert "0 new, 1 edited" in result.detail
-    url = site.url_for("/news/c/2023-11-24/519990.html")
-    revisions = [r["text"] for r in db.query("select text from notice_revisions where url = ? order by revision", [url])]
-    assert revisions == ["本所召开会员座谈会，听取意见。", "本所召开会员座谈会，听取意见并部署工作。"]
-    assert db["notices"].get(url)["revision"] == 2
+def test_2025_bulletin_from_the_supervision_column_alerts(sites, tmp_path):
+    bse, _, _ = sites
+    result, db = run(sites, tmp_path, now=NOW_2025)
+    assert result.outcome is Outcome.OK, result.detail
+    [row] = db.query("select * from notices where source = 'bse.cn 监管动态'")
+    assert row["notice_class"] == "regulator_warning" and row["severity"] == 6  # 暂停证券账户交易
+    assert json.loads(row["stocks"]) == ["920680", "920305"]  # *ST广道 (839680), *ST云创 (835305) by old code
+    [alert] = alerts(db)
+    assert alert["title"] == row["title"] and alert["stocks"] == ["920680", "920305"]
+    # the node ids were read from the column pages, and are not read again within a day
+    assert [r["value"] for r in db.query("select value from cursors where key like 'node:%' order by key")] \
+        == ["1289", SUPERVISION_NODE]
+    pages = bse.hits("/disclosure/supervision.html")
+    run(sites, tmp_path, now=NOW_2025)
+    assert bse.hits("/disclosure/supervision.html") == pages
 
 
-def db_rows(tmp_path, table):
-    return open_store(tmp_path / "s.db")[table].rows
+def test_configured_node_ids_override_the_column_pages(sites, tmp_path):
+    bse, _, _ = sites
+    result, db = run(sites, tmp_path, bse_nodes=("1289",))
+    assert result.outcome is Outcome.OK, result.detail
+    assert bse.hits("/disclosure/supervision.html") == 0 and db["notices"].get(f"{bse.url}{PAGE}")
 
 
-def test_old_warning_is_stored_but_not_pushed(site, tmp_path):
-    result, db = run(site, tmp_path, now=datetime(2023, 12, 5, 9, 0, tzinfo=SHANGHAI))
-    assert db["notices"].get(site.url_for(PAGE))["notice_class"] == "regulator_warning"
+def test_javascript_challenge_is_answered_by_the_session_step(sites, tmp_path):
+    bse, _, _ = sites
+    bse.challenge = "js"
+    result, db = run(sites, tmp_path)
+    assert result.outcome is Outcome.OK, result.detail
+    assert db["notices"].get(f"{bse.url}{PAGE}")["notice_class"] == "regulator_warning"
+
+
+@pytest.mark.parametrize("form", ["persist"])
+def test_a_challenge_that_persists_is_a_block(sites, tmp_path, form):
+    bse, _, _ = sites
+    bse.challenge = form
+    result, db = run(sites, tmp_path)
+    assert result.outcome is Outcome.BLOCKED and "C3VK" in result.detail
+    assert db.execute("select count(*) from notices where source like 'bse.cn%'").fetchone()[0] == 0
+
+
+def test_non_browser_agent_gets_the_waf_403(sites, tmp_path):
+    result, db = run(sites, tmp_path, user_agent="python-httpx/0.28")
+    assert result.outcome is Outcome.BLOCKED and "403" in result.detail
+
+
+def test_cninfo_takes_over_when_bse_refuses_disclosures(sites, tmp_path):
+    bse, cninfo, _ = sites
+    bse.disclosures_refused = True
+    result, db = run(sites, tmp_path)
+    assert result.outcome is Outcome.OK, result.detail
+    assert "disclosures from cninfo" in result.detail and "HTTP 403" in result.detail
+    [row] = db.query("select * from notices where source = 'cninfo 公司公告'")  # the 600519 row is not a BSE stock
+    assert row["title"] == "凯华材料:股票交易异常波动公告" and json.loads(row["stocks"]) == ["920526"]
+    assert row["published_at"] == "2023-11-27T00:00:00+08:00"
+
+
+def test_csrc_empty_results_with_a_total_is_an_error(sites, tmp_path):
+    _, _, csrc = sites
+    csrc.results, csrc.total = [], 120
+    result, db = run(sites, tmp_path)
+    assert result.outcome is Outcome.FAILED and "data.total is 120" in result.detail
+    assert db["notices"].get(f"{sites[0].url}{PAGE}")  # the other feeds went on
+
+
+def test_old_warning_is_stored_but_not_pushed(sites, tmp_path):
+    result, db = run(sites, tmp_path, now=datetime(2023, 12, 5, 9, 0, tzinfo=SHANGHAI))
+    assert db["notices"].get(f"{sites[0].url}{PAGE}")["notice_class"] == "regulator_warning"
     assert db["alerts"].count == 0
-
-
-def test_truncated_list_stores_nothing_from_it(site, tmp_path):
-    site.listse = (FIX / "bse" / "constructed_truncated_listse.jsonp").read_text(encoding="utf-8")
-    result, db = run(site, tmp_path)
-    assert result.outcome is Outcome.FAILED and "truncated null([...]) body" in result.detail
-    assert "node 1289" in result.detail
-    assert db.execute("select count(*) from notices where source like 'bse.cn 本所%'").fetchone()[0] == 0
-    assert db.execute("select count(*) from notices where source = 'csrc.gov.cn'").fetchone()[0] == 2  # others go on
-
-
-def test_waf_challenge_is_a_block(site, tmp_path):
-    site.listse = '<script>document.cookie="C3VK=b594c1; path=/; max-age=300;";location.reload();</script>'
-    result, _ = run(site, tmp_path)
-    assert result.outcome is Outcome.BLOCKED and "challenge page" in result.detail
-
-
-def test_unreachable_page_stores_nothing_for_that_notice_and_retries_next_cycle(site, tmp_path):
-    site.clear_all_handlers()
-    site.expect_request("/info/listse.do").respond_with_handler(
-        lambda r: Response(site.listse if r.form.get("nodeIds[]") == "1289" else "null([{\"data\":{\"content\":[]}}])"))
-    site.expect_request(PAGE).respond_with_data("gone", status=404)
-    site.expect_request("/disclosureInfoController/infoResult.do").respond_with_data(EMPTY_DISCLOSURES)
-    site.expect_request("/csrc/c100029/common_list.shtml").respond_with_data(
-        (FIX / "csrc" / "constructed_empty_shell.html").read_bytes())
-    result, db = run(site, tmp_path)
-    assert result.outcome is Outcome.FAILED and "HTTP 404" in result.detail
-    assert db["notices"].count == 1  # only the item that carried its text inline
-    assert db.execute("select count(*) from notices where url = ?", [site.url_for(PAGE)]).fetchone()[0] == 0
