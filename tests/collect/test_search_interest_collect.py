@@ -15,6 +15,9 @@ from sentibot.collect.http import PoliteClient
 from sentibot.store.db import open_store
 from sentibot.timeutil import SHANGHAI
 from tests.support.paths import FIXTURES
+from tests.support.sites_2026 import BaiduSite, WechatSite
+from sentibot.collect.search.cipher import read_cipher_text
+from urllib.parse import unquote
 
 FIX = FIXTURES
 NOW = datetime(2023, 12, 1, 8, 0, tzinfo=SHANGHAI)
@@ -68,15 +71,14 @@ def test_not_configured_is_a_clear_line_not_an_error(httpserver, tmp_path, name,
     assert len(httpserver.log) == 0 and db["alerts"].count == 0
 
 
-def test_baidu_daily_fixture_with_cookie_and_cipher_text(httpserver, tmp_path):
-    httpserver.expect_request("/api/SearchApi/index", headers={"Cookie": "BDUSS=abc", "Cipher-Text": "ct"},
+def test_baidu_daily_fixture_with_cookie(httpserver, tmp_path):
+    httpserver.expect_request("/api/SearchApi/index", headers={"Cookie": "BDUSS=abc"},
                               query_string={"area": "0", "word": '[[{"name": "北交所", "wordType": 1}]]',
                                             "startDate": "2023-11-01", "endDate": "2023-11-30"},
                               ).respond_with_data(load("baidu_index", "constructed_index_day.json"))
     httpserver.expect_request("/Interface/ptbk", query_string="uniqid=c0ffee01d").respond_with_data(
         load("baidu_index", "constructed_ptbk.json"))
-    result, db = run(httpserver, tmp_path, "baidu_index", date(2023, 11, 1), baidu_cookie="BDUSS=abc",
-                     baidu_cipher_text="ct")
+    result, db = run(httpserver, tmp_path, "baidu_index", date(2023, 11, 1), baidu_cookie="BDUSS=abc")
     assert result.outcome is Outcome.OK, result.detail
     daily = values(db, "baidu_index", "all")
     assert len(daily) == 29 and "2023-11-11" not in daily and daily["2023-11-24"] == 21000
@@ -130,36 +132,87 @@ def test_baidu_data_null_is_a_failure_not_empty(httpserver, tmp_path):
     assert result.outcome is Outcome.FAILED and db["observations"].count == 0
 
 
+BROWSER = "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36"
+
+
+def run_at(site, tmp_path, name, now, since=None, **overrides):
+    options = dict(baidu_index_url=site.url, wechat_index_url=site.url, user_agent=BROWSER)
+    options.update(overrides)
+    settings = load_settings({}, None, **options)
+    db = open_store(tmp_path / "s.db")
+
+    async def go():
+        async with PoliteClient.from_settings(settings, min_interval_s=0, retries=0) as client:
+            return await collect_one(name, CollectContext(client, db, settings, now), since)
+
+    return asyncio.run(go()), db
+
+
+LIVE = datetime(2026, 12, 1, 8, 0, tzinfo=SHANGHAI)
+
+
+def test_baidu_cipher_text_per_request_unindexed_word_costs_only_itself(tmp_path):
+    with BaiduSite("BDUSS=abc", LIVE) as site:
+        site.unindexed = {"北交所打新"}
+        result, db = run_at(site, tmp_path, "baidu_index", LIVE, baidu_cookie="BDUSS=abc",
+                            baidu_keywords=("北交所", "北证50", "北交所打新"))
+    assert result.outcome is Outcome.OK, result.detail
+    assert "not indexed: 北交所打新" in result.detail
+    daily = values(db, "baidu_index", "all")
+    subjects = {r["subject"] for r in db.query("select distinct subject from observations")}
+    assert subjects == {"北交所", "北证50"}
+    # yesterday and the day before are not there yet (Baidu's lag): accepted, stored as missing
+    assert max(daily) == (LIVE.date() - timedelta(days=3)).isoformat()
+    asked = [r for r in site.log if r.path == "/api/SearchApi/index"]
+    assert len(asked) == 4  # the group (10002), then each keyword alone
+    signed = [read_cipher_text(r.headers["cipher-text"]) for r in asked]  # one per request, for its first keyword
+    firsts = [json.loads(r.arg("word"))[0][0]["name"] for r in asked]
+    assert [unquote(p["url"]).rsplit("=", 1)[1] for p in signed] == firsts == ["北交所", "北交所", "北证50", "北交所打新"]
+    assert {p["ua"] for p in signed} == {BROWSER}
+
+
+def test_baidu_wrong_clock_gets_10018_and_a_long_pause(tmp_path):
+    with BaiduSite("BDUSS=abc", LIVE) as site:
+        result, db = run_at(site, tmp_path, "baidu_index", LIVE - timedelta(hours=1), baidu_cookie="BDUSS=abc",
+                            baidu_keywords=("北交所",))
+        again, _ = run_at(site, tmp_path, "baidu_index", LIVE - timedelta(minutes=50), baidu_cookie="BDUSS=new")
+    assert result.outcome is Outcome.BLOCKED and "10018" in result.detail and "paused until" in result.detail
+    assert again.outcome is Outcome.PAUSED  # an anti-bot pause holds whatever the cookie
+    assert sum(r.path == "/api/SearchApi/index" for r in site.log) == 1
+
+
 WX = dict(wechat_openid="oid", wechat_search_key="skey", wechat_keywords=("北交所", "北证50"))
 
 
-@pytest.mark.parametrize("fixture, count", [("constructed_group_wxindex.json", 29),
-                                            ("constructed_keyword_score.json", 2)])
-def test_wechat_both_variants(httpserver, tmp_path, fixture, count):
-    httpserver.expect_request("/cgi-bin/searchweb/wxindex/querywxindexgroup", query_string={
-        "group_query_list": "北交所;北证50", "wxindex_query_list": "北交所;北证50", "openid": "oid",
-        "search_key": "skey"}).respond_with_data(load("wechat_index", fixture))
-    result, db = run(httpserver, tmp_path, "wechat_index", **WX)
+def test_wechat_post_getdefaultindex(tmp_path):
+    with WechatSite("oid", "skey") as site:
+        result, db = run_at(site, tmp_path, "wechat_index", NOW, **WX)
     assert result.outcome is Outcome.OK, result.detail
-    assert len(values(db, "wechat_index", "index")) == count  # the default lookback keeps 30 days
-    if "group" in fixture:
-        assert "not indexed: 北证50" in result.detail
-        series = values(db, "wechat_index", "index")
-        assert series["2023-11-29"] == 195464 and "2023-11-30" not in series  # -1 = not yet available
+    [request] = site.log
+    assert request.method == "POST" and request.json["cgi_name"] == "GetDefaultIndex"
+    assert "MicroMessenger" in request.headers["user-agent"] and request.headers["xweb_xhr"] == "1"
+    series = values(db, "wechat_index", "index")
+    assert len(series) == 29 and "2023-11-30" not in series  # 30-day lookback; the last value is -1
+    assert db["observations"].count == 29 * 2  # both keywords
+
+
+def test_wechat_rejected_credentials_need_renewing_without_a_request_loop(tmp_path):
+    with WechatSite("oid", "fresh") as site:
+        result, db = run_at(site, tmp_path, "wechat_index", NOW, **WX)
+        again, db = run_at(site, tmp_path, "wechat_index", NOW + timedelta(days=1), **WX)
+        assert len(site.log) == 1  # the rejected credentials are not sent again
+        renewed, db = run_at(site, tmp_path, "wechat_index", NOW + timedelta(days=1),
+                             **dict(WX, wechat_search_key="fresh"))
+    assert result.outcome is Outcome.NOT_CONFIGURED and result.detail.startswith("needs credentials")
+    assert "code -10000" in result.detail and "skey" not in result.detail
+    assert again.outcome is Outcome.NOT_CONFIGURED and "needs credentials" in again.detail
+    health = db["source_health"].get("wechat_index")
+    assert renewed.outcome is Outcome.OK and health["unhealthy_since"] is None and db["alerts"].count == 0
 
 
 def test_wechat_non_numeric_stores_nothing(httpserver, tmp_path):
-    httpserver.expect_request("/cgi-bin/searchweb/wxindex/querywxindexgroup").respond_with_data(
-        load("wechat_index", "constructed_non_numeric.json"))
+    httpserver.expect_request("/cgi-bin/wxaweb/wxindex", method="POST").respond_with_data(
+        load("wechat_index", "constructed_getdefaultindex_non_numeric.json"))
     result, db = run(httpserver, tmp_path, "wechat_index", **WX)
     assert result.outcome is Outcome.FAILED and "item 2 is not a number: 'abc'" in result.detail
     assert db["observations"].count == 0
-
-
-def test_wechat_expired_credentials_pause(httpserver, tmp_path):
-    httpserver.expect_request("/cgi-bin/searchweb/wxindex/querywxindexgroup").respond_with_data(
-        load("wechat_index", "constructed_code_error.json"))
-    result, _ = run(httpserver, tmp_path, "wechat_index", **WX)
-    assert result.outcome is Outcome.BLOCKED and "code -10002" in result.detail
-    again, _ = run(httpserver, tmp_path, "wechat_index", **WX)
-    assert again.outcome is Outcome.PAUSED and "skey" not in again.detail

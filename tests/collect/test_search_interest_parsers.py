@@ -9,14 +9,18 @@ from hypothesis import given, strategies as st
 
 from sentibot.errors import InputError
 from sentibot.collect.search.parse import (
+    NeedsCredentials,
     StatusBlocked,
+    UnindexedWords,
+    check_baidu_status,
     decrypt,
     decrypt_series,
     parse_index_response,
     parse_key_response,
     parse_wechat_response,
+    series_points,
     split_windows,
-    wxindex_values,
+    wechat_body,
 )
 from tests.support.paths import FIXTURES
 
@@ -96,8 +100,9 @@ def test_weekly_series():
 
 def test_value_count_mismatch_is_an_error():
     _, series = parse_index_response(load("baidu_index", "constructed_index_day.json"), "index")
-    short = [s.__class__(s.word, s.metric, s.kind, s.start, s.end + timedelta(days=1), s.cipher) for s in series]
-    with pytest.raises(InputError, match="30 values for 2023-11-01..2023-12-01"):
+    # more values than days, or more missing than Baidu's lag explains, is an error
+    short = [s.__class__(s.word, s.metric, s.kind, s.start, s.end + timedelta(days=4), s.cipher) for s in series]
+    with pytest.raises(InputError, match="30 values for 2023-11-01..2023-12-04"):
         decrypt_series(short, "qW3eR7tYu9P0123456789,", "baidu")
 
 
@@ -116,30 +121,47 @@ def test_data_null_is_not_no_data():
         parse_index_response(load("baidu_index", "constructed_data_null.json"), "index")
 
 
-def test_wxindex_real_series():
-    raw = load("wechat_index", "wxindex_series_example.json")["wxindex"]
-    points = wxindex_values(raw, date(2023, 12, 31), "wx")
-    assert len(points) == 89  # 90 values, the last is -1 (not yet available)
-    assert points[0] == (date(2023, 10, 3), 235257) and points[-1] == (date(2023, 12, 30), 195464)
-    assert max(v for _, v in points) == 20996282
+def test_status_10018_blocks_and_10002_names_unindexed_words():
+    with pytest.raises(StatusBlocked, match="10018") as exc:
+        check_baidu_status({"status": 10018, "message": "疑似存在异常访问行为"}, "index")
+    assert exc.value.status == 10018
+    with pytest.raises(UnindexedWords, match="10002"):
+        check_baidu_status({"status": 10002}, "index")
 
 
-def test_wechat_group_variant():
-    obs, unindexed = parse_wechat_response(load("wechat_index", "constructed_group_wxindex.json"), date(2023, 12, 31), "wx")
-    assert unindexed == ["北证50"] and len(obs) == 89
+def test_baidu_lag_accepts_up_to_three_missing_trailing_days_only():
+    points = series_points("1,2,3", date(2023, 11, 1), date(2023, 11, 5), 1, "s")
+    assert [d.day for d, _ in points] == [1, 2, 3]
+    with pytest.raises(InputError, match="expected 5"):
+        series_points("1", date(2023, 11, 1), date(2023, 11, 5), 1, "s")
+
+
+def test_wechat_request_body():
+    body = wechat_body(("北交所",), "oid", "skey", date(2023, 10, 3), date(2023, 12, 31))
+    assert body == {"openid": "oid", "search_key": "skey", "cgi_name": "GetDefaultIndex", "query": ["北交所"],
+                    "compound_word": [], "start_ymd": "20231003", "end_ymd": "20231231"}
+
+
+def test_wechat_real_series_in_the_getdefaultindex_shape():
+    obs, missing = parse_wechat_response(load("wechat_index", "constructed_getdefaultindex.json"), "wx")
+    assert missing == ["北证50"] and len(obs) == 89  # 90 values, the last is -1 (not yet available)
+    assert (obs[0].ts, obs[0].value) == ("2023-10-03", 235257) and (obs[-1].ts, obs[-1].value) == ("2023-12-30", 195464)
     assert {(o.source, o.subject, o.metric) for o in obs} == {("wechat_index", "北交所", "index")}
 
 
-def test_wechat_keyword_score_variant():
-    obs, _ = parse_wechat_response(load("wechat_index", "constructed_keyword_score.json"), date(2023, 12, 31), "wx")
-    assert [(o.subject, o.ts, o.value) for o in obs] == [("北交所", "2023-11-27", 20996282), ("北交所", "2023-11-28", 11017029)]
+@pytest.mark.parametrize("code", [-10000, -1])
+def test_wechat_credential_codes_need_credentials(code):
+    with pytest.raises(NeedsCredentials, match=f"code {code}.*SENTIBOT_WECHAT_SEARCH_KEY"):
+        parse_wechat_response({"code": code, "msg": "x"}, "wx")
 
 
-def test_wechat_code_error_blocks():
-    with pytest.raises(StatusBlocked, match="code -10002"):
-        parse_wechat_response(load("wechat_index", "constructed_code_error.json"), date(2023, 12, 31), "wx")
+def test_wechat_other_code_and_bad_shape_are_errors():
+    with pytest.raises(InputError, match="code 5"):
+        parse_wechat_response({"code": 5}, "wx")
+    with pytest.raises(InputError, match="no content.resp_list"):
+        parse_wechat_response({"code": 0, "data": []}, "wx")
 
 
 def test_wechat_non_numeric_item():
-    with pytest.raises(InputError, match="wx 北交所: item 2 is not a number: 'abc'"):
-        parse_wechat_response(load("wechat_index", "constructed_non_numeric.json"), date(2023, 12, 31), "wx")
+    with pytest.raises(InputError, match="wx 北交所 time_indexes\\[2\\]: item 2 is not a number: 'abc'"):
+        parse_wechat_response(load("wechat_index", "constructed_getdefaultindex_non_numeric.json"), "wx")
