@@ -232,7 +232,7 @@ def test_bse_list_never_crashes_only_one_line_input_errors():
                 if kind == "news":
                     notices = parse_bse_news(body, "https://www.bse.cn", "1289", "bse.cn listse.do")
                 else:
-                    notices = parse_bse_disclosures(body, "https://www.bse.cn", "bse.cn infoResult.do")
+                    notices, _ = parse_bse_disclosures(body, "https://www.bse.cn", "bse.cn companyAnnouncement.do")
             except InputError as exc:
                 one_line(exc)
                 return

@@ -164,12 +164,15 @@ class World:
         self.csrc = self.stack.enter_context(LocalSite("csrc"))
         self.elsewhere = self.stack.enter_context(LocalSite("unserved"))  # em_rank etc.: always 404
         disclosures = (FIXTURES / "bse" / "disclosure_list_2021-07-19.jsonp").read_text(encoding="utf-8")
-        self.bse.route("POST", "/disclosureInfoController/infoResult.do",
-                       text(disclosures.replace('"lastPage":false', '"lastPage":true'), "text/plain"))
+        self.bse.route("GET", "/disclosure/announcement.html", text("<html><body>公告</body></html>"))  # warm-up
+        self.bse.route("POST", "/disclosureInfoController/companyAnnouncement.do",
+                       text(disclosures.replace('"totalPages":833', '"totalPages":1'), "text/plain"))
         self.bse.route("GET", NOTICE_URL_PATH, text(notice_page()))
         self.bse.route("POST", "/info/listse.do", text(notice_list(None), "text/plain"))
-        csrc_list = (FIXTURES / "csrc" / "constructed_list.html").read_text(encoding="utf-8")
-        self.csrc.route("GET", "*", text(csrc_list))
+        csrc_list = (FIXTURES / "csrc" / "constructed_js_list.html").read_text(encoding="utf-8")
+        self.csrc.route("GET", "*", text(csrc_list))  # list pages filled in by JavaScript; the JSON API has nothing new
+        self.csrc.route("GET", "/searchList/a1a078ee0bc54721ab6b148884c784a8",
+                        text(json.dumps({"data": {"results": [], "total": 0}}), "application/json"))
 
     def serve_market(self, today: date, close: float, amount: float, clist_scale: float) -> None:
         self.kline.route("GET", "/api/qt/stock/kline/get", text(kline_body(today, close, amount), "application/json"))

@@ -13,7 +13,7 @@ from sentibot.store import db as store
 from sentibot.collect.http import SHELL_MAX_BYTES, FetchError, captcha_marker, classify_json, safe_url
 from sentibot.collect.notices import cninfo
 from sentibot.collect.notices.parse import (
-    DISCLOSURE_FIELDS, NEWS_FIELDS, RISK_TITLE_WORDS, c3vk_value, column_links, column_name,
+    DISCLOSURE_FIELDS, NEWS_FIELDS, RISK_TITLE_WORDS, c3vk_value, column_links, column_name as column_name_of,
     parse_bse_disclosures, parse_bse_news, parse_node_id,
 )
 
@@ -57,7 +57,7 @@ async def columns(ctx: CollectContext, problems: list[tuple[Outcome, str]]) -> l
     """The columns to read: SENTIBOT_BSE_NODES when set, else the ids read from the column pages (cached a day)."""
     s = ctx.settings
     if s.bse_nodes:
-        return [Column(column_name(n), n) for n in s.bse_nodes]
+        return [Column(column_name_of(n), n) for n in s.bse_nodes]
     stamp = ctx.now.isoformat(timespec="seconds")
     read_at = store.get_cursor(ctx.db, SOURCE, "nodes_read_at")
     cached = {name: store.get_cursor(ctx.db, SOURCE, f"node:{name}") for name in s.bse_columns}
