@@ -15,7 +15,10 @@ from pathlib import Path
 from bs4 import BeautifulSoup
 
 from sentibot.collect.notices.parse import parse_bse_news, parse_notice_page
+from sentibot.collect.search.cipher import cipher_text
 from sentibot.collect.search.parse import EncryptedSeries, decrypt_series
+from sentibot.text.notice_stocks import stocks_named
+from sentibot.text.tokenizer import mentions
 
 FIX = Path(__file__).resolve().parents[1] / "tests" / "fixtures"
 KEY = "qW3eR7tYu9P0123456789,"
@@ -78,6 +81,16 @@ def main() -> list[dict]:
                         "values/s", "split+float values/s",
                         _rate(lambda: [[float(v) for v in plain.split(",")] for _ in range(3)], 3 * 1826, 20),
                         ">= 100,000 values/s (5 years x 4 keywords x 3 metrics = ~22k values)"))
+    ua = "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0"
+    rows.append(_figure("cipher_text_per_s", _rate(lambda: cipher_text(ua, "北交所", 1763957200000), 1, 2000),
+                        "headers/s", "json.dumps of its payload/s",
+                        _rate(lambda: json.dumps({"ua": ua, "url": "u", "clientTs": 1}, separators=(",", ":")), 1, 2000),
+                        ">= 1,000 headers/s (one per Baidu request; a cycle sends a few)"))
+    text = page.split("<div", 1)[0] + "".join(BeautifulSoup(page, "html.parser").stripped_strings)
+    mentions(text)  # the dictionaries load once, outside the timing
+    rows.append(_figure("notice_stocks_per_s", _rate(lambda: stocks_named("北交所加强交易监管", text), 1, 300),
+                        "notices/s", "tokenizer.mentions notices/s", _rate(lambda: mentions(text), 1, 300),
+                        ">= 100 notices/s (a cycle stores a handful)"))
     return rows
 
 
