@@ -3,7 +3,6 @@
 import asyncio
 import json
 from datetime import date, datetime
-from pathlib import Path
 
 import pytest
 

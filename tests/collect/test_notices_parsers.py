@@ -1,6 +1,5 @@
 """Pure notice parsers: bse.cn null([...]) lists, notice pages, disclosure filtering, CSRC pages."""
 
-from pathlib import Path
 
 import pytest
 

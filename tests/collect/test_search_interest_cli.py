@@ -1,6 +1,5 @@
 """`sentibot collect` for search interest: the not-configured line, and a real cycle into the database."""
 
-from pathlib import Path
 
 from click.testing import CliRunner
 

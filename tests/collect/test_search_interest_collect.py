@@ -3,7 +3,6 @@
 import asyncio
 import json
 from datetime import date, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from werkzeug.wrappers import Response

@@ -2,7 +2,6 @@
 
 import json
 from datetime import date, timedelta
-from pathlib import Path
 
 import pytest
 from hypothesis import given, strategies as st
@@ -165,3 +164,8 @@ def test_wechat_other_code_and_bad_shape_are_errors():
 def test_wechat_non_numeric_item():
     with pytest.raises(InputError, match="wx 北交所 time_indexes\\[2\\]: item 2 is not a number: 'abc'"):
         parse_wechat_response(load("wechat_index", "constructed_getdefaultindex_non_numeric.json"), "wx")
+
+
+def test_wechat_auth_failed_fixture():
+    with pytest.raises(NeedsCredentials, match="auth failed"):
+        parse_wechat_response(load("wechat_index", "constructed_code_auth_failed.json"), "wx")

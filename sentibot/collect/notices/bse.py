@@ -60,17 +60,17 @@ async def columns(ctx: CollectContext, problems: list[tuple[Outcome, str]]) -> l
         return [Column(column_name_of(n), n) for n in s.bse_nodes]
     stamp = ctx.now.isoformat(timespec="seconds")
     read_at = store.get_cursor(ctx.db, SOURCE, "nodes_read_at")
-    cached = {name: store.get_cursor(ctx.db, SOURCE, f"node:{name}") for name in s.bse_columns}
+    cached: dict[str, str | None] = {name: store.get_cursor(ctx.db, SOURCE, f"node:{name}") for name in s.bse_columns}
     fresh = read_at and (ctx.now - datetime.fromisoformat(read_at)).total_seconds() < NODES_MAX_AGE_S
     if not (fresh and all(cached.values())):
         found = await _read_node_ids(ctx, s.bse_columns, problems)
         with ctx.db.atomic():
-            for name, node in found.items():
-                store.set_cursor(ctx.db, SOURCE, f"node:{name}", node, stamp)
+            for name, read in found.items():
+                store.set_cursor(ctx.db, SOURCE, f"node:{name}", read, stamp)
             if len(found) == len(s.bse_columns):
                 store.set_cursor(ctx.db, SOURCE, "nodes_read_at", stamp, stamp)
         cached.update(found)
-    out = []
+    out: list[Column] = []
     for name in s.bse_columns:
         node = cached.get(name) or CONFIRMED.get(name)
         if node:

@@ -45,7 +45,7 @@ def parse_search_list(payload: Any, base_url: str, where: str) -> list[ListedArt
     """Rows of a searchList answer (data.results[]); empty results with data.total > 0 is an error, not 'nothing'."""
     data = payload.get("data") if isinstance(payload, dict) else None
     results = data.get("results") if isinstance(data, dict) else None
-    if not isinstance(results, list):
+    if not isinstance(data, dict) or not isinstance(results, list):
         raise InputError(f"{where}: no data.results list in the searchList answer")
     total = data.get("total")
     if not results and isinstance(total, int) and total > 0:

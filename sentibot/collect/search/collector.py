@@ -157,7 +157,7 @@ async def collect_baidu(ctx: CollectContext, since: date | None = None) -> Colle
         return CollectResult(BAIDU, Outcome.PAUSED, 0, reason)
     headers = {"Cookie": str(s.baidu_cookie), "Referer": f"{s.baidu_index_url}/v2/main/index.html"}
     start, end = _range(ctx, since)
-    stored, unindexed = 0, set()  # type: int, set[str]
+    stored, unindexed = 0, set[str]()
     try:
         for first, last in split_windows(start, end):
             window: list[Observation] = []

@@ -81,7 +81,8 @@ async def probe_wechat(ctx: CollectContext, recorder: Recorder | None) -> list[P
 
     def judge(text: str) -> str:
         observations, missing = parse_wechat_response(_json(text), endpoint)
-        return f"{len(observations)} values in content.resp_list" + (f", none for {', '.join(missing)}" if missing else "")
+        none = f", none for {', '.join(missing)}" if missing else ""
+        return f"{len(observations)} values in content.resp_list{none}"
 
     line, _ = await answer(ctx, recorder, WECHAT, endpoint, "POST", f"{s.wechat_index_url}/cgi-bin/wxaweb/wxindex",
                            judge, needs=(NeedsCredentials,), blocks=(StatusBlocked,), json=body,
