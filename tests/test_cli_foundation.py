@@ -127,7 +127,7 @@ def test_history_json_is_alert_json(filled):
     result = _run("history", "--db", str(filled), "--json", "--kind", "alerts")
     objects = [json.loads(line) for line in result.stdout.splitlines()]
     assert objects[0] == {"kind": "frenzy", "ts": "2023-11-15T15:30:00+08:00", "level": "frenzy", "score": 3.4,
-                          "title": "北交所散户情绪：狂热", "reasons": ["帖子数 ×4", "成交额 ×3"]}
+                          "title": "北交所散户情绪：狂热", "reasons": ["帖子数 ×4", "成交额 ×3"], "stocks": []}
     assert objects[1]["kind"] == "regulator_warning" and objects[1]["score"] is None
     everything = [json.loads(line) for line in _run("history", "--db", str(filled), "--json").stdout.splitlines()]
     assert [o.get("record", "alert") for o in everything] == ["score", "score", "alert", "notice", "alert"]

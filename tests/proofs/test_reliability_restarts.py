@@ -38,7 +38,7 @@ def attempts(db_path) -> dict[str, int]:
 def test_five_restarts_across_missed_schedules_run_each_job_once_and_keep_the_jobs(tmp_path, caplog):
     db_path = tmp_path / "restarts.db"
     urls = {f"{name}_url": CLOSED for name in ("guba", "guba_api", "eastmoney", "eastmoney_list", "eastmoney_session",
-                                                "bse", "csrc", "baidu_index", "wechat_index", "em_rank")}
+                                                "bse", "csrc", "cninfo", "baidu_index", "wechat_index", "em_rank")}
     settings = load_settings(environ={}, env_file=None, db=db_path, telegram_token="", http_retries=0,
                              http_timeout_s=1.0, min_interval_s=0.0, guba_interval_s=1.0, market_interval_s=1.0,
                              off_hours_interval_s=1.0, notices_interval_s=1.0, search_interval_s=1.0,

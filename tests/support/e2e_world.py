@@ -194,6 +194,7 @@ class World:
             "SENTIBOT_EASTMONEY_URL": self.kline.url, "SENTIBOT_EASTMONEY_LIST_URL": self.clist.url,
             "SENTIBOT_EASTMONEY_SESSION_URL": self.kline.url,
             "SENTIBOT_BSE_URL": self.bse.url, "SENTIBOT_CSRC_URL": self.csrc.url,
+            "SENTIBOT_CNINFO_URL": self.elsewhere.url,
             "SENTIBOT_EM_RANK_URL": self.elsewhere.url, "SENTIBOT_BAIDU_INDEX_URL": self.elsewhere.url,
             "SENTIBOT_WECHAT_INDEX_URL": self.elsewhere.url,
             "SENTIBOT_GUBA_BARS": BAR, "SENTIBOT_GUBA_SCOPE": "bars", "SENTIBOT_MARKET_SCOPE": "index",
