@@ -82,6 +82,9 @@ Probe = Callable[["CollectContext", "Recorder | None"], Awaitable[list[ProbeLine
 PROBES: dict[str, str] = {
     "market": "sentibot.collect.market:probe",
     "universe": "sentibot.collect.universe:probe",
+    "notices": "sentibot.collect.notices.probe:probe",
+    "baidu_index": "sentibot.collect.search.probe:probe_baidu",
+    "wechat_index": "sentibot.collect.search.probe:probe_wechat",
 }
 
 Parse = Callable[[str], "tuple[Verdict, str]"]  # body -> (verdict, what was recognised, e.g. "4 bars")

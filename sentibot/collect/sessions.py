@@ -36,6 +36,7 @@ SESSION_MAX_AGE_S = 3600.0  # clients keep nid18 from 20 s to hours; it is refre
 SESSION_BACKOFF_S = 300.0  # webreport itself refused: minutes before asking it again (bans follow hammering)
 QUOTE_REFERER = "https://quote.eastmoney.com/"
 GUBA_REFERER = "https://guba.eastmoney.com/"
+BSE_REFERER = "/news/important_news.html"  # under SENTIBOT_BSE_URL (SOURCES.md §0)
 
 
 @dataclass(frozen=True)
@@ -189,10 +190,43 @@ def guba_family(settings: Settings) -> HostFamily:
                       drop_is_refusal=True, refusal_hint="Guba throttles and drops clients it does not trust")
 
 
-# name -> factory; a new family (e.g. bse.cn with its C3VK challenge) is one line here.
+class BseSession:
+    """bse.cn's WAF: no step before the first request; its C3VK challenge is answered when it comes (SOURCES.md §3).
+
+    The 307 + Set-Cookie form is answered by the cookie jar while the redirect is followed; the 200 JavaScript form
+    (`document.cookie="C3VK=<value>; path=/"`) by copying the value and resending once. A challenge that persists
+    (the page again after the resend, or a redirect loop) is a block.
+    """
+
+    async def open(self, client: PoliteClient, *, refresh: bool) -> dict[str, str]:
+        return {}
+
+    def challenge(self, response: httpx.Response) -> Challenge | None:
+        from sentibot.collect.notices.parse import c3vk_value
+        from sentibot.collect.verdict import SHELL_MAX_BYTES
+
+        if response.is_redirect:  # the client stopped following: the 307 challenge did not let it through
+            sets = " ".join(response.headers.get_list("set-cookie"))
+            return Challenge("C3VK challenge persists (307 redirect loop)" if "C3VK=" in sets else "redirect loop")
+        if len(response.content) > SHELL_MAX_BYTES or "<script" not in response.text:
+            return None  # real answers (JSONP, pages) are larger, or carry no script
+        value = c3vk_value(response.text)
+        return Challenge("C3VK JavaScript challenge", {"C3VK": value}) if value else None
+
+
+def bse_family(settings: Settings) -> HostFamily:
+    """www.bse.cn: the news Referer by default (disclosure requests send their own), the C3VK challenge step."""
+    host = netloc(settings.bse_url)
+    return HostFamily("bse", frozenset({host}), ("bse.cn",), {host: {"Referer": f"{settings.bse_url}{BSE_REFERER}"}},
+                      step=BseSession(), refusal_hint="bse.cn's WAF refuses non-browser agents and challenges cold "
+                                                      "clients (C3VK)")
+
+
+# name -> factory; a new family is one line here.
 FAMILIES: dict[str, Callable[[Settings], HostFamily]] = {
     "eastmoney": eastmoney_family,
     "guba": guba_family,
+    "bse": bse_family,
 }
 
 

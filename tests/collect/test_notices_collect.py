@@ -153,7 +153,7 @@ def test_javascript_challenge_is_answered_by_the_session_step(sites, tmp_path):
     assert db["notices"].get(f"{bse.url}{PAGE}")["notice_class"] == "regulator_warning"
 
 
-@pytest.mark.parametrize("form", ["persist"])
+@pytest.mark.parametrize("form", ["persist", "loop"])
 def test_a_challenge_that_persists_is_a_block(sites, tmp_path, form):
     bse, _, _ = sites
     bse.challenge = form

@@ -135,7 +135,8 @@ SUPERVISION_NODE = "2760"  # the fake's 监管动态 node id (the real one is re
 
 
 class BseSite(Site):
-    """bse.cn: WAF 403 for non-browser agents; C3VK challenge ('307', 'js', 'persist' or None); JSONP lists."""
+    """bse.cn: WAF 403 for non-browser agents; C3VK challenge ('307', 'js', None, or one that persists: 'persist'
+    for the JavaScript form, 'loop' for the 307 form); JSONP lists."""
 
     def __init__(self, challenge: str | None = "307") -> None:
         super().__init__()
@@ -149,7 +150,7 @@ class BseSite(Site):
     def _gate(self, request: Request) -> Reply | None:
         if not request.headers.get("user-agent", "").startswith("Mozilla/5.0"):
             return Reply(403, "<html><body>403 Forbidden</body></html>")  # "httpx 缺省 UA 被 WAF 403"
-        if self.challenge is None or (request.cookies.get("C3VK") == C3VK and self.challenge != "persist"):
+        if self.challenge is None or (request.cookies.get("C3VK") == C3VK and self.challenge not in ("persist", "loop")):
             return None
         if self.challenge == "js" or self.challenge == "persist":
             return Reply(body=f'<html><script>document.cookie="C3VK={C3VK}; path=/; max-age=300;";'
