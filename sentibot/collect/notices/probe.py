@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from functools import partial
 from typing import TYPE_CHECKING, Callable
 
 from sentibot.errors import InputError
@@ -60,7 +61,7 @@ async def probe(ctx: CollectContext, recorder: Recorder | None) -> list[ProbeLin
         for path in s.bse_column_pages:
             url = f"{s.bse_url}{path}"
             line, html = await answer(ctx, recorder, SOURCE, f"bse.cn page {path}", "GET", url,
-                                      lambda t, u=url: _links(t, u, s.bse_columns))
+                                      partial(_links, url=url, names=s.bse_columns))
             lines.append(line)
             links.update({k: v for k, v in column_links(html, url, s.bse_columns).items() if k not in links})
         for name in s.bse_columns:
@@ -69,7 +70,7 @@ async def probe(ctx: CollectContext, recorder: Recorder | None) -> list[ProbeLin
                                        "no link named so on the column pages (set SENTIBOT_BSE_NODES)"))
                 continue
             line, html = await answer(ctx, recorder, SOURCE, f"bse.cn column {name}", "GET", links[name],
-                                      lambda t, n=name: f"#curNodeId {parse_node_id(t, n)}")
+                                      partial(_node, where=name))
             lines.append(line)
             if html:
                 nodes[name] = parse_node_id(html, name)
@@ -78,7 +79,7 @@ async def probe(ctx: CollectContext, recorder: Recorder | None) -> list[ProbeLin
         form = {"page": 0, "pageSize": 5, "keywords": "", "nodeIds[]": node, "needFields[]": NEWS_FIELDS.split(",")}
         lines.append((await answer(
             ctx, recorder, SOURCE, f"bse.cn news {name}", "POST", url,
-            lambda t, n=name: _news(t, s.bse_url, n), data=form,
+            partial(_news, base=s.bse_url, name=name), data=form,
             headers={**bse.XHR, "Referer": f"{s.bse_url}{bse.NEWS_REFERER}"}))[0])
     lines.append(await _disclosures(ctx, recorder))
     start = (ctx.now.date() - timedelta(days=30)).isoformat()
@@ -94,6 +95,14 @@ def _links(html: str, url: str, names: tuple[str, ...]) -> str:
     if not found:
         raise InputError(f"no link named {' or '.join(names)} on the page")
     return "links to " + ", ".join(found)
+
+
+def _node(html: str, where: str) -> str:
+    return f"#curNodeId {parse_node_id(html, where)}"
+
+
+def _channel(html: str, where: str) -> str:
+    return f"channelid {parse_channel_id(html, where)}"
 
 
 def _news(text: str, base: str, name: str) -> str:
@@ -137,7 +146,7 @@ async def _csrc(ctx: CollectContext, recorder: Recorder | None) -> list[ProbeLin
         for path in s.csrc_lists:
             url = f"{s.csrc_url}{path}"
             line, html = await answer(ctx, recorder, SOURCE, f"csrc list {path}", "GET", url,
-                                      lambda t, u=url: f"channelid {parse_channel_id(t, u)}")
+                                      partial(_channel, where=url))
             lines.append(line)
             if html:
                 channels.append(parse_channel_id(html, url))
