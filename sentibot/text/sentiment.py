@@ -10,8 +10,8 @@ from sentibot.errors import ConfigError
 
 _EMOTICON_RE = re.compile(r"\[[^\[\]\s]{1,8}\]")
 _EMOTICON_TOKENS = 3  # an emoticon name is at most this many tokens
-_NEGATION_WINDOW = 2  # a negator up to two tokens before a word flips it (不会 大涨, 没 什么 利好)
-_QUESTION = -1.0  # a forum question casts doubt ("牛市回归?", "能否见底?"): mildly bearish on its own
+_NEGATION_WINDOW = 3  # a negator up to three tokens before a word flips it (不会 大涨, 没有 什么 明确 利好)
+_NEUTRAL_MARGIN = 1.0  # |total| below this is no stance: one weak cue (连涨, 买) or cues that nearly cancel
 _SQUASH = 2.0  # score = total / (|total| + _SQUASH): one strong word gives ~0.5, several approach 1
 _CLAUSE_END = frozenset(",.;!?:。,;、~…|")  # tokens that close a clause (text is NFKC-normalised: ，→, ！→! ？→?)
 _CONTRASTS = frozenset({"但", "但是", "可惜", "不过", "然而", "可是", "只是"})  # the clause after these decides
@@ -26,7 +26,17 @@ _RHETORICAL = frozenset({"还", "怎么还", "咋还"})  # 还不跑?: urging th
 _COMPLAINT = frozenset({"怎么", "为什么", "为何", "咋"})  # 怎么还不涨 / 怎么还不跌: a complaint, bearish either way
 _ACTIONS = frozenset({"跑", "卖", "买", "走", "走人", "出", "进", "上车", "下车", "加仓", "抄底", "清仓", "割肉", "止损",
                       "买入", "卖出", "进场", "离场", "减仓", "补仓", "出货", "逃"})
-_END, _MA, _OPEN, _CLOSE, _CONTRAST, _INTENSIFIER, _NEGATOR = range(7)  # roles of control tokens
+# a move that ends reverses the clause before it: 反弹结束 is bearish, 回调已经结束 and 悲观预期释放 bullish
+_ENDERS = frozenset({"结束", "结束了", "到头", "到头了", "释放", "出尽", "告一段落"})
+_TARGET_VERBS = frozenset({"上", "站上", "冲", "冲上", "看", "破", "突破", "目标", "目标价", "必上", "剑指"})
+_TARGET = 1.0  # 上2000, 看3000, 目标价2200: a price target above is a bullish call
+# interrogatives: a question clause with one of them asks for information (该不该卖?), it does not take a side
+_ASKING = frozenset({"什么", "如何", "怎样", "怎么样", "是否", "能否", "该不该", "要不要", "会不会", "能不能", "可不可以",
+                     "还是", "哪", "哪个", "哪些", "哪里", "多少", "几", "几个", "谁", "啥", "何时"})
+_ASKED = 0.5  # what such a question clause keeps of its evidence
+# irony markers: with one of them a bullish title is mocking the bulls (讲个笑话,茅台见底了; 想多了)
+_IRONY = frozenset({"笑话", "讲个笑话", "想多了", "做梦", "醒醒", "白日做梦", "痴人说梦"})
+_END, _MA, _OPEN, _CLOSE, _CONTRAST, _INTENSIFIER, _NEGATOR, _ENDER, _ASK, _IRONIC = range(10)  # roles of control tokens
 
 
 @dataclass(frozen=True)
@@ -52,7 +62,9 @@ class Lexicon:
         # every token that is not a plain word, with its role: one dict lookup per token in score_tokens
         controls = {t: _END for t in _CLAUSE_END} | {"吗": _MA, "[": _OPEN, "]": _CLOSE}
         controls |= {t: _CONTRAST for t in _CONTRASTS} | {t: _INTENSIFIER for t in _INTENSIFIERS}
-        controls |= {t: _NEGATOR for t in self.negators}
+        controls |= {t: _NEGATOR for t in self.negators} | {t: _ENDER for t in _ENDERS if t not in self.weights}
+        controls |= {t: _ASK for t in _ASKING if t not in self.weights and t not in controls}
+        controls |= {t: _IRONIC for t in _IRONY if t not in self.weights}
         object.__setattr__(self, "controls", controls)
         # first characters that may be glued to a word (不涨, 太弱): a cheap test before _lookup
         object.__setattr__(self, "glued", frozenset(_DEGREE_PREFIX) | {n for n in self.negators if len(n) == 1})
@@ -113,9 +125,9 @@ def score_tokens(tokens: list[str], clean: str, lexicon: Lexicon) -> Sentiment:
     words: list[str] = []
     last_negator = last_intensifier = -10
     negator = ""
-    rhetorical = complaint = False
+    rhetorical = complaint = asking = False
+    ironic = ""
     asked = ""
-    question = False
     opened = -10  # index of the last "[": tokens of an emoticon name ([看多]) are counted below, not here
     controls = lexicon.controls
     glued = lexicon.glued
@@ -130,6 +142,8 @@ def score_tokens(tokens: list[str], clean: str, lexicon: Lexicon) -> Sentiment:
             elif len(token) > 1 and (token[0] in glued or token[-1] in _PARTICLE_SUFFIX or "涨" in token
                                      or "跌" in token) and (found := _lookup(token, weights, negators)):
                 weight, shown = found
+            elif i and token.isdigit() and tokens[i - 1] in _TARGET_VERBS:  # 上2000: a price target
+                weight, shown = _TARGET, tokens[i - 1] + token
             else:
                 continue
             if i - last_negator <= _NEGATION_WINDOW and shown == token:
@@ -150,19 +164,28 @@ def score_tokens(tokens: list[str], clean: str, lexicon: Lexicon) -> Sentiment:
         elif i - opened <= _EMOTICON_TOKENS:
             continue
         elif role == _END or role == _MA:
-            if role == _MA and clause > 0:  # 还能涨吗: a bullish claim put as a question is a doubt
+            if (role == _MA or token == "?") and asking:  # 什么时候可以加仓?: asks, takes no side
+                clause *= _ASKED
+            elif role == _MA and clause > 0:  # 还能涨吗: a bullish claim put as a question is a doubt
                 clause = -clause
                 words.append("吗")
-            if role == _MA or token == "?":
-                question = True
             elif token == "!":
                 clause *= _INTENSIFY
             total += clause
             clause = 0.0
+            asking = False
             last_negator = last_intensifier = -10  # negation and intensity do not reach past the clause
         elif role == _CONTRAST:
             total = (total + clause) * _CONTRAST_DAMPEN
             clause = 0.0
+        elif role == _ENDER:
+            if clause:  # 反弹结束: the move named before it is over, so its sign turns
+                clause = -clause
+                words.append(token)
+        elif role == _ASK:
+            asking = True
+        elif role == _IRONIC:
+            ironic = token
         elif role == _NEGATOR:
             rhetorical = i > 0 and tokens[i - 1] in _RHETORICAL
             complaint = rhetorical and (tokens[i - 1] != "还" or (i > 1 and tokens[i - 2] in _COMPLAINT))
@@ -177,9 +200,11 @@ def score_tokens(tokens: list[str], clean: str, lexicon: Lexicon) -> Sentiment:
             if weight is not None:
                 total += weight
                 words.append(emoticon)
-    if question or "?" in clean:  # a forum question usually casts doubt (牛市回归?); weak evidence on its own
-        total += _QUESTION
-        words.append("?")
+    if ironic and total > 0:  # the bullish words are what is being mocked
+        total = -total
+        words.append(ironic)
+    if abs(total) < _NEUTRAL_MARGIN:  # one weak cue, or cues that cancel: no stance a reader would name
+        return Sentiment(0.0, "neutral", tuple(words))
     score = round(total / (abs(total) + _SQUASH), 3)
-    label = "positive" if total > 0 else "negative" if total < 0 else "neutral"
+    label = "positive" if total > 0 else "negative"
     return Sentiment(score, label, tuple(words))

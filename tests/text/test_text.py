@@ -172,32 +172,31 @@ def test_lexicon_has_no_single_stock_or_liquor_entries():
         assert not any(b in word for b in banned), word
 
 
-def test_accuracy_on_the_labelled_dev_titles():
+def test_three_class_figures_on_the_clean_dev_titles():
     from benchmarks.eval_sentiment import DEV, evaluate
 
     if not DEV.exists():
         pytest.skip(f"{DEV} is absent: the labelled titles live in ../shared/data and are not shipped")
     result = evaluate(DEV)
-    assert result["all"]["n"] == 500 and result["dev_half"]["n"] == result["held_out_half"]["n"] == 250
-    # regression floors under the measured figures (docs/text.md); neutral counts as a miss. The held-out half
-    # (odd rows, never read while developing the lexicon) is the honest figure.
-    assert result["held_out_half"]["accuracy"] >= 0.47  # measured 47.6%
-    assert result["all"]["accuracy"] >= 0.51  # measured 51.8%
-    assert result["held_out_half"]["precision_decided"] >= 0.74  # accuracy on the titles decided: 74.8%
-    assert result["all"]["precision_decided"] >= 0.77  # 77.8%
+    assert result["all"]["n"] == 605 and result["tune_half"]["n"] + result["held_out_half"]["n"] == 605
+    # regression floors under the measured figures (docs/text.md); the held-out half is only scored, never read
+    assert result["held_out_half"]["accuracy"] >= 0.68  # measured 69.1%
+    assert result["held_out_half"]["macro_f1"] >= 0.68  # 0.696
+    assert result["all"]["accuracy"] >= 0.72
 
 
-def test_the_ceiling_check_learns_words_and_lets_the_lexicon_decide_first():
-    from benchmarks.eval_sentiment import NaiveBayes, ceiling
+def test_metrics_and_the_split_are_what_they_say():
+    from benchmarks.eval_sentiment import metrics, split
 
-    model = NaiveBayes([(["好", "香"], "positive"), (["好", "甜"], "positive"), (["坑", "烂"], "negative")])
-    assert model.predict(["甜"]) == "positive" and model.predict(["烂"]) == "negative"
-    # "转发" titles carry no lexicon evidence, so naive Bayes decides them; it learns 转发 -> negative from the
-    # other folds. "利好" titles are decided by the lexicon (positive), where naive Bayes, swayed by the negative
-    # prior, calls them negative.
-    rows = [("转发", "negative")] * 10 + [("利好", "positive")] * 6 + [("利好", "negative")] * 4
-    result = ceiling(rows, folds=5)
-    assert result == {"folds": 5, "naive_bayes": 14 / 20, "lexicon_then_naive_bayes": 16 / 20}
+    r = metrics([("positive", "positive"), ("positive", "neutral"), ("negative", "positive"), ("neutral", "neutral")])
+    assert r["accuracy"] == 0.5 and r["coverage"] == 0.5 and r["precision_decided"] == 0.5
+    assert r["per_class"]["positive"] == {"precision": 0.5, "recall": 0.5, "f1": 0.5}
+    assert r["per_class"]["negative"]["f1"] == 0.0 and r["per_class"]["neutral"]["recall"] == 1.0
+    assert abs(r["macro_f1"] - (0.5 + 0 + 2 / 3) / 3) < 1e-9
+    rows = [(str(i), "positive" if i % 3 else "neutral") for i in range(30)]
+    tune, held = split(rows)
+    assert sorted(tune + held) == list(range(30)) and split(rows) == (tune, held)  # a partition, the same each run
+    assert sum(rows[i][1] == "neutral" for i in tune) == 5  # stratified: each label halved
 
 
 def test_broken_dictionaries_are_one_line_config_errors(tmp_path):
