@@ -30,9 +30,11 @@ _ACTIONS = frozenset({"跑", "卖", "买", "走", "走人", "出", "进", "上�
 _ENDERS = frozenset({"结束", "结束了", "到头", "到头了", "释放", "出尽", "告一段落"})
 _TARGET_VERBS = frozenset({"上", "站上", "冲", "冲上", "看", "破", "突破", "目标", "目标价", "必上", "剑指"})
 _TARGET = 1.0  # 上2000, 看3000, 目标价2200: a price target above is a bullish call
+# these ask even without a question mark (能否见底,还要看三天; 什么时候可以加仓)
+_ALWAYS_ASKING = frozenset({"能否", "是否", "该不该", "要不要", "能不能", "可不可以", "何时", "什么时候"})
 # interrogatives: a question clause with one of them asks for information (该不该卖?), it does not take a side
 _ASKING = frozenset({"什么", "如何", "怎样", "怎么样", "是否", "能否", "该不该", "要不要", "会不会", "能不能", "可不可以",
-                     "还是", "哪", "哪个", "哪些", "哪里", "多少", "几", "几个", "谁", "啥", "何时"})
+                     "还是", "哪", "哪个", "哪些", "哪里", "多少", "几", "几个", "谁", "啥"}) | _ALWAYS_ASKING
 _ASKED = 0.5  # what such a question clause keeps of its evidence
 # irony markers: with one of them a bullish title is mocking the bulls (讲个笑话,茅台见底了; 想多了)
 _IRONY = frozenset({"笑话", "讲个笑话", "想多了", "做梦", "醒醒", "白日做梦", "痴人说梦"})
@@ -125,8 +127,8 @@ def score_tokens(tokens: list[str], clean: str, lexicon: Lexicon) -> Sentiment:
     words: list[str] = []
     last_negator = last_intensifier = -10
     negator = ""
-    rhetorical = complaint = asking = False
-    ironic = ""
+    rhetorical = complaint = False
+    asking = ironic = ""
     asked = ""
     opened = -10  # index of the last "[": tokens of an emoticon name ([看多]) are counted below, not here
     controls = lexicon.controls
@@ -155,7 +157,8 @@ def score_tokens(tokens: list[str], clean: str, lexicon: Lexicon) -> Sentiment:
                     weight, shown = -weight, negator + token
             if i - last_intensifier <= _NEGATION_WINDOW:
                 weight *= _INTENSIFY
-            clause += weight
+            if shown not in words:  # a repeated word is emphasis, not new evidence (分红...分红...分红)
+                clause += weight
             words.append(shown)
         elif role == _OPEN:
             opened = i
@@ -164,7 +167,7 @@ def score_tokens(tokens: list[str], clean: str, lexicon: Lexicon) -> Sentiment:
         elif i - opened <= _EMOTICON_TOKENS:
             continue
         elif role == _END or role == _MA:
-            if (role == _MA or token == "?") and asking:  # 什么时候可以加仓?: asks, takes no side
+            if asking and (asking in _ALWAYS_ASKING or role == _MA or token == "?"):  # 该不该卖?: asks, no side
                 clause *= _ASKED
             elif role == _MA and clause > 0:  # 还能涨吗: a bullish claim put as a question is a doubt
                 clause = -clause
@@ -173,7 +176,7 @@ def score_tokens(tokens: list[str], clean: str, lexicon: Lexicon) -> Sentiment:
                 clause *= _INTENSIFY
             total += clause
             clause = 0.0
-            asking = False
+            asking = ""
             last_negator = last_intensifier = -10  # negation and intensity do not reach past the clause
         elif role == _CONTRAST:
             total = (total + clause) * _CONTRAST_DAMPEN
@@ -183,7 +186,7 @@ def score_tokens(tokens: list[str], clean: str, lexicon: Lexicon) -> Sentiment:
                 clause = -clause
                 words.append(token)
         elif role == _ASK:
-            asking = True
+            asking = token
         elif role == _IRONIC:
             ironic = token
         elif role == _NEGATOR:
@@ -193,12 +196,14 @@ def score_tokens(tokens: list[str], clean: str, lexicon: Lexicon) -> Sentiment:
             last_negator, negator = i, token
         else:  # _INTENSIFIER
             last_intensifier = i
+    if asking in _ALWAYS_ASKING:  # the last clause, left open (能否见底)
+        clause *= _ASKED
     total += clause
     if "[" in clean:
         for emoticon in _EMOTICON_RE.findall(clean):
             weight = lexicon.emoticons.get(emoticon)
             if weight is not None:
-                total += weight
+                total += weight if emoticon not in words else weight * 0.25
                 words.append(emoticon)
     if ironic and total > 0:  # the bullish words are what is being mocked
         total = -total
