@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import random
+import re
 import sys
 from collections import Counter
 from collections.abc import Callable
@@ -105,6 +106,38 @@ def print_report(name: str, results: dict) -> None:
             print(f"    {gold:<9}" + "".join(f"{r['confusion'].get((gold, got), 0):>6}" for got in LABELS))
 
 
+# Kinds of title for the error analysis, told from the title's surface alone (never from its label), first match wins
+_KINDS = (
+    ("repost or bare tag", re.compile(r"^\s*(转发|转|//|回复)|^\s*\$[^$]*\$\s*$|^[\s\d.$()A-Za-z]*$")),
+    ("emoticon-only", re.compile(r"^(\s*\[[^\[\]]{1,8}\]\s*)+\[?[^\[\]]{0,3}$")),
+    ("flow or margin data", re.compile(r"\d.*(资金|融资|融券|流入|流出|净买|净卖|北向|北上|主力|大单|成交)"
+                                       r"|(资金|融资|融券|流入|流出|净买|净卖|北向|北上|主力|大单|成交).*\d")),
+    ("switch post", re.compile(r"(卖|清仓|割|抛|换).{0,12}(买|抄底|上车|换成|加仓)")),
+    ("news line", re.compile(r"^[【《『\[][^】》』\]]{1,20}[】》』\]](?!\[)|^[^,:!?。\s]{2,12}:|日讯|公告|报道|研报|快讯")),
+    ("question", re.compile(r"[?吗]|什么时候|能否|是否|该不该|要不要")),
+)
+
+
+def kind(title: str) -> str:
+    """The error-analysis kind of a title (see _KINDS); "statement" when none matches."""
+    from sentibot.text.tokenizer import normalize
+
+    clean = normalize(title)
+    return next((name for name, pattern in _KINDS if pattern.search(clean)), "statement")
+
+
+def by_kind(path: Path, indices: list[int] | None = None) -> dict[str, tuple[int, int]]:
+    """{kind: (titles, misses)} of the lexicon on the rows at indices (all rows by default)."""
+    rows = read_rows(path)
+    out: dict[str, list[int]] = {}
+    for i in range(len(rows)) if indices is None else indices:
+        title, gold = rows[i]
+        tally = out.setdefault(kind(title), [0, 0])
+        tally[0] += 1
+        tally[1] += lexicon_predict(title) != gold
+    return {k: (n, miss) for k, (n, miss) in sorted(out.items())}
+
+
 def print_errors(path: Path) -> None:
     """The tune half's misses, with the deciding words: the material of the error analysis in docs/text.md."""
     from sentibot.text.tokenizer import sentiment, tokenize
@@ -115,7 +148,7 @@ def print_errors(path: Path) -> None:
         title, gold = rows[i]
         s = sentiment(title)
         if s.label != gold:
-            print(f"{gold[:3]}->{s.label[:3]} {s.score:+.2f} {title}  | {' '.join(s.words)} | {'/'.join(tokenize(title))}")
+            print(f"{kind(title)[:8]:<8} {gold[:3]}->{s.label[:3]} {s.score:+.2f} {title}  | {' '.join(s.words)} | {'/'.join(tokenize(title))}")
 
 
 def main(argv: list[str] | None = None) -> list[dict]:
@@ -130,6 +163,12 @@ def main(argv: list[str] | None = None) -> list[dict]:
         return []
     results = evaluate(path)
     print_report(path.name, results)
+    tune, held = split(read_rows(path))
+    kinds = {name: by_kind(path, idx) for name, idx in (("tune", tune), ("held-out", held))}
+    print("  misses by kind of title (titles, misses) on the tune | held-out half:")
+    for k in sorted(set(kinds["tune"]) | set(kinds["held-out"])):
+        (tn, tm), (hn, hm) = kinds["tune"].get(k, (0, 0)), kinds["held-out"].get(k, (0, 0))
+        print(f"    {k:<20} {tn:>4} {tm:>4}  | {hn:>4} {hm:>4}")
     if BINARY.exists():
         old = binary()
         print(f"  secondary, old binary file {BINARY.name} ({old['n']}, forced labels, neutral = miss): "

@@ -35,7 +35,7 @@ _ALWAYS_ASKING = frozenset({"能否", "是否", "该不该", "要不要", "能�
 # interrogatives: a question clause with one of them asks for information (该不该卖?), it does not take a side
 _ASKING = frozenset({"什么", "如何", "怎样", "怎么样", "是否", "能否", "该不该", "要不要", "会不会", "能不能", "可不可以",
                      "还是", "哪", "哪个", "哪些", "哪里", "多少", "几", "几个", "谁", "啥"}) | _ALWAYS_ASKING
-_ASKED = 0.5  # what such a question clause keeps of its evidence
+_ASKED = 0.5  # what a question clause keeps of its evidence: a yes/no question (会跌吗) leans, it does not state
 # irony markers: with one of them a bullish title is mocking the bulls (讲个笑话,茅台见底了; 想多了)
 _IRONY = frozenset({"笑话", "讲个笑话", "想多了", "做梦", "醒醒", "白日做梦", "痴人说梦"})
 _END, _MA, _OPEN, _CLOSE, _CONTRAST, _INTENSIFIER, _NEGATOR, _ENDER, _ASK, _IRONIC = range(10)  # roles of control tokens
@@ -170,8 +170,10 @@ def score_tokens(tokens: list[str], clean: str, lexicon: Lexicon) -> Sentiment:
             if asking and (asking in _ALWAYS_ASKING or role == _MA or token == "?"):  # 该不该卖?: asks, no side
                 clause *= _ASKED
             elif role == _MA and clause > 0:  # 还能涨吗: a bullish claim put as a question is a doubt
-                clause = -clause
+                clause = -clause * _ASKED
                 words.append("吗")
+            elif role == _MA:  # 会跌吗: a fear asked about, not stated
+                clause *= _ASKED
             elif token == "!":
                 clause *= _INTENSIFY
             total += clause
