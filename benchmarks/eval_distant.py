@@ -8,7 +8,8 @@ is fitted on character 1-2-grams of what is left. The installation's collected t
 unlabelled Guba titles in ../shared/data (every title of the dev file is removed from them first, so nothing
 evaluated is trained on), drawn at a few sizes; nothing of it is kept or shipped. Each size is drawn with
 SEEDS seeds and the mean is printed. The model is used only where the lexicon finds cues but no stance (one weak cue,
-or cues that cancel: a title without any cue stays neutral), and only when it is confident (|log-odds| >= the margin); the figure is the tune half's and held-out half's accuracy.
+or cues that cancel: a title without any cue stays neutral), and only when it is confident (|log-odds| >= the
+margin); the figures are the tune half's and the held-out half's accuracy.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ import random
 import re
 import sys
 from collections import Counter
-from pathlib import Path
 
 from benchmarks.eval_sentiment import DATA, DEV, metrics, read_rows, split
 
@@ -51,14 +51,14 @@ def weak_label(title: str, emoticons: dict[str, float]) -> str | None:
 def grams(text: str) -> list[str]:
     """Character 1- and 2-grams of a title with its emoticons stripped (the labels must not be in the features)."""
     chars = [c for c in _EMOTICON.sub("", text) if c.isalnum()]
-    return chars + [a + b for a, b in zip(chars, chars[1:])]
+    return chars + [a + b for a, b in zip(chars, chars[1:], strict=False)]
 
 
 class NaiveBayes:
     """Multinomial naive Bayes, two classes, add-one smoothing; log_odds > 0 leans positive."""
 
     def __init__(self, examples: list[tuple[list[str], str]]) -> None:
-        counts = {"positive": Counter(), "negative": Counter()}
+        counts: dict[str, Counter[str]] = {"positive": Counter(), "negative": Counter()}
         docs = Counter(label for _, label in examples)
         for features, label in examples:
             counts[label].update(features)
@@ -87,7 +87,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
     # the model is asked only where the lexicon found cues but no stance (one weak cue, or cues that cancel)
     lexicon = [s.label for s in found]
     undecided = [s.label == "neutral" and bool(s.words) for s in found]
-    halves = dict(zip(("tune half", "held-out half"), split(rows)))
+    halves = dict(zip(("tune half", "held-out half"), split(rows), strict=True))
     base = {name: metrics([(rows[i][1], lexicon[i]) for i in idx])["accuracy"] for name, idx in halves.items()}
     print(f"{len(titles)} unlabelled titles after removing the {len(rows)} dev titles; "
           f"{sum(weak_label(t, emoticons) is not None for t in titles)} carry a strong emoticon (weak label)")
@@ -105,7 +105,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
                 for name, idx in halves.items():
                     got = [lexicon[i] if not undecided[i] or abs(lo := nb.log_odds(grams(rows[i][0]))) < margin
                            else "positive" if lo > 0 else "negative" for i in idx]
-                    gains[name] += metrics([(rows[i][1], g) for i, g in zip(idx, got)])["accuracy"] / SEEDS
+                    gains[name] += metrics([(rows[i][1], g) for i, g in zip(idx, got, strict=True)])["accuracy"] / SEEDS
                 if size is None:
                     break
             runs = 1 if size is None else SEEDS

@@ -48,7 +48,7 @@ def split(rows: list[tuple[str, str]], seed: int = SEED) -> tuple[list[int], lis
 
 
 def metrics(pairs: list[tuple[str, str]]) -> dict:
-    """Accuracy, macro-F1, per-class precision/recall, confusion, coverage and precision when deciding, of (gold, got)."""
+    """Accuracy, macro-F1, per-class precision/recall, confusion, coverage and precision deciding, of (gold, got)."""
     confusion = Counter(pairs)
     n = max(1, len(pairs))
     hits = sum(c for (gold, got), c in confusion.items() if gold == got)
@@ -76,7 +76,7 @@ def evaluate(path: Path = DEV, predict: Callable[[str], str] = lexicon_predict) 
     rows = read_rows(path)
     got = [predict(title) for title, _ in rows]
     tune, held = split(rows)
-    pairs = [(gold, g) for (_, gold), g in zip(rows, got)]
+    pairs = [(gold, g) for (_, gold), g in zip(rows, got, strict=True)]
     return {"tune_half": metrics([pairs[i] for i in tune]), "held_out_half": metrics([pairs[i] for i in held]),
             "all": metrics(pairs)}
 
@@ -85,7 +85,7 @@ def binary(path: Path = BINARY) -> dict:
     """The old figure on the forced binary labels: accuracy with neutral counted as a miss, and coverage."""
     rows = read_rows(path)
     got = [lexicon_predict(title) for title, _ in rows]
-    decided = [(gold, g) for (_, gold), g in zip(rows, got) if g != "neutral"]
+    decided = [(gold, g) for (_, gold), g in zip(rows, got, strict=True) if g != "neutral"]
     return {"n": len(rows), "accuracy": sum(g == p for g, p in decided) / max(1, len(rows)),
             "coverage": len(decided) / max(1, len(rows)),
             "precision_decided": sum(g == p for g, p in decided) / max(1, len(decided))}
@@ -113,7 +113,8 @@ _KINDS = (
     ("flow or margin data", re.compile(r"\d.*(资金|融资|融券|流入|流出|净买|净卖|北向|北上|主力|大单|成交)"
                                        r"|(资金|融资|融券|流入|流出|净买|净卖|北向|北上|主力|大单|成交).*\d")),
     ("switch post", re.compile(r"(卖|清仓|割|抛|换).{0,12}(买|抄底|上车|换成|加仓)")),
-    ("news line", re.compile(r"^[【《『\[][^】》』\]]{1,20}[】》』\]](?!\[)|^[^,:!?。\s]{2,12}:|日讯|公告|报道|研报|快讯")),
+    ("news line", re.compile(r"^[【《『\[][^】》』\]]{1,20}[】》』\]](?!\[)|^[^,:!?。\s]{2,12}:"
+                             r"|日讯|公告|报道|研报|快讯")),
     ("question", re.compile(r"[?吗]|什么时候|能否|是否|该不该|要不要")),
 )
 
@@ -148,7 +149,8 @@ def print_errors(path: Path) -> None:
         title, gold = rows[i]
         s = sentiment(title)
         if s.label != gold:
-            print(f"{kind(title)[:8]:<8} {gold[:3]}->{s.label[:3]} {s.score:+.2f} {title}  | {' '.join(s.words)} | {'/'.join(tokenize(title))}")
+            print(f"{kind(title)[:8]:<8} {gold[:3]}->{s.label[:3]} {s.score:+.2f} {title}  | {' '.join(s.words)} | "
+                  f"{'/'.join(tokenize(title))}")
 
 
 def main(argv: list[str] | None = None) -> list[dict]:

@@ -33,12 +33,21 @@ _TARGET = 1.0  # 上2000, 看3000, 目标价2200: a price target above is a bull
 # these ask even without a question mark (能否见底,还要看三天; 什么时候可以加仓)
 _ALWAYS_ASKING = frozenset({"能否", "是否", "该不该", "要不要", "能不能", "可不可以", "何时", "什么时候"})
 # interrogatives: a question clause with one of them asks for information (该不该卖?), it does not take a side
-_ASKING = frozenset({"什么", "如何", "怎样", "怎么样", "是否", "能否", "该不该", "要不要", "会不会", "能不能", "可不可以",
-                     "还是", "哪", "哪个", "哪些", "哪里", "多少", "几", "几个", "谁", "啥"}) | _ALWAYS_ASKING
+_ASKING = frozenset({"什么", "如何", "怎样", "怎么样", "会不会", "还是", "哪", "哪个", "哪些", "哪里", "多少", "几",
+                     "几个", "谁", "啥"}) | _ALWAYS_ASKING
 _ASKED = 0.5  # what a question clause keeps of its evidence: a yes/no question (会跌吗) leans, it does not state
 # irony markers: with one of them a bullish title is mocking the bulls (讲个笑话,茅台见底了; 想多了)
 _IRONY = frozenset({"笑话", "讲个笑话", "想多了", "做梦", "醒醒", "白日做梦", "痴人说梦"})
-_END, _MA, _OPEN, _CLOSE, _CONTRAST, _INTENSIFIER, _NEGATOR, _ENDER, _ASK, _IRONIC = range(10)  # roles of control tokens
+# occasions: "sell on the rebound" (反弹就卖) and "buy the dip" (跌到1500就买) name the move as the moment for the
+# opposite action; the action is the stance, so the occasion's own weight is taken back
+_UP_OCCASIONS = frozenset({"反弹", "冲高", "拉高", "反抽", "拉升", "高开"})
+_DOWN_OCCASIONS = frozenset({"回调", "下跌", "跌", "回落", "调整", "跌破", "跌到", "跌倒", "跌至", "低开", "大跌",
+                             "暴跌"})
+_SELLS = frozenset({"卖", "卖出", "卖空", "跑", "快跑", "赶紧跑", "跑路", "走人", "出局", "离场", "出货", "减仓",
+                    "清仓", "逃"})
+_BUYS = frozenset({"买", "买入", "抄底", "加仓", "上车", "接", "梭哈", "进场"})
+# roles of control tokens
+_END, _MA, _OPEN, _CLOSE, _CONTRAST, _INTENSIFIER, _NEGATOR, _ENDER, _ASK, _IRONIC = range(10)
 
 
 @dataclass(frozen=True)
@@ -129,6 +138,7 @@ def score_tokens(tokens: list[str], clean: str, lexicon: Lexicon) -> Sentiment:
     negator = ""
     rhetorical = complaint = False
     asking = ironic = ""
+    occasion: tuple[str, float] | None = None  # the last move word that may be the occasion for an action
     asked = ""
     opened = -10  # index of the last "[": tokens of an emoticon name ([看多]) are counted below, not here
     controls = lexicon.controls
@@ -159,6 +169,12 @@ def score_tokens(tokens: list[str], clean: str, lexicon: Lexicon) -> Sentiment:
                 weight *= _INTENSIFY
             if shown not in words:  # a repeated word is emphasis, not new evidence (分红...分红...分红)
                 clause += weight
+            if occasion and (token in _SELLS if occasion[1] > 0 else token in _BUYS) and shown == token:
+                clause -= occasion[1]  # 反弹就卖空: the rebound is when to sell, not a bullish cue
+                words.remove(occasion[0])
+                occasion = None
+            elif token in _UP_OCCASIONS or token in _DOWN_OCCASIONS:
+                occasion = (shown, weight) if shown == token and shown not in words else None
             words.append(shown)
         elif role == _OPEN:
             opened = i

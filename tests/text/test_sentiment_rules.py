@@ -49,7 +49,7 @@ def test_a_question_alone_takes_no_side_and_an_asking_question_weakens_its_words
 def test_one_weak_cue_or_cues_that_cancel_are_no_stance():
     assert sentiment("这股我30元买的").label == "neutral"  # 买 alone is a report, not a call
     assert sentiment("涨回").label == "neutral" and sentiment("涨回").words == ("涨回",)  # the cue stays visible
-    assert sentiment("冲高,离场").score == 0.0
+    assert sentiment("周五红,下周绿").score == 0.0 and sentiment("周五红,下周绿").label == "neutral"
     assert sentiment("大涨").label == "positive"
 
 
@@ -131,3 +131,17 @@ def test_kept_whole_is_jiebas_own_route():
         assert text._kept_whole(word, tokenizer.FREQ, tokenizer.total) == (tokenizer.lcut(word, HMM=False) == [word])
     # a lexicon word jieba knows too rarely to keep whole is bumped, so it is one token in the shipped model
     assert text.tokenize("拿住") == ["拿住"] and text.tokenize("回本") == ["回本"]
+
+
+def test_a_move_named_as_the_occasion_for_the_opposite_action_does_not_count():
+    # switch and conditional posts: the action is the stance, the move only says when
+    assert sentiment("只要反弹就卖空").words == ("卖空",) and sentiment("只要反弹就卖空").label == "negative"
+    assert sentiment("趁反弹赶紧跑").label == "negative"
+    assert sentiment("跌破1700元,坚决梭哈").label == "positive"
+    assert sentiment("反弹了").label == "positive"  # without the action the move is the stance
+    assert sentiment("反弹不卖").words == ("反弹", "不卖")  # a negated action is no switch
+
+
+def test_repeated_words_count_once():
+    assert sentiment("分红").label == "neutral" and sentiment("分红,分红,分红").label == "neutral"
+    assert sentiment("涨停").score == sentiment("涨停涨停").score
