@@ -8,7 +8,7 @@ import os
 import re
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Callable, Mapping
+from collections.abc import Callable, Mapping
 from urllib.parse import urlparse, urlunparse
 
 from dotenv import dotenv_values

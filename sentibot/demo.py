@@ -97,7 +97,7 @@ def run_demo(db: Database, out_dir: Path, directory: Path = DEMO_DIR) -> DemoRes
             lines.append(f"  {'':16}  why: {'; '.join(a.reasons)}")
     table, best = lead_lag_at(db, LEADLAG_DAY)
     lines += ["", f"Lead-lag, 60 trading days to {LEADLAG_DAY} (Δln attention vs Δln turnover; k>0: attention first):",
-              "  " + "  ".join(f"{int(r.lag):+d}:{r.corr:+.2f}" for r in table.itertuples() if pd.notna(r.corr)),
+              "  " + "  ".join(f"{int(lag):+d}:{corr:+.2f}" for lag, corr in zip(table["lag"], table["corr"]) if pd.notna(corr)),
               "  → " + describe_lead_lag(best) + " (built into the reconstruction: shows the method, not a finding)"]
     from sentibot.views.chart import render_chart  # matplotlib is loaded only here
 

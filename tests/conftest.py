@@ -5,10 +5,8 @@ from __future__ import annotations
 import ipaddress
 import os
 import socket
-from pathlib import Path
 
 import pytest
-from tests.support.paths import FIXTURES
 
 LOOPBACK_NAMES = {"localhost", "localhost.localdomain", ""}
 _attempts: list[str] = []  # remote attempts of the running test, even if the code under test swallowed the error

@@ -1,6 +1,6 @@
 """Trading days and sessions: weekends, official holidays, make-up workdays, the weekday fallback."""
 
-from datetime import date, datetime
+from datetime import date, datetime, UTC
 
 import pytest
 
@@ -85,9 +85,8 @@ def test_in_session(ts, inside):
 
 
 def test_in_session_converts_other_time_zones():
-    from datetime import timezone
-    assert calendar.in_session(datetime(2023, 11, 27, 2, 0, tzinfo=timezone.utc))  # 10:00 in Shanghai
-    assert not calendar.in_session(datetime(2023, 11, 27, 8, 0, tzinfo=timezone.utc))  # 16:00
+    assert calendar.in_session(datetime(2023, 11, 27, 2, 0, tzinfo=UTC))  # 10:00 in Shanghai
+    assert not calendar.in_session(datetime(2023, 11, 27, 8, 0, tzinfo=UTC))  # 16:00
 
 
 @pytest.mark.parametrize("ts, expected", [

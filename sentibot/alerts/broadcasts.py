@@ -9,7 +9,7 @@ failed, blocked, cancelled (the chat unsubscribed before its turn).
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 
 from sqlite_utils import Database
 
@@ -24,9 +24,10 @@ def create(db: Database, text: str, admin_id: int, chat_ids: Iterable[int], now:
     """Store a broadcast and a pending row for each recipient, in one transaction; its id."""
     stamp = _stamp(now)
     with immediate(db):
-        broadcast_id = db["broadcasts"].insert({"text": text, "admin_id": admin_id, "created_at": stamp,
+        broadcast_id = db.table("broadcasts").insert({"text": text, "admin_id": admin_id, "created_at": stamp,
                                                 "finished_at": None}).last_pk
-        db["broadcast_deliveries"].insert_all(
+        assert isinstance(broadcast_id, int)  # an INTEGER PRIMARY KEY rowid
+        db.table("broadcast_deliveries").insert_all(
             ({"broadcast_id": broadcast_id, "chat_id": chat_id, "status": "pending", "updated_at": stamp}
              for chat_id in chat_ids), pk=("broadcast_id", "chat_id"))
     return broadcast_id
@@ -47,7 +48,7 @@ def settle_interrupted(db: Database, broadcast_id: int, now: datetime, stale_s: 
 
 
 def is_finished(db: Database, broadcast_id: int) -> bool:
-    return db["broadcasts"].get(broadcast_id)["finished_at"] is not None
+    return db.table("broadcasts").get(broadcast_id)["finished_at"] is not None
 
 
 def counts(db: Database, broadcast_id: int) -> dict[str, int]:
@@ -64,7 +65,7 @@ async def send(db: Database, broadcast_id: int, send_one: Callable[[int, str], A
     send_one(chat_id, text) makes the request and returns its outcome (sent, blocked, failed, unknown). The
     broadcast is finished when no recipient is pending or sending any more.
     """
-    text = db["broadcasts"].get(broadcast_id)["text"]
+    text = db.table("broadcasts").get(broadcast_id)["text"]
     done: dict[str, int] = {}
     cancelled = db.execute(
         "update broadcast_deliveries set status = 'cancelled', updated_at = ? where broadcast_id = ?"

@@ -11,12 +11,13 @@ a missing one (the operator sees 'unknown' rows in /sources). Everything else is
 from __future__ import annotations
 
 import asyncio
+import functools
 import heapq
 import logging
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Callable
+from collections.abc import Callable
 
 import httpx
 from sqlite_utils import Database
@@ -174,7 +175,7 @@ class Sender:
                 self._chat_ready[chat_id] = time.monotonic() + self.config.limits.chat_interval(chat_id)
                 task = asyncio.create_task(self._send(row, stats))
                 tasks.add(task)
-                task.add_done_callback(lambda t: (tasks.discard(t), slots.release()))
+                task.add_done_callback(functools.partial(_finished, tasks, slots))
         if tasks:
             await asyncio.gather(*tasks, return_exceptions=True)
         self._texts.clear()
@@ -376,8 +377,15 @@ class Sender:
 
 
 def _seconds(exc: RetryAfter) -> float:
-    value = getattr(exc, "_retry_after", None)
-    return value.total_seconds() if isinstance(value, timedelta) else float(exc.retry_after)
+    value = getattr(exc, "_retry_after", None)  # PTB 22 warns on the public int form; read the timedelta first
+    if not isinstance(value, timedelta):
+        value = exc.retry_after
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+def _finished(tasks: set[asyncio.Task], slots: asyncio.Semaphore, task: asyncio.Task) -> None:
+    tasks.discard(task)
+    slots.release()
 
 
 def _log_crash(task: asyncio.Task) -> None:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import html
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 from sentibot.models import Alert, AlertKind, Notice
 from sentibot.views.replies import LIMIT, units

@@ -8,7 +8,8 @@ import signal
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Awaitable, Callable
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 from sqlite_utils import Database
 from telegram import BotCommand, LinkPreviewOptions, Update
@@ -31,7 +32,7 @@ from sentibot.views.replies import clip, e
 
 log = logging.getLogger(__name__)
 CONNECTION_POOL = 8  # connections to the Bot API (DESIGN.md: cap a client's pool at 8); see build_application
-Handler = Callable[[Update, ContextTypes.DEFAULT_TYPE], Awaitable[None]]
+Handler = Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]]
 
 
 @dataclass(frozen=True)
@@ -154,7 +155,8 @@ class HeatCache:
     """The /heat text, recomputed only when the database changed (any connection, any table)."""
 
     def __init__(self) -> None:
-        self._key, self._text = None, ""
+        self._key: tuple | None = None
+        self._text = ""
 
     def text(self, db: Database) -> str:
         from sentibot.views.heat import format_heat, heat_snapshot
@@ -189,7 +191,8 @@ async def cmd_chart(update: Update, context) -> None:
     db = _db(context)
     key = (db.execute("PRAGMA data_version").fetchone()[0], db.conn.total_changes)
     cache = context.bot_data["chart_cache"]
-    if cache.get("key") != key or not Path(cache.get("path", "")).is_file():
+    # a stat and a read of one small local PNG: not worth a thread hop
+    if cache.get("key") != key or not Path(cache.get("path", "")).is_file():  # noqa: ASYNC240
         out = Path(context.bot_data["chart_dir"]) / "chart.png"
         try:
             cache.update(path=str(await asyncio.to_thread(_render_chart, _db_path(db), out)), key=key)
@@ -201,7 +204,7 @@ async def cmd_chart(update: Update, context) -> None:
             await reply(update, i18n.h(update_language(update, context),
                                        "Sorry, the chart could not be drawn right now; the error was logged."))
             return
-    with open(cache["path"], "rb") as fh:
+    with open(cache["path"], "rb") as fh:  # noqa: ASYNC230
         await update.effective_message.reply_photo(fh, caption=i18n.t(update_language(update, context),
                                                                   "北证50: index, turnover, attention and heat, "
                                                                   "90 days"),
@@ -341,7 +344,7 @@ def build_application(settings: Settings, db: Database, *, limits: Limits = Limi
         # max_retries=0: a 429 reaches the caller (the sender reschedules that row) instead of pausing every request
         builder = builder.rate_limiter(AIORateLimiter(
             overall_max_rate=limits.overall_per_s, overall_time_period=1,
-            group_max_rate=limits.group_per_min, group_time_period=60, max_retries=0))
+            group_max_rate=limits.group_per_min, group_time_period=60, max_retries=0))  # type: ignore[arg-type]
     application = builder.build()
     application.bot_data.update(db=db, settings=settings, heat_cache=HeatCache(), chart_cache={},
                                 default_language=i18n.default_language(settings.language),
@@ -390,7 +393,9 @@ async def serve(settings: Settings, db: Database, *, limits: Limits = Limits(),
     sender = schedule_sender(application, db, settings.sender_interval_s, sender_config)
     try:
         await application.start()
-        await application.updater.start_polling(timeout=poll_timeout_s, error_callback=on_poll_error,
+        # PTB types the long-poll timeout int | timedelta; a float goes to getUpdates as is (tests poll for 0.2 s)
+        await application.updater.start_polling(timeout=poll_timeout_s,  # type: ignore[arg-type]
+                                                error_callback=on_poll_error,
                                                 allowed_updates=["message", "callback_query"])
         log.info("bot @%s serving; outbox sender every %ss", application.bot.username, settings.sender_interval_s)
         await stop.wait()

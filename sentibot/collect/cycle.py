@@ -8,7 +8,8 @@ import logging
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Callable, Protocol
+from typing import Protocol
+from collections.abc import Callable
 
 from sqlite_utils import Database
 

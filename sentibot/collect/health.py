@@ -65,10 +65,10 @@ def record_attempt(db: Database, source: str, outcome: Outcome, detail: str, ite
         row.update(status=outcome.value)
     row.update(detail=note, last_attempt_at=stamp)
     with db.atomic():
-        db["source_attempts"].insert({"source": source, "ts": stamp, "outcome": outcome.value, "detail": note,
+        db.table("source_attempts").insert({"source": source, "ts": stamp, "outcome": outcome.value, "detail": note,
                                       "items": items})
         _maybe_alert(db, row, now, settings)
-        db["source_health"].upsert(row, pk="source")
+        db.table("source_health").upsert(row, pk="source")
     return row
 
 

@@ -78,11 +78,11 @@ def store_universe(db: Database, rows: list[dict], now: str) -> int:
             renamed = by_name.get(row["name"])
             if not previous and renamed and renamed["code"] not in listed:
                 old_code = renamed["code"]
-            db["universe"].upsert({"code": row["code"], "name": row["name"], "old_code": old_code,
+            db.table("universe").upsert({"code": row["code"], "name": row["name"], "old_code": old_code,
                                    "market_cap": row["market_cap"], "listed": 1, "updated_at": now}, pk="code")
         gone = [code for code, r in known.items() if r["listed"] and code not in listed]
         for code in gone:
-            db["universe"].update(code, {"listed": 0, "updated_at": now})
+            db.table("universe").update(code, {"listed": 0, "updated_at": now})
     return len(rows)
 
 

@@ -7,7 +7,8 @@ import logging
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Awaitable, Callable
+from typing import Any
+from collections.abc import Awaitable, Callable
 
 from sqlite_utils import Database
 
@@ -45,7 +46,7 @@ class Runtime:
     client: Any  # sentibot.collect.http.PoliteClient
     clock: Callable[[], datetime]
     sender: Any = None  # sentibot.alerts.outbox.Sender (Telegram); None = console delivery
-    last_run: dict[str, datetime] = field(default_factory=dict)
+    last_run: dict[str, datetime | None] = field(default_factory=dict)
     inflight: set = field(default_factory=set)
     running: set = field(default_factory=set)  # job ids with a run in progress
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
@@ -88,10 +89,10 @@ def last_attempts(db: Database, job: CollectJob) -> datetime | None:
     stamps = [rows.get(name) for name in job.sources]
     if not stamps or any(s is None for s in stamps):
         return None
-    return min(datetime.fromisoformat(s) for s in stamps)
+    return min(datetime.fromisoformat(str(s)) for s in stamps)
 
 
-async def guarded(rt: Runtime, job_id: str, body: Callable[[], Awaitable[None]]) -> None:
+async def guarded(rt: Runtime, job_id: str, body: Callable[[], Awaitable[object]]) -> None:
     """Run a job body as its own task (so shutdown can cancel it); an error is logged, never fatal."""
     if rt.stopping.is_set():
         return

@@ -6,7 +6,7 @@ import asyncio
 import logging
 import signal
 from functools import partial
-from typing import Callable
+from collections.abc import Callable
 
 from sentibot.run import jobs
 from sentibot.config import Settings
@@ -79,7 +79,7 @@ async def stop_sender(sender, grace_s: float = SHUTDOWN_GRACE_S) -> None:
     """Stop claiming deliveries and let sends in flight settle; a send cut off stays 'sending' -> 'unknown'."""
     try:
         await asyncio.wait_for(sender.stop(), timeout=grace_s)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         log.warning("event=sender_cut_off grace_s=%.0f effect='rows in flight are settled as unknown at restart'",
                     grace_s)
 
@@ -148,6 +148,9 @@ async def _serve_telegram(rt: Runtime, collect_jobs: list, stop: asyncio.Event) 
 
     watch = PollingWatch(rt.settings, on_conflict=stop.set)
     app = build_application(rt.settings, rt.db)
+    job_queue = app.job_queue
+    if job_queue is None:  # the [job-queue] extra is a declared dependency; a broken install says so
+        raise ConfigError("python-telegram-bot[job-queue] is not installed: pip install 'python-telegram-bot[job-queue]'")
     rt.sender = Sender(app.bot, rt.db)  # one sender per process keeps Telegram's rate limits across drains
     app.bot_data["sender"] = rt.sender  # /broadcast sends through it too
     updater = watch.updater(app.update_queue)  # our own poller, so the watchdog sees every successful poll
@@ -169,10 +172,10 @@ async def _serve_telegram(rt: Runtime, collect_jobs: list, stop: asyncio.Event) 
                          partial(jobs.guarded, rt, "watch_polling", partial(watch.check, updater)), watch.tick_s)
         await app.start()  # handlers and the JobQueue
         await watch.start_polling(updater)
-        log.info("event=jobs_registered jobs=%s", ",".join(sorted(j.id for j in app.job_queue.scheduler.get_jobs())))
+        log.info("event=jobs_registered jobs=%s", ",".join(sorted(j.id for j in job_queue.scheduler.get_jobs())))
         await stop.wait()
         log.info("event=shutdown signal=received")
-        app.job_queue.scheduler.pause()
+        job_queue.scheduler.pause()
         await asyncio.gather(finish_inflight(rt), stop_sender(rt.sender))  # both within one grace period
     finally:
         if updater.running:

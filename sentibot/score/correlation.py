@@ -64,7 +64,7 @@ def best_lag(table: pd.DataFrame) -> dict:
     valid = table.dropna(subset=["corr"])
     if valid.empty:
         return {"lag": None, "corr": None, "leader": None}
-    row = valid.loc[valid["corr"].idxmax()]
+    row = valid.iloc[int(valid["corr"].to_numpy().argmax())]
     lag = int(row["lag"])
     leader = "attention" if lag > 0 else "turnover" if lag < 0 else "same day"
     return {"lag": lag, "corr": round(float(row["corr"]), 3), "leader": leader}

@@ -8,7 +8,9 @@ import json
 import math
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TypeVar, overload
 
 from sqlite_utils import Database
 
@@ -20,6 +22,8 @@ from sentibot.models import BSE50_CODE, Alert, Bar, Notice, Observation
 from sentibot.store.db import add_alert, upsert_bars, upsert_notice, upsert_observations
 from sentibot.text.notice_stocks import stocks_named
 from sentibot.timeutil import SHANGHAI
+
+R = TypeVar("R")
 
 MARKET_REQUIRED = ("date", "close", "amount")
 MARKET_OPTIONAL = ("open", "high", "low", "volume", "turnover_rate")
@@ -71,6 +75,12 @@ def parse_date(path: Path, line: int, column: str, raw: str) -> str:
     raise InputError(f"{path}: line {line}, column {column}: cannot parse date {raw!r} (expected YYYY-MM-DD)")
 
 
+@overload
+def parse_number(path: Path, line: int, column: str, raw: str) -> float: ...
+@overload
+def parse_number(path: Path, line: int, column: str, raw: str, required: bool) -> float | None: ...
+
+
 def parse_number(path: Path, line: int, column: str, raw: str, required: bool = True) -> float | None:
     if raw == "" and not required:
         return None
@@ -92,9 +102,9 @@ def _origin(path: Path, line: int, row: dict) -> str:
     return origin
 
 
-def _dedupe(path: Path, keyed: list[tuple[int, tuple, object]], column: str) -> list:
+def _dedupe(path: Path, keyed: Sequence[tuple[int, tuple, R]], column: str) -> list[R]:
     """Drop exact repeats; refuse a key that repeats with different values. Sorted by key."""
-    seen: dict[tuple, tuple[int, object]] = {}
+    seen: dict[tuple, tuple[int, R]] = {}
     for line, key, record in keyed:
         if key in seen:
             first_line, first = seen[key]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Mapping
+from collections.abc import Mapping
 
 import pandas as pd
 from sqlite_utils import Database

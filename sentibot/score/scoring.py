@@ -16,12 +16,12 @@ from sentibot.score.correlation import LEADLAG_WINDOW, rolling_lead_lag, rolling
 from sentibot.score.levels import (
     ATTENTION_CONFIRM,
     ATTENTION_HOT,
-    ATTENTION_WARM,
-    LEVELS,
+    ATTENTION_WARM,  # noqa: F401  (re-exported: rescore and the tests read scoring.ATTENTION_WARM)
+    LEVELS,  # noqa: F401  (re-exported: rescore and the tests read scoring.LEVELS)
     RSI_CONFIRM,
-    THRESHOLDS,
+    THRESHOLDS,  # noqa: F401  (re-exported: rescore and the tests read scoring.THRESHOLDS)
     TURNOVER_CONFIRM,
-    apply_hysteresis,
+    apply_hysteresis,  # noqa: F401  (re-exported: rescore and the tests read scoring.apply_hysteresis)
     raw_levels,
 )
 from sentibot.score.windows import min_periods, quiet
@@ -68,7 +68,7 @@ def window_stats(wide: pd.DataFrame, window: int) -> dict[str, np.ndarray]:
 
     One sort of all windows serves both the log-ratio and the robust z (the pandas rolling median is slower).
     """
-    logs = np.log(_positive(wide.astype(float))).to_numpy()
+    logs = np.log(_positive(wide.astype(float)).to_numpy())
     shape = logs.shape
     out = {k: np.full(shape, np.nan) for k in ("median", "log_median", "mad")}
     out["n"], out["logs"] = np.zeros(shape, dtype=int), logs
@@ -112,7 +112,7 @@ def robust_z(wide: pd.DataFrame, window: int | None = None) -> pd.DataFrame:
 def turnover_ratio(amount: pd.DataFrame | pd.Series, window: int = TURNOVER_WINDOW):
     """Turnover over its trailing mean of the previous `window` days."""
     mean = amount.rolling(window, min_periods=min_periods(window)).mean().shift(1)
-    return amount / mean.where(mean > 0)
+    return amount / mean.where(mean > 0)  # type: ignore[arg-type]  # the stubs cannot follow Series | DataFrame
 
 
 def rsi(close: pd.DataFrame | pd.Series, period: int = RSI_PERIOD):
@@ -130,7 +130,11 @@ def rsi(close: pd.DataFrame | pd.Series, period: int = RSI_PERIOD):
     out = 100 - 100 / (1 + gain / loss)
     out = out.mask((loss == 0) & (gain > 0), 100.0).mask((loss == 0) & (gain == 0), 50.0)
     out = out.where(count >= period)
-    return out.iloc[:, 0].rename(close.name) if isinstance(close, pd.Series) else out
+    if isinstance(close, pd.Series):
+        series = out.iloc[:, 0]
+        series.name = close.name
+        return series
+    return out
 
 
 def return_from_low(close, window: int = LOW_WINDOW):
@@ -190,14 +194,15 @@ def attention_stats(attention: pd.DataFrame, window: int | None = None,
     stats = window_stats(attention, window)
     frame = lambda values: pd.DataFrame(values, index=attention.index, columns=attention.columns)  # noqa: E731
     logs, log_ratio, z = frame(stats["logs"]), frame(_log_ratio(stats, window)), frame(_robust_z(stats, window))
-    for name in ([] if weekly is None else weekly.columns):
+    weekly = pd.DataFrame(index=attention.index) if weekly is None else weekly
+    for name in weekly.columns:
         own = weekly[[name]].dropna().sort_index()
         ws = window_stats(own, WEEKLY_WINDOW)
         for target, values in ((logs, ws["logs"]), (log_ratio, _log_ratio(ws, WEEKLY_WINDOW)),
                                (z, _robust_z(ws, WEEKLY_WINDOW))):
             target[name] = pd.Series(values[:, 0], index=own.index).reindex(
                 attention.index, method="ffill", tolerance=pd.Timedelta(days=6))
-    ratio = np.exp(log_ratio)
+    ratio = pd.DataFrame(np.exp(log_ratio.to_numpy()), index=log_ratio.index, columns=log_ratio.columns)
     with quiet():  # a day with no attention value at all has no mean: NaN, not a warning
         level = np.exp(np.nanmean(logs.to_numpy(), axis=1)) if logs.shape[1] else np.nan
     daily = pd.DataFrame({

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
-from typing import Iterable, Iterator
+from collections.abc import Iterable, Iterator
 
 from sqlite_utils import Database
 
@@ -175,7 +175,7 @@ def _batched(db: Database, table: str, rows: Iterable[dict], pk) -> int:
     rows = list(rows)
     with db.atomic():
         for start in range(0, len(rows), BATCH):
-            db[table].upsert_all(rows[start:start + BATCH], pk=pk, batch_size=BATCH)
+            db.table(table).upsert_all(rows[start:start + BATCH], pk=pk, batch_size=BATCH)
     return len(rows)
 
 
@@ -241,12 +241,12 @@ def upsert_notice(db: Database, notice: Notice, now: str, notice_class: str = "o
         if old and old["content_hash"] == digest:
             return "unchanged"  # the stocks derive from title and text: unchanged too
         revision = (old["revision"] + 1) if old else 1
-        db["notice_revisions"].insert({"url": notice.url, "revision": revision, "content_hash": digest,
+        db.table("notice_revisions").insert({"url": notice.url, "revision": revision, "content_hash": digest,
                                        "title": notice.title, "text": notice.text, "seen_at": now})
         if old:
-            db["notices"].update(notice.url, dict(row, revision=revision))
+            db.table("notices").update(notice.url, dict(row, revision=revision))
             return "edited"
-        db["notices"].insert(dict(row, revision=1, first_seen=now))
+        db.table("notices").insert(dict(row, revision=1, first_seen=now))
         return "new"
 
 
@@ -309,12 +309,12 @@ def add_alert(db: Database, alert: Alert, now: str, admin_ids: Iterable[int] = (
             return None
         if in_cooldown(db, alert, now, cooldown_s):
             return None
-        alert_id = db["alerts"].insert({
+        alert_id = db.table("alerts").insert({
             "kind": alert.kind.value, "ts": alert.ts, "level": alert.level, "score": alert.score,
             "title": alert.title, "reasons": json.dumps(list(alert.reasons), ensure_ascii=False),
             "dedupe_key": key, "audience": audience, "created_at": now,
             "stocks": json.dumps(list(alert.stocks))}).last_pk
-        db["deliveries"].insert_all(
+        db.table("deliveries").insert_all(
             ({"alert_id": alert_id, "chat_id": chat_id, "status": "pending", "attempts": 0,
               "next_attempt_at": now, "updated_at": now} for chat_id in _recipients(db, alert, admin_ids)),
             pk=("alert_id", "chat_id"))
@@ -336,4 +336,4 @@ def get_cursor(db: Database, source: str, key: str) -> str | None:
 
 def set_cursor(db: Database, source: str, key: str, value: str, now: str) -> None:
     """Store the resume point of a source."""
-    db["cursors"].upsert({"source": source, "key": key, "value": value, "updated_at": now}, pk=("source", "key"))
+    db.table("cursors").upsert({"source": source, "key": key, "value": value, "updated_at": now}, pk=("source", "key"))

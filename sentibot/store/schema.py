@@ -10,81 +10,81 @@ migrations = Migrations("sentibot")
 
 @migrations()
 def m001_initial(db: Database) -> None:
-    db["posts"].create(
+    db.table("posts").create(
         {"source": str, "post_id": str, "bar": str, "title": str, "published_at": str, "reads": int,
          "comments": int, "author_id": str, "author_name": str, "kind": str, "url": str,
          "first_seen": str, "updated_at": str},
         pk=("source", "post_id"),
     )
-    db["posts"].create_index(["bar", "published_at"])
-    db["posts"].create_index(["published_at"])
-    db["observations"].create(
+    db.table("posts").create_index(["bar", "published_at"])
+    db.table("posts").create_index(["published_at"])
+    db.table("observations").create(
         {"source": str, "subject": str, "metric": str, "ts": str, "value": float, "origin": str, "updated_at": str},
         pk=("source", "subject", "metric", "ts"),
     )
-    db["observations"].create_index(["ts"])
-    db["bars"].create(
+    db.table("observations").create_index(["ts"])
+    db.table("bars").create(
         {"code": str, "date": str, "open": float, "high": float, "low": float, "close": float, "volume": float,
          "amount": float, "turnover_rate": float, "origin": str, "updated_at": str},
         pk=("code", "date"),
     )
-    db["bars"].create_index(["date"])
-    db["notices"].create(
+    db.table("bars").create_index(["date"])
+    db.table("notices").create(
         {"url": str, "source": str, "published_at": str, "title": str, "text": str, "content_hash": str,
          "notice_class": str, "severity": int, "triggers": str, "origin": str, "revision": int,
          "first_seen": str, "updated_at": str},
         pk="url",
     )
-    db["notices"].create_index(["published_at"])
-    db["notices"].create_index(["notice_class", "published_at"])
-    db["notice_revisions"].create(
+    db.table("notices").create_index(["published_at"])
+    db.table("notices").create_index(["notice_class", "published_at"])
+    db.table("notice_revisions").create(
         {"url": str, "revision": int, "content_hash": str, "title": str, "text": str, "seen_at": str},
         pk=("url", "revision"),
     )
-    db["scores"].create(
+    db.table("scores").create(
         {"date": str, "score": float, "level": str, "components": str, "computed_at": str}, pk="date"
     )
-    db["alerts"].create(
+    db.table("alerts").create(
         {"id": int, "kind": str, "ts": str, "level": str, "score": float, "title": str, "reasons": str,
          "dedupe_key": str, "audience": str, "created_at": str},
         pk="id",
     )
-    db["alerts"].create_index(["dedupe_key"], unique=True)
-    db["alerts"].create_index(["ts"])
-    db["subscribers"].create(
+    db.table("alerts").create_index(["dedupe_key"], unique=True)
+    db.table("alerts").create_index(["ts"])
+    db.table("subscribers").create(
         {"chat_id": int, "user_id": int, "chat_type": str, "username": str, "min_level": str, "active": int,
          "subscribed_at": str, "updated_at": str},
         pk="chat_id",
     )
-    db["deliveries"].create(
+    db.table("deliveries").create(
         {"alert_id": int, "chat_id": int, "status": str, "attempts": int, "next_attempt_at": str,
          "last_error": str, "message_id": int, "sent_at": str, "updated_at": str},
         pk=("alert_id", "chat_id"),
         foreign_keys=[("alert_id", "alerts", "id")],
     )
-    db["deliveries"].create_index(["status", "next_attempt_at"])
-    db["source_health"].create(
+    db.table("deliveries").create_index(["status", "next_attempt_at"])
+    db.table("source_health").create(
         {"source": str, "status": str, "detail": str, "last_attempt_at": str, "last_success_at": str,
          "consecutive_blocks": int, "consecutive_failures": int, "paused_until": str, "unhealthy_since": str,
          "down_alerted": int},
         pk="source",
     )
-    db["source_attempts"].create(
+    db.table("source_attempts").create(
         {"id": int, "source": str, "ts": str, "outcome": str, "detail": str, "items": int}, pk="id"
     )
-    db["source_attempts"].create_index(["source", "ts"])
-    db["cursors"].create({"source": str, "key": str, "value": str, "updated_at": str}, pk=("source", "key"))
+    db.table("source_attempts").create_index(["source", "ts"])
+    db.table("cursors").create({"source": str, "key": str, "value": str, "updated_at": str}, pk=("source", "key"))
 
 
 @migrations()
 def m002_found_alert_kind_index(db: Database) -> None:
     # /warnings and `history --kind` read alerts of one kind in time order.
-    db["alerts"].create_index(["kind", "ts"], if_not_exists=True)
+    db.table("alerts").create_index(["kind", "ts"], if_not_exists=True)
 
 @migrations()
 def m002_coll1_universe(db: Database) -> None:
     # The BSE stock list (sources/universe.py): Guba bars and the text dictionary read it.
-    db["universe"].create(
+    db.table("universe").create(
         {"code": str, "name": str, "old_code": str, "market_cap": float, "listed": int, "updated_at": str},
         pk="code",
     )
@@ -94,22 +94,22 @@ def m002_coll1_universe(db: Database) -> None:
 def m003_post_sentiment(db: Database) -> None:
     # The sentiment label of each post's title (sentibot.text.tokenizer), computed once: a Guba cycle re-derives the bullish
     # share of every post of the day, and re-scoring unchanged titles was a third of the cycle. NULL = not scored yet.
-    db["posts"].add_column("sentiment", str)
+    db.table("posts").add_column("sentiment", str)
 
 
 @migrations()
 def m004_broadcasts(db: Database) -> None:
     # An admin's /broadcast and each recipient's outcome: kept for review, and a broadcast cut short by a restart
     # resumes with the recipients still pending (the same at-most-once marks as deliveries).
-    db["broadcasts"].create(
+    db.table("broadcasts").create(
         {"id": int, "text": str, "admin_id": int, "created_at": str, "finished_at": str}, pk="id"
     )
-    db["broadcast_deliveries"].create(
+    db.table("broadcast_deliveries").create(
         {"broadcast_id": int, "chat_id": int, "status": str, "updated_at": str},
         pk=("broadcast_id", "chat_id"),
         foreign_keys=[("broadcast_id", "broadcasts", "id")],
     )
-    db["broadcast_deliveries"].create_index(["status"])
+    db.table("broadcast_deliveries").create_index(["status"])
 
 
 @migrations()

@@ -25,9 +25,9 @@ def subscribe(db: Database, chat_id: int, user_id: int | None, chat_type: str, u
         row = {"chat_id": chat_id, "user_id": user_id, "chat_type": chat_type, "username": username,
                "min_level": level, "active": 1, "updated_at": now}
         if old is None:
-            db["subscribers"].insert(dict(row, subscribed_at=now))
+            db.table("subscribers").insert(dict(row, subscribed_at=now))
             return "new"
-        db["subscribers"].update(chat_id, row)
+        db.table("subscribers").update(chat_id, row)
         return f"level:{old['min_level']}" if old["active"] else "again"
 
 

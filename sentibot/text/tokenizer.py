@@ -16,6 +16,7 @@ import threading
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from sentibot.errors import ConfigError
 from sentibot.resources import DICT_DIR
@@ -67,7 +68,7 @@ class Mentions:
 @dataclass(frozen=True)
 class _Model:
     segmenter: str  # jieba or jieba_next
-    tokenizer: object  # jieba.Tokenizer with the domain dictionary
+    tokenizer: Any  # jieba.Tokenizer with the domain dictionary
     lexicon: Lexicon
     names: dict[str, str]  # short name -> code
     stoplist: frozenset[str]  # names counted only together with their code
@@ -194,8 +195,8 @@ _CACHE_FORMAT = 1
 
 def tokenizer_cache_dir() -> Path | None:
     """Where the tokenizer cache lives: $XDG_CACHE_HOME/sentibot, else ~/.cache/sentibot; None without a home."""
-    base = os.environ.get("XDG_CACHE_HOME", "")
-    if not os.path.isabs(base):  # the XDG spec: a relative path is ignored
+    base = Path(os.environ.get("XDG_CACHE_HOME", ""))
+    if not base.is_absolute():  # the XDG spec: a relative path is ignored
         try:
             base = Path.home() / ".cache"
         except (RuntimeError, KeyError):  # no HOME and no passwd entry (a container's arbitrary uid)

@@ -114,7 +114,7 @@ def _ascii(label: str) -> str:
 def _level_runs(frame: pd.DataFrame) -> list[tuple[pd.Timestamp, pd.Timestamp, str]]:
     """Contiguous runs of one non-calm level, each from its first day to the next scored day (weekends included)."""
     dates, levels = list(frame["date"]), list(frame["level"])
-    runs = []
+    runs: list[tuple[pd.Timestamp, pd.Timestamp, str]] = []
     for i, level in enumerate(levels):
         end = dates[i + 1] if i + 1 < len(dates) else dates[i] + pd.Timedelta(days=1)
         if level not in LEVEL_COLOURS:

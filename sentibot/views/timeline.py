@@ -8,7 +8,8 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import IO, Iterable
+from typing import IO
+from collections.abc import Iterable
 
 from sqlite_utils import Database
 

@@ -102,7 +102,7 @@ def test_run_collection_isolates_failures_and_records_health(db, monkeypatch):
 
 def test_paused_source_is_skipped(db, monkeypatch):
     monkeypatch.setattr(sources, "REGISTRY", {"crashing": "tests.collect.test_http_health:crashing"})
-    for i in range(3):
+    for _i in range(3):
         health.record_attempt(db, "crashing", Outcome.BLOCKED, "captcha", 0, T0, cfg())
 
     async def go():

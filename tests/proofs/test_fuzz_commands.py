@@ -253,7 +253,7 @@ def test_hostile_messages_to_every_command(tmp_path, command):
         loop.run_until_complete(process(batch))
         seen[0] += len(batch)
         assert not crashes, f"handler raised: {crashes[0]!r}"
-        for method, chat_id, text in transport.outgoing[first:]:
+        for method, _chat_id, text in transport.outgoing[first:]:
             if method == "sendMessage":
                 assert not (problems := validate_telegram_html(text)), (text[:200], problems)
 

@@ -12,10 +12,8 @@ import json
 import math
 import os
 import signal
-import sys
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta
-from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings, strategies as st
 

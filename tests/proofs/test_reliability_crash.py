@@ -30,7 +30,6 @@ from sentibot.models import Outcome
 from sentibot.collect.cycle import collect_cycle
 from sentibot.timeutil import SHANGHAI
 
-from tests.support.paths import FIXTURES
 
 from tests.fixtures.guba import build  # the constructed Guba page builder shared with the collector tests
 from tests.support.paths import ROOT

@@ -122,7 +122,7 @@ def test_processes_starting_at_once_apply_the_schema_once(tmp_path):
         barrier = threading.Barrier(4)
         errors: list[BaseException] = []
 
-        def opener():
+        def opener(barrier=barrier, path=path, errors=errors):  # bound now: the loop rebinds them each round
             barrier.wait()
             try:
                 open_store(path).close()

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from email.parser import BytesParser
 from email.policy import HTTP
 from html.parser import HTMLParser
-from typing import Callable
+from collections.abc import Callable
 from urllib.parse import parse_qs
 
 TOKEN = "123456:TEST-token-for-the-fake-server"
@@ -102,7 +102,7 @@ class FakeTelegram:
         self._port = 0
 
     # --- lifecycle -------------------------------------------------------------------------------------------
-    async def __aenter__(self) -> "FakeTelegram":
+    async def __aenter__(self) -> FakeTelegram:
         self._server = await asyncio.start_server(self._connection, "127.0.0.1", 0, backlog=1024)
         self._port = self._server.sockets[0].getsockname()[1]
         return self
@@ -170,7 +170,7 @@ class FakeTelegram:
                 await self._answer_ok(method, params)  # recorded as sent; the client never hears it
             try:
                 await asyncio.wait_for(self._stopping.wait(), self.hang_s)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
             return 504, _error(504, "Gateway Timeout")
         if fault == "429":
@@ -250,7 +250,7 @@ class FakeTelegram:
             self._new_update.clear()
             try:
                 await asyncio.wait_for(self._new_update.wait(), left)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
 
     # --- HTTP/1.1 with keep-alive: enough for httpx (Content-Length bodies) ---------------------------------------

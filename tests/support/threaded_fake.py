@@ -14,7 +14,7 @@ from tests.support.fake_telegram import FakeTelegram, Sent
 
 
 class ThreadedFake:
-    def __enter__(self) -> "ThreadedFake":
+    def __enter__(self) -> ThreadedFake:
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, name="fake-telegram", daemon=True)
         self.thread.start()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib.util
-from pathlib import Path
 
 from sentibot.models import Bar
 from sentibot.store.db import open_store, upsert_bars

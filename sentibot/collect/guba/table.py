@@ -32,7 +32,7 @@ def _cells_listitem(row: Tag) -> list[Tag] | None:
 
 def _cells_articleh(row: Tag) -> list[Tag] | None:
     cells = [row.find("span", class_=f"l{i}") for i in range(1, 6)]
-    return cells if all(cells) else None
+    return [c for c in cells if isinstance(c, Tag)] if all(cells) else None
 
 
 def _posts(rows: list[Tag], cells_of, bar: str, fetched_at: datetime, base_url: str) -> list[Post]:
@@ -52,19 +52,19 @@ def _post(row: Tag, cells: list[Tag], bar: str, fetched_at: datetime, base_url: 
     link = title_cell.find("a", href=True)
     if link is None:
         return None
-    href = link["href"]
+    href = str(link["href"])
     published = infer_datetime(time_cell.get_text(" ", strip=True), fetched_at)
     news = NEWS_LINK.search(href)
     caifuhao = CAIFUHAO_LINK.search(href)
     if published is None or not (news or caifuhao):
         return None
-    code, post_id = (news.group(1), news.group(2)) if news else (bar, caifuhao.group(1))
+    code, post_id = (news.group(1), news.group(2)) if news else (bar, caifuhao.group(1) if caifuhao else "")
     author = author_cell.find("a")
-    author_href = author.get("href", "") if author else ""
+    author_href = str(author.get("href", "")) if author else ""
     user = USER_LINK.search(author_href)
-    author_id = (author.get("data-popper") if author else None) or (user.group(1) if user else None)
+    author_id = (str(author.get("data-popper") or "") if author else None) or (user.group(1) if user else None)
     return Post(
-        source="guba", post_id=post_id, bar=code, title=(link.get("title") or link.get_text(strip=True)).strip(),
+        source="guba", post_id=post_id, bar=code, title=str(link.get("title") or link.get_text(strip=True)).strip(),
         published_at=published.isoformat(), reads=parse_count(reads.get_text(strip=True)),
         comments=parse_count(comments.get_text(strip=True)), author_id=author_id,
         author_name=author_cell.get_text(strip=True) or None, kind=_kind(row, title_cell, caifuhao is not None),
@@ -73,7 +73,7 @@ def _post(row: Tag, cells: list[Tag], bar: str, fetched_at: datetime, base_url: 
 
 
 def _kind(row: Tag, title_cell: Tag, caifuhao: bool) -> str:
-    classes = " ".join(row.get("class", []))
+    classes = " ".join(c for c in row.get_attribute_list("class") if c)
     if "settop" in classes or "zhiding" in classes:
         return "pinned"
     for tag in title_cell.find_all(["em", "span", "i"]):
