@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import html
 from typing import Any
 from collections.abc import Callable
 
 from sentibot.models import Alert, AlertKind, Notice
-from sentibot.views.replies import LIMIT, units
+from sentibot.telegram_html import escape as _e
+from sentibot.telegram_html import text_limit, units
 
 EXCERPT = 160  # characters of the notice text shown in a regulator_warning alert
 CLOSE_TIME = "T15:00:00+08:00"  # heat is scored on the daily close
@@ -51,10 +51,6 @@ def cooling_alert(date: str, level: str, score: float | None, reasons: tuple[str
                  reasons=reasons, dedupe_key=f"cooling:{date}:{level}")
 
 
-def _e(value: object) -> str:
-    return html.escape(str(value), quote=False)
-
-
 def _score(alert: Alert) -> str:
     return "" if alert.score is None else f" · score {alert.score:.0f}/100"
 
@@ -95,12 +91,12 @@ FORMATTERS: dict[AlertKind, Callable[[Alert], list[str]]] = {
 
 
 def format_alert(alert: Alert) -> str:
-    """Telegram HTML for an alert; every scraped string escaped; cut to replies.LIMIT UTF-16 units, under Telegram's 4,096."""
+    """Telegram HTML for an alert; every scraped string escaped; cut to text_limit() UTF-16 units."""
     lines = FORMATTERS[alert.kind](alert)
     text = "\n".join(lines)
-    while units(text) > LIMIT and len(lines) > 2:
+    while units(text) > text_limit() and len(lines) > 2:
         lines = lines[:-2] + ["…"]  # drop whole reason lines so no HTML tag or entity is cut in half
         text = "\n".join(lines)
-    if units(text) > LIMIT:
+    if units(text) > text_limit():
         text = _e(alert.title[:1000]) + "…"  # cut the raw string, then escape: no entity is split
     return text

@@ -28,7 +28,9 @@ from sentibot.alerts.outbox import Limits, Sender, SenderConfig, schedule_sender
 from sentibot.errors import ConfigError, SentibotError
 from sentibot.logs import protect_token
 from sentibot.i18n import N_
-from sentibot.views.replies import clip, e
+from sentibot.views.replies import clip
+from sentibot.telegram_html import escape as e
+from sentibot.telegram_html import split_message, text_limit, units
 
 log = logging.getLogger(__name__)
 CONNECTION_POOL = 8  # connections to the Bot API (DESIGN.md: cap a client's pool at 8); see build_application
@@ -88,7 +90,7 @@ def help_text(lang: str = "en", admin: bool = False) -> str:
 
 async def reply(update: Update, text: str) -> None:
     """Reply in HTML, split under Telegram's length limit at line boundaries."""
-    for chunk in replies.split_message(text):
+    for chunk in split_message(text):
         await update.effective_message.reply_text(chunk, parse_mode=ParseMode.HTML, do_quote=False,
                                                   link_preview_options=LinkPreviewOptions(is_disabled=True))
 
@@ -237,10 +239,10 @@ async def cmd_broadcast(update: Update, context) -> None:
                                          "subscriber."))
         return
     text = f"📣 {e(body)}"
-    if (length := replies.units(text)) > replies.LIMIT:
+    if (length := units(text)) > text_limit():
         await reply(update, i18n.h(lang, "Too long to send as one message ({length} characters once escaped); "
                                          "keep it under {limit}. Nothing was sent.",
-                                   length=format(length, ","), limit=format(replies.LIMIT, ",")))
+                                   length=format(length, ","), limit=format(text_limit(), ",")))
         return
     chats_ = [r["chat_id"] for r in _db(context).query("select chat_id from subscribers where active = 1")]
     sender = context.bot_data.get("sender") or Sender(context.bot, _db(context), context.bot_data["sender_config"])

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html as htmllib
 import json
 from dataclasses import dataclass, field
 
@@ -10,6 +9,7 @@ from sqlite_utils import Database
 
 from sentibot.models import Alert
 from sentibot.store.db import alert_from_row
+from sentibot.telegram_html import escape
 
 UNHEALTHY = ("blocked", "paused", "failed")  # source_health.status values written by sources/health.py
 EMPTY_MESSAGE = "no scores yet: run `sentibot collect` or `sentibot replay` first"
@@ -76,7 +76,7 @@ def _num(value, fmt: str) -> str:
 
 def format_heat(snapshot: HeatSnapshot | None, html: bool = True) -> str:
     """The /heat message: Telegram HTML (escaped) or plain text."""
-    esc = (lambda s: htmllib.escape(str(s), quote=False)) if html else str
+    esc = escape if html else str
     bold = (lambda s: f"<b>{s}</b>") if html else (lambda s: s)
     if snapshot is None:
         return esc(EMPTY_MESSAGE)

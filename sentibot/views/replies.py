@@ -3,70 +3,18 @@
 from __future__ import annotations
 
 import json
-from html import escape
 
 from sqlite_utils import Database
 
-LIMIT = 4000  # Telegram allows 4,096 characters after entity parsing; HTML source under 4,000 is always safe
+from sentibot.telegram_html import escape as e
+
 HISTORY_DEFAULT, HISTORY_MAX = 10, 50
 WARNINGS_SHOWN = 10
-
-
-def e(value: object) -> str:
-    """Escape any stored or user-supplied value for Telegram HTML."""
-    return escape("" if value is None else str(value), quote=True)
 
 
 def clip(value: str, size: int = 40) -> str:
     """A user-supplied argument shortened for echoing it back."""
     return value if len(value) <= size else value[:size] + "…"
-
-
-def units(text: str) -> int:
-    """Length as Telegram counts it: UTF-16 code units (an emoji outside the BMP counts 2)."""
-    return len(text.encode("utf-16-le")) // 2
-
-
-def _fit(line: str, limit: int) -> int:
-    """The largest index i such that line[:i] is at most limit UTF-16 units."""
-    total = 0
-    for i, char in enumerate(line):
-        total += 2 if ord(char) > 0xFFFF else 1
-        if total > limit:
-            return i
-    return len(line)
-
-
-def split_message(text: str, limit: int = LIMIT) -> list[str]:
-    """Chunks under limit (UTF-16 units), cut at line boundaries; an over-long line is cut outside any tag or entity."""
-    chunks, current = [], ""
-    for line in text.split("\n"):
-        while units(line) > limit:
-            cut = _safe_cut(line, _fit(line, limit))
-            if current:
-                chunks.append(current)
-                current = ""
-            chunks.append(line[:cut])
-            line = line[cut:]
-        if current and units(current) + 1 + units(line) > limit:
-            chunks.append(current)
-            current = line
-        else:
-            current = f"{current}\n{line}" if current else line
-    if current.strip():
-        chunks.append(current)
-    return chunks or [""]
-
-
-def _safe_cut(line: str, limit: int) -> int:
-    """The largest cut <= limit that splits neither an &entity; nor a <tag>."""
-    cut = limit
-    amp, lt = line.rfind("&", 0, cut), line.rfind("<", 0, cut)
-    if amp != -1 and line.find(";", amp, cut) == -1:
-        cut = amp
-    if lt != -1 and line.find(">", lt, cut) == -1:
-        cut = min(cut, lt)
-    return cut or limit
 
 
 def parse_history_arg(args: list[str]) -> tuple[int | None, str]:

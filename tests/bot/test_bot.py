@@ -10,7 +10,7 @@ import time
 import pytest
 
 from tests.support.fake_telegram import BOT_USERNAME, TOKEN, FakeTelegram
-from sentibot.views import replies
+from sentibot.telegram_html import split_message, text_limit
 from sentibot.bot.application import COMMANDS, build_application, serve
 from sentibot.config import load_settings
 from sentibot.errors import SentibotError
@@ -245,11 +245,11 @@ def test_chart_without_scores_answers_politely(tmp_path):
 
 def test_long_replies_split_under_the_limit_at_line_boundaries():
     text = "\n".join(f"line {i} &amp; <b>bold</b>" for i in range(600))
-    chunks = replies.split_message(text)
-    assert len(chunks) > 1 and all(len(c) <= replies.LIMIT for c in chunks)
+    chunks = split_message(text)
+    assert len(chunks) > 1 and all(len(c) <= text_limit() for c in chunks)
     assert "\n".join(chunks) == text
     long_line = "&amp;" * 2000
-    parts = replies.split_message(long_line)
+    parts = split_message(long_line)
     assert "".join(parts) == long_line and all(p.count("&") == p.count(";") for p in parts)
 
 
@@ -336,7 +336,7 @@ def test_sentibot_bot_without_token_is_one_line(tmp_path):
 
 
 def test_split_message_counts_utf16_units_like_telegram():
-    from sentibot.views.replies import split_message, units
+    from sentibot.telegram_html import split_message, units
 
     text = "📣 " + "🔥" * 2100  # 2,102 characters but 4,203 UTF-16 units
     chunks = split_message(text)

@@ -33,7 +33,7 @@ from sentibot.bot.application import COMMANDS, build_application
 from sentibot.config import load_settings
 from sentibot.alerts.outbox import NO_LIMITS
 from sentibot.models import BSE50_CODE, Bar, Notice
-from sentibot.views.replies import units
+from sentibot.telegram_html import units
 from sentibot.store.db import open_store, save_scores, upsert_bars, upsert_notice
 
 

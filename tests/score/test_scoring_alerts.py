@@ -8,7 +8,7 @@ from sentibot.alerts import rules as alerts
 from sentibot.views import heat
 from sentibot.cli import cli
 from sentibot.models import Alert, AlertKind, Notice
-from sentibot.views.replies import LIMIT, units
+from sentibot.telegram_html import text_limit, units
 from sentibot.store.db import add_alert, open_store, save_scores, upsert_notice
 
 NOW = "2023-11-27T20:00:00+08:00"
@@ -44,7 +44,7 @@ def test_every_kind_has_a_formatter_that_escapes():
 def test_format_alert_stays_under_the_telegram_limit():
     alert = Alert(kind=AlertKind.FRENZY, ts=NOW, title="t" * 5000, level="frenzy", reasons=("<b>" * 500,) * 30)
     text = alerts.format_alert(alert)
-    assert units(text) <= LIMIT < 4096
+    assert units(text) <= text_limit() < 4096
     assert text.count("<b>") == text.count("</b>")
 
 
