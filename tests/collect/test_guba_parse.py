@@ -8,7 +8,8 @@ from datetime import datetime
 import pytest
 
 from sentibot.models import Outcome
-from sentibot.collect.guba.parse import infer_datetime, parse_count, parse_list_page, parse_post_page
+from sentibot.collect.guba.fields import infer_datetime, parse_count
+from sentibot.collect.guba.parse import parse_list_page, parse_post_page
 from sentibot.timeutil import SHANGHAI
 
 from tests.support.paths import FIXTURES

@@ -5,20 +5,17 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sentibot.models import Outcome, Post
 from sentibot.collect.http import SHELL_MAX_BYTES, Verdict, captcha_marker
-from sentibot.timeutil import SHANGHAI
+from sentibot.collect.guba.fields import parse_count
 
 LIST_MARKER = "var article_list="
 POST_MARKER = "var post_article"
 POST_TYPE_KIND = {11: "qa", 20: "news"}  # 问董秘 Q&A, 财富号/资讯 news
 RETAIL_KINDS = ("normal",)  # the kinds counted as retail attention by default
-NEWS_LINK = re.compile(r"news,([^,/]+),(\d+)\.html")
-CAIFUHAO_LINK = re.compile(r"caifuhao\.eastmoney\.com/news/(\d+)")
 FULL_TIME = re.compile(r"\d{4}-[01]\d-[0-3]\d [0-2]\d:[0-5]\d:[0-5]\d")
-SHORT_TIME = re.compile(r"^\s*(\d{1,2})-(\d{1,2})\s+(\d{1,2}):(\d{2})\s*$")
 _decoder = json.JSONDecoder()
 
 
@@ -30,41 +27,6 @@ class ListPage:
     posts: tuple[Post, ...] = ()
     total: int | None = None  # the bar's post count, when the page says
     layout: str = ""  # json, table, articleh
-
-
-def parse_count(raw: str | int | None) -> int | None:
-    """'1.2万' -> 12000, '3亿' -> 300000000, '57' -> 57; '' or '-' -> None."""
-    if raw is None or isinstance(raw, int):
-        return raw
-    text = str(raw).strip().replace(",", "")
-    if not text or text in ("-", "--"):
-        return None
-    scale = 1
-    if text.endswith("万"):
-        scale, text = 10_000, text[:-1]
-    elif text.endswith("亿"):
-        scale, text = 100_000_000, text[:-1]
-    try:
-        return round(float(text) * scale)
-    except ValueError:
-        return None
-
-
-def infer_datetime(short: str, fetched_at: datetime) -> datetime | None:
-    """'MM-DD HH:MM' (no year) -> the latest such time not after fetched_at; right across New Year and Feb 29."""
-    match = SHORT_TIME.match(short)
-    if not match:
-        return None
-    month, day, hour, minute = map(int, match.groups())
-    local = fetched_at.astimezone(SHANGHAI)
-    for year in range(local.year, local.year - 5, -1):  # 02-29 may need up to 4 years back
-        try:
-            candidate = datetime(year, month, day, hour, minute, tzinfo=SHANGHAI)
-        except ValueError:
-            continue
-        if candidate <= local + timedelta(minutes=10):  # small slack for clock skew between us and the site
-            return candidate
-    return None
 
 
 def full_datetime(raw: str) -> str:

@@ -8,7 +8,7 @@ from datetime import datetime
 from bs4 import BeautifulSoup, Tag
 
 from sentibot.models import Post
-from sentibot.collect.guba.parse import CAIFUHAO_LINK, NEWS_LINK, infer_datetime, parse_count
+from sentibot.collect.guba.fields import CAIFUHAO_LINK, NEWS_LINK, infer_datetime, parse_count
 
 USER_LINK = re.compile(r"i\.eastmoney\.com/(\w+)")
 TAG_KINDS = (("置顶", "pinned"), ("问董秘", "qa"), ("董秘", "qa"), ("资讯", "news"), ("财富号", "news"),
