@@ -27,6 +27,7 @@ from telegram.error import (BadRequest, ChatMigrated, Forbidden, InvalidToken, N
                             TelegramError, TimedOut)
 
 from sentibot.alerts import broadcasts
+from sentibot.alerts.rules import format_alert
 from sentibot import timeutil
 from sentibot.store.db import alert_from_row
 
@@ -84,8 +85,6 @@ def _parse(stamp: str | None) -> datetime:
 
 def render(row: dict) -> str:
     """The Telegram HTML of an alert row; one formatter per kind lives in sentibot.alerts.rules."""
-    from sentibot.alerts.rules import format_alert  # the scoring branch owns the alert formatters
-
     return format_alert(alert_from_row(row))
 
 

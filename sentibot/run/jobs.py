@@ -12,6 +12,9 @@ from collections.abc import Awaitable, Callable
 
 from sqlite_utils import Database
 
+from sentibot.alerts.outbox import render
+from sentibot.collect.cycle import CollectContext, run_collection
+from sentibot.score.rescore import rescore
 from sentibot.store import db as store
 from sentibot.config import Settings
 from sentibot.models import Outcome
@@ -117,8 +120,6 @@ async def guarded(rt: Runtime, job_id: str, body: Callable[[], Awaitable[object]
 
 async def run_collect_job(rt: Runtime, job: CollectJob) -> list:
     """Collect the job's sources if due; rescore after any update. Returns the CollectResults (empty if not due)."""
-    from sentibot.collect.cycle import CollectContext, run_collection
-
     now = rt.clock()
     if not is_due(rt.last_run.get(job.id), now, job.cadence):
         return []
@@ -136,8 +137,6 @@ async def run_collect_job(rt: Runtime, job: CollectJob) -> list:
 
 def rescore_now(rt: Runtime) -> list:
     """Recompute scores and add new alerts (deduplicated by the store); returns the new alerts."""
-    from sentibot.score.rescore import rescore
-
     now = rt.clock()
     started = time.perf_counter()
     alerts = rescore(rt.db, now, admin_ids=rt.settings.admin_ids, cooldown_s=rt.settings.alert_cooldown_s)
@@ -168,8 +167,6 @@ def start_console_cursor(db: Database, now: datetime) -> int:
 
 def deliver_to_console(db: Database, now: datetime) -> int:
     """Write each alert not yet logged to the log; mark its pending deliveries as delivered to the console."""
-    from sentibot.alerts.outbox import render  # the outbox's own text, broadcasts included
-
     stamp = now.isoformat(timespec="seconds")
     last = int(store.get_cursor(db, CONSOLE, "last_alert_id") or 0)
     rows = list(db.query("select * from alerts where id > ? order by id", [last]))
