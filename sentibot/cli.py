@@ -301,11 +301,10 @@ def bot_command(ctx: click.Context, db_path: Path | None) -> None:
     import asyncio
 
     from sentibot.bot.application import serve
-    from sentibot.logs import protect_token
+    from sentibot.logs import configure_logging
 
     settings = settings_from(ctx)
-    protect_token(settings.telegram_token)
-    logging.getLogger().setLevel(settings.log_level)
+    configure_logging(settings)
     db = open_db(ctx, db_path)
     asyncio.run(serve(settings, db))
 
@@ -321,7 +320,8 @@ def run(ctx: click.Context, db_path: Path | None) -> None:
     import asyncio
     import dataclasses
 
-    from sentibot.run.service import configure_logging, serve
+    from sentibot.logs import configure_logging
+    from sentibot.run.service import serve
 
     settings = settings_from(ctx)
     if db_path is not None:

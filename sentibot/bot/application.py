@@ -26,7 +26,7 @@ from sentibot.store import chats, subscriptions
 from sentibot.config import Settings
 from sentibot.alerts.outbox import Limits, Sender, SenderConfig, schedule_sender
 from sentibot.errors import ConfigError, SentibotError
-from sentibot.logs import protect_token
+from sentibot.logs import protect_token, redact
 from sentibot.i18n import N_
 from sentibot.views.replies import clip
 from sentibot.telegram_html import escape as e
@@ -390,7 +390,7 @@ async def serve(settings: Settings, db: Database, *, limits: Limits = Limits(),
         raise ConfigError("SENTIBOT_TELEGRAM_TOKEN: Telegram rejected the token (401/404)") from None
     except NetworkError as exc:
         raise SentibotError(f"cannot reach the Telegram Bot API at {settings.telegram_api_url}: "
-                            f"{str(exc).replace(str(settings.telegram_token), '***')}") from None
+                            f"{redact(str(exc))}") from None
     await register_commands(application)
     sender = schedule_sender(application, db, settings.sender_interval_s, sender_config)
     try:

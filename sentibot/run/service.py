@@ -11,6 +11,7 @@ from collections.abc import Callable
 from sentibot.run import jobs
 from sentibot.config import Settings
 from sentibot.errors import ConfigError, SentibotError
+from sentibot.logs import redact
 from sentibot.run.jobs import Runtime
 from sentibot.run.schedule import add_to_job_queue, add_to_scheduler
 from sentibot.timeutil import SHANGHAI, now as shanghai_now
@@ -18,38 +19,6 @@ from sentibot.timeutil import SHANGHAI, now as shanghai_now
 log = logging.getLogger("sentibot.run.service")
 
 SHUTDOWN_GRACE_S = 4.0  # in-flight jobs and sends get this long to finish, then are cut off (stop within 10 s)
-LOG_FORMAT = "%(asctime)s level=%(levelname)s logger=%(name)s %(message)s"
-
-
-class Redact(logging.Filter):
-    """Replaces every secret (the bot token, cookies) in a log record's final text with ***."""
-
-    def __init__(self, secrets: list[str]):
-        super().__init__()
-        self.secrets = [s for s in secrets if s]
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if self.secrets:
-            text = record.getMessage()
-            if any(s in text for s in self.secrets):
-                for secret in self.secrets:
-                    text = text.replace(secret, "***")
-                record.msg, record.args = text, None
-        return True
-
-
-def configure_logging(settings: Settings) -> None:
-    """key=value lines on stderr at SENTIBOT_LOG_LEVEL; secrets redacted; chatty libraries quietened."""
-    handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter(LOG_FORMAT))
-    handler.addFilter(Redact([settings.telegram_token, settings.baidu_cookie,
-                              settings.wechat_openid, settings.wechat_search_key]))
-    logging.basicConfig(level=settings.log_level, handlers=[handler], force=True)
-    # httpx logs every request URL at INFO, and the Bot API URL contains the token.
-    for name in ("httpx", "httpcore", "apscheduler"):
-        logging.getLogger(name).setLevel(max(logging.WARNING, logging.getLevelName(settings.log_level)))
-
-
 def register_jobs(add: Callable, rt: Runtime, collect_jobs: list[jobs.CollectJob]) -> list[str]:
     """Register every job through add(job_id, run, interval_s); returns the job ids."""
     ids = []
@@ -163,7 +132,7 @@ async def _serve_telegram(rt: Runtime, collect_jobs: list, stop: asyncio.Event) 
     except NetworkError as exc:
         await app.shutdown()
         raise SentibotError(f"cannot reach the Telegram Bot API at {rt.settings.telegram_api_url}: "
-                            f"{str(exc).replace(str(rt.settings.telegram_token), '***')}") from None
+                            f"{redact(str(exc))}") from None
     try:
         if app.post_init:
             await app.post_init(app)  # what run_polling would do: setMyCommands

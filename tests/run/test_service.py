@@ -8,6 +8,7 @@ from datetime import datetime
 import pytest
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from sentibot import logs
 from sentibot.run import jobs, service
 from sentibot.store import db as store
 from sentibot.config import load_settings
@@ -64,20 +65,36 @@ def test_console_delivery_logs_each_new_alert_once_and_marks_its_deliveries(tmp_
 
 def test_redact_hides_the_token_in_any_log_line(caplog):
     token = "123456:SECRET-token"
-    record = logging.LogRecord("httpx", logging.INFO, __file__, 1, "POST %s/getUpdates", (f"http://x/bot{token}",),
-                               None)
-    service.Redact([token, ""]).filter(record)
+    logs.protect(token, "")
+    record = logging.getLogRecordFactory()("httpx", logging.INFO, __file__, 1, "POST %s/getUpdates",
+                                           (f"http://x/bot{token}",), None)
     assert token not in record.getMessage() and "bot***" in record.getMessage()
+    assert logs.redact(f"error at bot{token}/x") == "error at bot***/x"
 
 
 def test_configure_logging_uses_the_level_setting_and_quietens_httpx(tmp_path):
     s = settings(tmp_path, SENTIBOT_LOG_LEVEL="debug")
-    service.configure_logging(s)
+    logs.configure_logging(s)
     try:
         assert logging.getLogger().level == logging.DEBUG
         assert logging.getLogger("httpx").level == logging.WARNING
     finally:
-        service.configure_logging(settings(tmp_path))
+        logs.configure_logging(settings(tmp_path))
+
+
+def test_configure_logging_redacts_every_secret_setting(tmp_path):
+    s = settings(tmp_path, SENTIBOT_BAIDU_COOKIE="BDUSS=cookie-secret-42", SENTIBOT_LOG_LEVEL="info")
+    logs.configure_logging(s)  # replaces the root handlers (caplog's too), so the test adds its own after it
+    seen: list[str] = []
+    handler = logging.Handler()
+    handler.emit = lambda record: seen.append(record.getMessage())  # type: ignore[method-assign]
+    logging.getLogger().addHandler(handler)
+    try:
+        logging.getLogger("sentibot.test").info("fetch with cookie %s", "BDUSS=cookie-secret-42")
+        assert seen == ["fetch with cookie ***"]
+    finally:
+        logging.getLogger().removeHandler(handler)
+        logs.configure_logging(settings(tmp_path))
 
 
 def test_last_attempts_restores_the_cadence_after_a_restart(tmp_path):
