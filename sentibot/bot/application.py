@@ -15,6 +15,7 @@ from sqlite_utils import Database
 from telegram import BotCommand, LinkPreviewOptions, Update
 from telegram.constants import ChatAction, ParseMode
 from telegram.error import Conflict, InvalidToken, NetworkError
+from telegram.request import BaseRequest
 from telegram.ext import AIORateLimiter, Application, CommandHandler, ContextTypes, MessageHandler, filters
 
 from sentibot import i18n
@@ -330,8 +331,11 @@ async def register_commands(application: Application) -> None:
 
 def build_application(settings: Settings, db: Database, *, limits: Limits = Limits(),
                       concurrent_updates: int = 64, chart_dir: Path | None = None,
-                      sender_config: SenderConfig | None = None) -> Application:
-    """The PTB Application with every command, AIORateLimiter at `limits` (none if all are 0), base URL from settings."""
+                      sender_config: SenderConfig | None = None, request: BaseRequest | None = None) -> Application:
+    """The PTB Application with every command, AIORateLimiter at `limits` (none if all are 0), base URL from settings.
+
+    `request` replaces PTB's HTTP transport (for both calls and getUpdates), through PTB's own builder option.
+    """
     if not settings.telegram_token:
         raise ConfigError("SENTIBOT_TELEGRAM_TOKEN: not set; the bot needs a token from @BotFather")
     protect_token(settings.telegram_token)
@@ -341,7 +345,11 @@ def build_application(settings: Settings, db: Database, *, limits: Limits = Limi
     # sizes (docs/bot.md). A long pool timeout makes a burst queue rather than fail.
     builder = (Application.builder().token(str(settings.telegram_token)).base_url(base)
                .base_file_url(base[:-3] + "file/bot" if base.endswith("/bot") else base)
-               .concurrent_updates(concurrent_updates).connection_pool_size(CONNECTION_POOL).pool_timeout(10.0))
+               .concurrent_updates(concurrent_updates))
+    if request is not None:
+        builder = builder.request(request).get_updates_request(request)
+    else:
+        builder = builder.connection_pool_size(CONNECTION_POOL).pool_timeout(10.0)
     if limits.overall_per_s or limits.group_per_min:
         # max_retries=0: a 429 reaches the caller (the sender reschedules that row) instead of pausing every request
         builder = builder.rate_limiter(AIORateLimiter(

@@ -224,9 +224,8 @@ def test_hostile_messages_to_every_command(tmp_path, command):
     seed_hostile(db)
     fake = FakeTelegram()  # not started: its handle() answers in process
     config = load_settings({"SENTIBOT_TELEGRAM_TOKEN": TOKEN, "SENTIBOT_ADMIN_IDS": str(ADMIN)}, env_file=None)
-    app = build_application(config, db, limits=NO_LIMITS, chart_dir=tmp_path)
-    transport = LoopbackRequest(fake)
-    app.bot._request = (transport, transport)  # swap only the socket; everything above it is the real bot
+    transport = LoopbackRequest(fake)  # swap only the socket; everything above it is the real bot
+    app = build_application(config, db, limits=NO_LIMITS, chart_dir=tmp_path, request=transport)
     crashes: list[BaseException] = []
 
     async def on_error(update, context):

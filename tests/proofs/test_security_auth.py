@@ -62,9 +62,8 @@ def bot(tmp_path):
     seed_hostile(db)
     fake = FakeTelegram()
     config = load_settings({"SENTIBOT_TELEGRAM_TOKEN": TOKEN, "SENTIBOT_ADMIN_IDS": str(ADMIN)}, env_file=None)
-    app = build_application(config, db, limits=NO_LIMITS, chart_dir=tmp_path)
-    transport = LoopbackRequest(fake)
-    app.bot._request = (transport, transport)
+    transport = LoopbackRequest(fake)  # swap only the socket; everything above it is the real bot
+    app = build_application(config, db, limits=NO_LIMITS, chart_dir=tmp_path, request=transport)
     crashes = []
 
     async def on_error(update, context):
