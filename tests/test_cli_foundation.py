@@ -186,6 +186,7 @@ def test_console_script_is_installed():
     assert result.returncode == 0 and __version__ in result.stdout
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("entry", ENTRY_POINTS, ids=[" ".join(Path(e).name for e in x) for x in ENTRY_POINTS])
 def test_subprocess_history_and_errors(entry, filled):
     cwd = filled.parent
@@ -212,6 +213,7 @@ def test_subprocess_history_and_errors(entry, filled):
     assert "AAHdqTcv" not in token.stderr + token.stdout
 
 
+@pytest.mark.slow
 def test_subprocess_reads_env_file(filled):
     (filled.parent / ".env").write_text(f"SENTIBOT_DB={filled}\nSENTIBOT_LOG_LEVEL=warning\n", encoding="utf-8")
     result = _sub(ENTRY_POINTS[0], ["history", "--kind", "notices"], filled.parent)

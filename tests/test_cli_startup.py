@@ -34,6 +34,7 @@ def test_help_and_version_load_no_heavy_package(argv):
     assert loaded_after(body) == []
 
 
+@pytest.mark.slow
 def test_the_probe_sees_a_heavy_import():
     """The check itself can fail: importing the bot module does load telegram."""
     assert "telegram" in loaded_after("import sentibot.bot.application")

@@ -34,6 +34,7 @@ def alerts_of(tmp: Path) -> list[dict]:
     return list(db.query("select kind, ts, level from alerts order by ts"))
 
 
+@pytest.mark.slow
 def test_demo_exits_0_and_says_reconstructed(demo_run):
     tmp, proc = demo_run
     assert proc.returncode == 0, proc.stderr
@@ -45,6 +46,7 @@ def test_demo_exits_0_and_says_reconstructed(demo_run):
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 20_000
 
 
+@pytest.mark.slow
 def test_heat_after_the_demo(demo_run):
     tmp, _ = demo_run
     proc = subprocess.run([sys.executable, "-m", "sentibot", "heat", "--db", str(tmp / "data" / "out" / "demo.db")],
@@ -66,6 +68,7 @@ def test_demo_shows_the_episode(demo_run):
     assert not [a for a in alerts if a["level"] in ("hot", "frenzy") and a["ts"][:10] < "2023-11-01"]
 
 
+@pytest.mark.slow
 def test_demo_twice_same_alerts_no_duplicates(tmp_path):
     db = open_store(tmp_path / "d.db")
     first = run_demo(db, tmp_path)

@@ -85,6 +85,7 @@ def fault_rule(seed: int = 7):
     return rule
 
 
+@pytest.mark.slow
 def test_fan_out_to_2000_with_faults_loses_nothing_and_duplicates_nothing(tmp_path):
     limits = Limits(overall_per_s=500, private_per_s=10, group_per_min=300)  # scaled up: the logic is the same
     config = SenderConfig(limits=limits, send_timeout_s=0.4, backoff_s=0.05, max_attempts=30)
@@ -124,6 +125,7 @@ def test_fan_out_to_2000_with_faults_loses_nothing_and_duplicates_nothing(tmp_pa
         assert min(gaps, default=9) >= expected_interval(limits, chat) * 0.9, (chat, gaps)
 
 
+@pytest.mark.slow
 def test_per_chat_spacing_and_order_with_several_alerts(tmp_path):
     limits = Limits(overall_per_s=200, private_per_s=5, group_per_min=60)
     db = make_db(tmp_path / "spacing.db", private=50, groups=5)
@@ -185,6 +187,7 @@ def _first_call_5xx_for(chat_id: int, rule):
     return wrapped
 
 
+@pytest.mark.slow
 def test_kill_minus_9_mid_fan_out_then_restart_sends_the_rest_once(tmp_path):
     db_path = tmp_path / "kill.db"
     db = make_db(db_path, private=1500)

@@ -96,6 +96,7 @@ def test_start_help_and_set_my_commands(tmp_path):
     run_bot(tmp_path, scenario)
 
 
+@pytest.mark.slow
 def test_subscribe_and_unsubscribe_are_idempotent_and_say_what_changed(tmp_path):
     async def scenario(chat, db, fake):
         assert "Subscribed" in (await chat.ask("/subscribe"))[0]
@@ -217,6 +218,7 @@ def test_admin_commands_check_the_user_not_the_chat(tmp_path, caplog):
     run_bot(tmp_path, scenario, prepare=subscribers)
 
 
+@pytest.mark.slow
 def test_chart_is_sent_as_a_photo(tmp_path):
     def prepare(db):
         seed(db)
@@ -261,6 +263,7 @@ def test_token_never_reaches_the_logs(tmp_path, caplog):
     assert logging.getLogger("httpx").level == logging.WARNING
 
 
+@pytest.mark.slow
 def test_a_second_instance_exits_with_a_clear_message(tmp_path):
     db = open_store(tmp_path / "bot.db")
 
@@ -289,6 +292,7 @@ def test_commands_are_defined_once():
     assert {c.name for c in COMMANDS if c.admin} == {"broadcast", "sources"}
 
 
+@pytest.mark.slow
 def test_sentibot_bot_command_serves_delivers_and_stops_on_sigterm(tmp_path):
     import os
     import signal
@@ -322,6 +326,7 @@ def test_sentibot_bot_command_serves_delivers_and_stops_on_sigterm(tmp_path):
     assert db["deliveries"].get((1, 3001))["status"] == "sent"
 
 
+@pytest.mark.slow
 def test_sentibot_bot_without_token_is_one_line(tmp_path):
     import os
     import subprocess

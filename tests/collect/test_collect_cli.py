@@ -47,6 +47,7 @@ def run(argv, capsys):
     return code, out.out, out.err
 
 
+@pytest.mark.slow
 def test_collect_all_sources_prints_one_line_each(env, httpserver, capsys):
     httpserver.expect_request("/api/qt/stock/kline/get").respond_with_data(
         fixture("eastmoney/constructed_kline_bse50_8field.json"))

@@ -87,6 +87,7 @@ def threaded_server(handler):
         server.server_close()
 
 
+@pytest.mark.slow
 def test_one_request_in_flight_per_host_by_default():
     async def go(base, concurrency):
         async with client(host_concurrency=concurrency) as c:

@@ -34,6 +34,7 @@ def test_format_md_constructed_example():
     assert decrypt("ABCDEFGHIJK0123456789,", "BCKDEKAJ") == "12,34,09"
 
 
+@pytest.mark.slow
 @given(st.permutations("0123456789,.-+%"), st.lists(st.sampled_from("0123456789,.-+%"), max_size=200))
 def test_decrypt_round_trip(plain_half, message):
     cipher_half = "abcdefghijklmno"
@@ -67,6 +68,7 @@ def test_split_windows_edges(start, end, expected):
     assert split_windows(start, end) == expected
 
 
+@pytest.mark.slow
 @given(st.dates(date(2011, 1, 1), date(2030, 1, 1)), st.integers(0, 2000))
 def test_split_windows_cover_without_gaps(start, length):
     end = start + timedelta(days=length)

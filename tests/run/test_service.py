@@ -200,6 +200,7 @@ def test_a_rejected_token_ends_with_one_line_naming_the_setting(tmp_path):
     assert message.startswith("SENTIBOT_TELEGRAM_TOKEN:") and "WRONG" not in message and "\n" not in message
 
 
+@pytest.mark.slow
 def test_collect_job_runs_when_due_and_rescores_after_an_update(tmp_path, caplog):
     from datetime import timedelta
 
@@ -240,6 +241,7 @@ def test_collect_job_runs_when_due_and_rescores_after_an_update(tmp_path, caplog
     assert sum("event=rescored" in r.getMessage() for r in caplog.records) == 2
 
 
+@pytest.mark.slow
 def test_run_command_start_up_errors_are_one_line(tmp_path):
     import subprocess
     import sys

@@ -2,6 +2,7 @@
 
 import asyncio
 import logging
+import pytest
 
 from telegram.ext import ApplicationBuilder
 
@@ -10,6 +11,7 @@ from sentibot.config import load_settings
 from sentibot.bot.watchdog import PollingWatch
 
 
+@pytest.mark.slow
 def test_stalled_polling_is_logged_and_the_updater_restarted(caplog):
     async def scenario():
         async with FakeTelegram() as fake:

@@ -144,6 +144,7 @@ def test_replay_json_cli(tmp_path):
     assert CliRunner().invoke(cli, args).output == result.output
 
 
+@pytest.mark.slow
 def test_replay_cli_error_is_one_line_and_exit_1(tmp_path):
     bad = write(tmp_path, "m.csv", "date,close,amount\n2023-01-03,100,-1\n")
     proc = subprocess.run([sys.executable, "-m", "sentibot", "replay", "--market", str(bad), "--db",

@@ -44,6 +44,7 @@ def at(day: pd.Timestamp) -> datetime:
     return datetime(day.year, day.month, day.day, 16, 0, tzinfo=SHANGHAI)
 
 
+@pytest.mark.slow
 def test_rescore_daily_job_alerts_each_transition_once(tmp_path):
     db = open_store(tmp_path / "h.db")
     seed(db)
@@ -119,6 +120,7 @@ def test_only_daily_market_wide_series_enter_the_score(tmp_path):
                                          "WeChat index 北交所"]
 
 
+@pytest.mark.slow
 def test_chart_renders_and_falls_back_without_a_cjk_font(tmp_path, monkeypatch):
     db = open_store(tmp_path / "h.db")
     with pytest.raises(InputError, match="no scores to chart yet"):
@@ -132,6 +134,7 @@ def test_chart_renders_and_falls_back_without_a_cjk_font(tmp_path, monkeypatch):
     assert path.stat().st_size > 10_000
 
 
+@pytest.mark.slow
 def test_rescore_cooldown_drops_a_repeat_of_the_same_level(tmp_path):
     from datetime import timedelta
 

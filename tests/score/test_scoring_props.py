@@ -2,6 +2,7 @@
 
 import numpy as np
 import pandas as pd
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -35,6 +36,7 @@ def same(a: pd.DataFrame, b: pd.DataFrame) -> bool:
     return True
 
 
+@pytest.mark.slow
 @FAST
 @given(seed=st.integers(0, 10_000), n=st.integers(70, 160), cut=st.floats(0.3, 0.95))
 def test_no_look_ahead(seed, n, cut):
@@ -48,6 +50,7 @@ def test_no_look_ahead(seed, n, cut):
     assert same(full.attention_z.iloc[:k], part.attention_z)
 
 
+@pytest.mark.slow
 @FAST
 @given(seed=st.integers(0, 10_000), scale=st.floats(1e-3, 1e6))
 def test_log_ratio_and_z_are_scale_invariant(seed, scale):
@@ -60,6 +63,7 @@ def test_log_ratio_and_z_are_scale_invariant(seed, scale):
 @FAST
 @given(n=st.integers(60, 200), close=st.floats(1, 5e3), amount=st.floats(1e6, 1e11),
        levels=st.lists(st.floats(1, 1e7), min_size=1, max_size=4))
+@pytest.mark.slow
 def test_flat_series_never_alert(n, close, amount, levels):
     index = pd.bdate_range("2022-01-03", periods=n)
     market = pd.DataFrame({"close": close, "amount": amount}, index=index)

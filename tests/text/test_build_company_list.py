@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import pytest
 
 from sentibot.models import Bar
 from sentibot.store.db import open_store, upsert_bars
@@ -63,6 +64,7 @@ def test_shipped_list_is_well_formed():
     assert len(set(shipped.values())) == len(shipped)
 
 
+@pytest.mark.slow
 def test_universe_table_gives_names_and_old_codes(tmp_path):
     db_path = tmp_path / "s.db"
     db = open_store(db_path)

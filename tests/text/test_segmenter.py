@@ -14,6 +14,7 @@ DATA = SHARED_DATA
 TITLES = DATA / "guba_titles_600519_2022-11.csv"
 
 
+@pytest.mark.slow
 def test_fast_segmenter_tokens_are_identical_on_real_titles():
     pytest.importorskip("jieba_next", reason="jieba-next (the optional fast segmenter) is not installed")
     if not TITLES.exists():
@@ -56,6 +57,7 @@ def _real_or_sample_titles() -> list[str]:
     return [text.normalize(t) for t in ("北交所北证50利空出尽", "拿住别卖，明天涨停", "835185 今天炸板了", "割韭菜的来了")]
 
 
+@pytest.mark.slow
 def test_cached_tokenizer_gives_the_same_tokens_and_skips_the_build(tmp_path, monkeypatch):
     segmenter = text.available_segmenter()
     fresh = text._build(text.DICT_DIR, segmenter)
@@ -73,6 +75,7 @@ def test_cached_tokenizer_gives_the_same_tokens_and_skips_the_build(tmp_path, mo
     assert [text._tokens(t, first) for t in titles] == [text._tokens(t, fresh) for t in titles]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("damage", [b"", b"not marshal data", "truncated", "other key", "wrong shape"])
 def test_a_damaged_or_stale_cache_is_rebuilt(tmp_path, damage):
     import marshal
@@ -95,6 +98,7 @@ def test_a_damaged_or_stale_cache_is_rebuilt(tmp_path, damage):
     assert cache.read_bytes() == good  # rewritten whole
 
 
+@pytest.mark.slow
 def test_a_changed_dictionary_does_not_reuse_the_cache(tmp_path):
     segmenter = text.available_segmenter()
     dicts, cache = _copy_dicts(tmp_path / "dict"), tmp_path / "cache"
@@ -104,6 +108,7 @@ def test_a_changed_dictionary_does_not_reuse_the_cache(tmp_path):
     assert text._tokens("韭菜盒子王", text._build(dicts, segmenter, cache)) == ["韭菜盒子王"]
 
 
+@pytest.mark.slow
 def test_an_unwritable_cache_directory_only_costs_the_build(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("a file where the cache directory would be")
