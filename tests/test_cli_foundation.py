@@ -100,6 +100,7 @@ def test_history_table_is_one_timeline(filled):
     ("alerts", ["alert", "alert"]), ("scores", ["score", "score"]), ("notices", ["notice"]),
     ("frenzy", ["alert"]), ("REGULATOR_WARNING", ["alert"]), ("cooling", []),
 ])
+@pytest.mark.slow
 def test_history_kind_filter(filled, kind, records):
     result = _run("history", "--db", str(filled), "--kind", kind, "--csv")
     assert result.exit_code == 0
@@ -179,6 +180,7 @@ def _sub(entry: list[str], args: list[str], cwd: Path, **env) -> subprocess.Comp
     return subprocess.run(entry + args, cwd=cwd, env={**base, **env}, capture_output=True, text=True, timeout=60)
 
 
+@pytest.mark.slow
 def test_console_script_is_installed():
     if len(ENTRY_POINTS) < 2:
         pytest.skip("the `sentibot` console script is not next to this Python (package not pip-installed here)")

@@ -14,6 +14,8 @@ import pytest
 
 from tests.support.paths import ROOT
 
+pytestmark = pytest.mark.slow  # each test starts a fresh interpreter
+
 HEAVY = ("pandas", "numpy", "telegram", "matplotlib", "httpx", "jieba", "bs4")
 
 

@@ -14,6 +14,8 @@ from sentibot.demo import DEMO_DIR, run_demo
 from sentibot.store.db import open_store
 from tests.support.paths import ROOT
 
+pytestmark = pytest.mark.slow  # the demo replays a whole episode once per module (~15 s)
+
 ROOT = ROOT
 SHARED = ROOT.parent / "shared"
 FIGURES = SHARED / "data" / "bse50_reported_figures_2022-2023.csv"

@@ -5,13 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from sentibot.models import Level
+
 THRESHOLDS = {"warming": 60.0, "hot": 75.0, "frenzy": 85.0}
 ATTENTION_WARM = 1.5  # warming: one attention series at least 1.5x its trailing median
 ATTENTION_HOT = 2.0  # hot: two series (or the only one) at least 2x
 ATTENTION_CONFIRM = 3.0  # frenzy: two series (or the only one) at least 3x, plus market confirmation
 TURNOVER_CONFIRM = 2.0  # abnormal turnover: at least 2x its 20-day mean
 RSI_CONFIRM = 70.0
-LEVELS = ("calm", "warming", "hot", "frenzy")
+LEVELS = tuple(level.value for level in Level)  # calm, warming, hot, frenzy: the one list is models.Level
 
 
 def raw_levels(d: pd.DataFrame) -> pd.Series:

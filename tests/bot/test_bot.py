@@ -234,6 +234,7 @@ def test_chart_is_sent_as_a_photo(tmp_path):
     run_bot(tmp_path, scenario, prepare=prepare)
 
 
+@pytest.mark.slow
 def test_chart_without_scores_answers_politely(tmp_path):
     async def scenario(chat, db, fake):
         assert "no scores to chart yet" in (await chat.ask("/chart"))[0]

@@ -61,6 +61,7 @@ def test_collect_all_sources_prints_one_line_each(env, httpserver, capsys):
     assert {r["source"]: r["status"] for r in db["source_health"].rows} == {"guba": "ok", "market": "ok"}
 
 
+@pytest.mark.slow
 def test_a_failing_source_does_not_stop_the_other_and_exits_1(env, httpserver, capsys):
     httpserver.expect_request("/api/qt/stock/kline/get").respond_with_data('{"rc":0,"data":null}')
     code, out, err = run(["collect", "market", "guba"], capsys)

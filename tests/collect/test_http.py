@@ -101,6 +101,7 @@ def test_one_request_in_flight_per_host_by_default():
         assert _SlowHandler.state["peak"] > 1  # the cap is the setting, not an accident of the server
 
 
+@pytest.mark.slow
 def test_retry_after_is_obeyed(httpserver):
     stamps: list[float] = []
     httpserver.expect_ordered_request("/busy").respond_with_handler(

@@ -85,6 +85,7 @@ def test_baidu_daily_fixture_with_cookie(httpserver, tmp_path):
     assert {r["subject"] for r in db["observations"].rows} == {"北交所"}
 
 
+@pytest.mark.slow
 def test_backfill_is_split_into_windows_of_at_most_90_days(httpserver, tmp_path):
     httpserver.expect_request("/api/SearchApi/index").respond_with_handler(encrypted_answer)
     httpserver.expect_request("/Interface/ptbk").respond_with_data(json.dumps({"status": 0, "data": KEY}))

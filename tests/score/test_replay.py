@@ -109,6 +109,7 @@ def surge_files(tmp_path: Path, n: int = 160) -> tuple[Path, Path, Path]:
     return m, a, n_path
 
 
+@pytest.mark.slow
 def test_replay_scores_alerts_and_is_idempotent(tmp_path):
     m, a, n = surge_files(tmp_path)
     db = open_store(tmp_path / "h.db")

@@ -6,6 +6,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from click.testing import CliRunner
 
 from sentibot.cli import cli
@@ -51,12 +53,14 @@ def _main(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "sentibot", *args], capture_output=True, text=True, timeout=60)
 
 
+@pytest.mark.slow
 def test_missing_file_is_one_line_error(tmp_path):
     proc = _main("analyze", "--file", str(tmp_path / "nope.csv"))
     assert proc.returncode == 1
     assert proc.stderr.strip().splitlines() == [f"sentibot: error: {tmp_path / 'nope.csv'}: no such file"]
 
 
+@pytest.mark.slow
 def test_missing_column_is_one_line_error(tmp_path):
     path = tmp_path / "x.csv"
     path.write_text("date,value\n2023-11-27,1\n", encoding="utf-8")
@@ -67,6 +71,7 @@ def test_missing_column_is_one_line_error(tmp_path):
     ]
 
 
+@pytest.mark.slow
 def test_binary_file_is_one_line_error(tmp_path):
     path = tmp_path / "bin.csv"
     path.write_bytes(b"title\n\xff\xfe\x00garbage\n")

@@ -33,6 +33,7 @@ def test_default_segmenter_is_the_fast_one_when_installed():
     assert text.model().segmenter == text.available_segmenter()
 
 
+@pytest.mark.slow
 def test_fast_segmenter_bundles_jiebas_own_dictionary():
     # the fast path loads jieba-next's bundled dict.txt (so jieba itself need not be imported); the tokens are
     # only the same while that file is byte-identical to jieba's
@@ -124,6 +125,7 @@ def test_cache_directory_follows_xdg_cache_home(tmp_path, monkeypatch):
     assert text.tokenizer_cache_dir() == Path.home() / ".cache" / "sentibot"
 
 
+@pytest.mark.slow
 def test_no_home_directory_means_no_cache_not_a_crash(monkeypatch, tmp_path):
     def no_home():
         raise RuntimeError("Could not determine home directory.")

@@ -121,6 +121,7 @@ def test_negation_stops_at_the_clause_end():
     assert sentiment("不涨").label == "negative"
 
 
+@pytest.mark.slow
 def test_kept_whole_is_jiebas_own_route():
     from sentibot.text import tokenizer as text
 
