@@ -7,7 +7,6 @@ import subprocess
 import sys
 
 import pytest
-
 from click.testing import CliRunner
 
 from sentibot.cli import cli
