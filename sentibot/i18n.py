@@ -14,7 +14,6 @@ a translator can reorder it; never join translated fragments in English word ord
 
 from __future__ import annotations
 
-import html
 import io
 import os
 from collections.abc import Mapping
@@ -22,6 +21,7 @@ from functools import cache
 from typing import Any
 
 from sentibot.resources import LOCALE_DIR
+from sentibot.telegram_html import escape
 
 LANGUAGES = ("zh", "en")
 SOURCE_LANGUAGE = "en"  # msgids are the English text: English needs no catalog
@@ -83,7 +83,7 @@ def tn(lang: str, singular: str, plural: str, n: int, /, **values: object) -> st
 
 
 def _escaped(values: Mapping[str, object]) -> dict[str, object]:
-    return {k: v if isinstance(v, (Safe, int, float)) else html.escape("" if v is None else str(v), quote=True)
+    return {k: v if isinstance(v, (Safe, int, float)) else escape(v)
             for k, v in values.items()}
 
 

@@ -116,7 +116,7 @@ def m004_broadcasts(db: Database) -> None:
 def m005_chat_language(db: Database) -> None:
     # A chat's language (sentibot.i18n): its /lang choice, and the Telegram language_code of the user who last
     # subscribed it, so alerts reach every recipient in its language even if nobody there typed /lang.
-    db["chat_prefs"].create({"chat_id": int, "language": str, "telegram_language": str, "updated_at": str},
+    db.table("chat_prefs").create({"chat_id": int, "language": str, "telegram_language": str, "updated_at": str},
                             pk="chat_id")
 
 
