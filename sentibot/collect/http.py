@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from http.cookiejar import CookieJar, DefaultCookiePolicy
 from http.cookies import CookieError, SimpleCookie
-from typing import TYPE_CHECKING, Any, Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable
 from urllib.parse import urlsplit
 
 import httpx
@@ -102,7 +103,7 @@ class PoliteClient:
 
     @classmethod
     def from_settings(cls, settings: Settings, transport: httpx.AsyncBaseTransport | None = None,
-                      **overrides: Any) -> "PoliteClient":
+                      **overrides: Any) -> PoliteClient:
         options: dict[str, Any] = dict(min_interval_s=settings.min_interval_s,
                                        host_concurrency=settings.host_concurrency, retries=settings.http_retries)
         options.update(overrides)
@@ -115,7 +116,7 @@ class PoliteClient:
     async def aclose(self) -> None:
         await self.client.aclose()
 
-    async def __aenter__(self) -> "PoliteClient":
+    async def __aenter__(self) -> PoliteClient:
         return self
 
     async def __aexit__(self, *exc) -> None:

@@ -13,7 +13,7 @@ import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from collections.abc import Mapping
-from typing import Callable
+from collections.abc import Callable
 from urllib.parse import parse_qs, urlsplit
 
 Answer = tuple[int, str, bytes | str]
@@ -48,7 +48,7 @@ class LocalSite:
     def url(self) -> str:
         return f"http://127.0.0.1:{self._server.server_address[1]}"
 
-    def __enter__(self) -> "LocalSite":
+    def __enter__(self) -> LocalSite:
         site = self
 
         class Handler(BaseHTTPRequestHandler):
