@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from datetime import datetime, timedelta
-from typing import Iterable
+from collections.abc import Iterable
 
 from sqlite_utils import Database
 

@@ -19,6 +19,8 @@ from sentibot.timeutil import SHANGHAI, now as shanghai_now
 log = logging.getLogger("sentibot.run.service")
 
 SHUTDOWN_GRACE_S = 4.0  # in-flight jobs and sends get this long to finish, then are cut off (stop within 10 s)
+
+
 def register_jobs(add: Callable, rt: Runtime, collect_jobs: list[jobs.CollectJob]) -> list[str]:
     """Register every job through add(job_id, run, interval_s); returns the job ids."""
     ids = []

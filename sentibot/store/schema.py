@@ -124,8 +124,8 @@ def m005_chat_language(db: Database) -> None:
 def m006_notice_stocks(db: Database) -> None:
     # The stocks a notice names (920xxx codes, JSON list), stored with it and carried by its regulator alert
     # (DESIGN.md's alert JSON has `stocks`). NULL on older rows = not extracted: read as an empty list.
-    db["notices"].add_column("stocks", str)
-    db["alerts"].add_column("stocks", str)
+    db.table("notices").add_column("stocks", str)
+    db.table("alerts").add_column("stocks", str)
 
 
 KNOWN_MIGRATIONS = {m.name for m in migrations._migrations}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 from datetime import date, timedelta
-from typing import Awaitable
+from collections.abc import Awaitable
 
 from sentibot.alerts import regulator
 from sentibot.errors import InputError
