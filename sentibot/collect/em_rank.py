@@ -84,6 +84,9 @@ async def ranks_of(ctx: CollectContext, code: str) -> tuple[str, list[Observatio
     for prefix in order:
         text = (await ctx.client.post(url, json=dict(BODY, srcSecurityCode=prefix + code))).text
         verdict = classify_json(text, data_key=None)
+        if verdict.outcome is Outcome.FAILED and text.lstrip()[:1] in ("<", ""):
+            # the API answers JSON or nothing: a page (challenge, empty shell) in its place is a refusal
+            verdict = Verdict(Outcome.BLOCKED, f"a {len(text)}-character page where JSON was expected")
         verdict.raise_unusable(where)
         if verdict.payload.get("data") is None:
             continue  # nothing under this prefix: the other one may answer
@@ -103,6 +106,7 @@ async def collect(ctx: CollectContext, since: date | None = None) -> CollectResu
     stamp = ctx.now.isoformat(timespec="seconds")
     ranks: list[Observation] = []
     failed: list[str] = []
+    prefixes: dict[str, str] = {}
     for code in codes:
         try:
             prefix, rows = await ranks_of(ctx, code)
@@ -116,11 +120,13 @@ async def collect(ctx: CollectContext, since: date | None = None) -> CollectResu
             log.warning("%s: %s (skipped)", SOURCE, exc)
             failed.append(str(exc))
             continue
-        store.set_cursor(ctx.db, SOURCE, f"prefix:{code}", prefix, stamp)
+        prefixes[code] = prefix
         ranks += rows
     if since:
         ranks = [o for o in ranks if o.ts >= since.isoformat()]
     stored = store.upsert_observations(ctx.db, ranks + market_series(ranks), stamp)
+    for code, prefix in prefixes.items():  # written after the loop: a block on a later code writes nothing
+        store.set_cursor(ctx.db, SOURCE, f"prefix:{code}", prefix, stamp)
     days = sorted({o.ts for o in ranks})
     span = f", {days[0]}..{days[-1]}" if days else ""
     ranked = len(codes) - len(failed)

@@ -30,13 +30,22 @@ import pytest
 from sentibot import codes
 from sentibot.collect.sessions import WEBREPORT_PATH
 from tests.support.eastmoney_session import NID, admitted, webreport_body
-from tests.support.local_sites import LocalSite, text
+from tests.support.local_sites import CAPTCHA_PAGE, LocalSite, text
 from tests.support.paths import SHARED_DATA
 
 POSTS_CSV = SHARED_DATA / "guba_600519_list_posts_2024-05.csv"
 FS = "m:0 t:81 s:2048"
 PER_PAGE = 20  # posts per Guba list page here (the real site shows 80; fewer keep the tests quick)
 PAGES = 2  # each bar has two full pages, then an empty one
+# How a refusing host answers, per shape (SOURCES.md §1-§2 and the captcha/shell pages blocked clients get).
+SHELL = ("<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>股吧</title>"
+         + "".join(f'<link rel="stylesheet" href="//gbfek.dfcfw.com/css/{i:03d}.css">' for i in range(46))
+         + "</head><body></body></html>")
+CHALLENGE = ('<html><head><script>document.cookie="acw_sc__v2=5f1e2d3c4b5a69788796a5b4c3d2e1f0; path=/";'
+             "location.reload();</script></head><body></body></html>")
+REFUSALS = {"403": text("<html><body>403 Forbidden</body></html>", status=403), "challenge": text(CHALLENGE),
+            "shell": text(SHELL), "captcha": text(CAPTCHA_PAGE)}
+SHAPES = ("403", "challenge", "dropped", "shell", "captcha")
 
 
 def template_posts() -> list[dict]:
@@ -60,6 +69,7 @@ class Eastmoney2026:
     forum: str = "899050"
     missing_bars: tuple[str, ...] = ()
     unranked: tuple[str, ...] = ()
+    refusing: dict[str, str] = field(default_factory=dict)  # "guba" or "rank" -> one of SHAPES
     eastmoney: LocalSite = field(default_factory=lambda: LocalSite("eastmoney"))
     guba: LocalSite = field(default_factory=lambda: LocalSite("guba"))
 
@@ -78,12 +88,12 @@ class Eastmoney2026:
         self.eastmoney.__enter__()
         self.guba.__enter__()
         em = self.eastmoney
-        em.admit = lambda h: browser(h) and (admitted(h) or "st_nvi=" in h.get("Cookie", ""))
+        em.admit = self.admit_eastmoney
         em.route("POST", WEBREPORT_PATH, text(webreport_body(NID), "application/json"))
         em.route("GET", "/api/qt/stock/kline/get", self.kline)
         em.route("GET", "/api/qt/clist/get", self.clist)
         em.route("POST", "/stockrank/getHisList", self.rank)
-        self.guba.admit = browser
+        self.guba.admit = lambda h: browser(h) and self.refusing.get("guba") != "dropped"
         self.guba.route_prefix("GET", "/list,", self.list_page)
         self.guba.route("GET", "/", text("<html><title>股吧首页</title>" + "<p>x</p>" * 2000 + "</html>"))
         return self
@@ -91,6 +101,11 @@ class Eastmoney2026:
     def __exit__(self, *exc) -> None:
         self.guba.__exit__(*exc)
         self.eastmoney.__exit__(*exc)
+
+    def admit_eastmoney(self, headers) -> bool:
+        if "st_nvi=" in headers.get("Cookie", ""):  # webreport: a browser agent is enough
+            return browser(headers)
+        return admitted(headers) and self.refusing.get("rank") != "dropped"
 
     def env(self) -> dict[str, str]:
         """SENTIBOT_* settings for the CLI: every source URL on loopback, no waits, no retries."""
@@ -122,6 +137,8 @@ class Eastmoney2026:
         return text(json.dumps({"rc": 0, "data": data}, ensure_ascii=False), "application/json")
 
     def rank(self, params: dict) -> tuple:
+        if self.refusing.get("rank") in REFUSALS:
+            return REFUSALS[self.refusing["rank"]]
         body = json.loads(params.get("_json", "{}"))
         wanted = str(body.get("srcSecurityCode", ""))
         prefix, code = wanted[:2], wanted[2:]
@@ -150,6 +167,8 @@ class Eastmoney2026:
         return out
 
     def list_page(self, path: str, params: dict) -> tuple:
+        if self.refusing.get("guba") in REFUSALS:
+            return REFUSALS[self.refusing["guba"]]
         try:
             bar, page_part = path.removeprefix("/list,").removesuffix(".html").split(",")
             page = int(page_part.removeprefix("f_"))
