@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime, timedelta
 
+import httpx
 import pytest
 
 from sentibot.cli import main
@@ -127,3 +128,20 @@ def test_each_refusal_blocks_writes_nothing_pauses_after_three_and_recovers(sour
         recovered = cycle(NOW + timedelta(hours=2))
         assert recovered.outcome is Outcome.OK, recovered.detail
         assert (db["posts"].count if source == "guba" else db["observations"].count) > 0
+
+
+def test_offline_every_host_is_tried_once_and_nothing_waits_on_a_timeout_twice(tmp_path):
+    asked: dict[str, int] = {}
+
+    def no_network(request):  # fault injection: every connection attempt times out, as with no route
+        asked[request.url.host] = asked.get(request.url.host, 0) + 1
+        raise httpx.ConnectTimeout("timed out", request=request)
+
+    settings = load_settings({}, None, min_interval_s=0.0)  # the real default URLs and retries
+    db = open_store(tmp_path / "s.db")
+    results = asyncio.run(collect_cycle(["guba", "market", "em_rank", "notices"], settings, db, NOW,
+                                        transport=httpx.MockTransport(no_network)))
+    assert {r.source: r.outcome for r in results} == {"guba": Outcome.FAILED, "market": Outcome.FAILED,
+                                                      "em_rank": Outcome.EMPTY, "notices": Outcome.FAILED}
+    assert asked["anonflow2.eastmoney.com"] == 1  # the session step is not retried
+    assert set(asked.values()) == {1} and "push2his.eastmoney.com" not in asked  # no data request without nid18
