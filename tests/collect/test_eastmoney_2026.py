@@ -145,3 +145,21 @@ def test_offline_every_host_is_tried_once_and_nothing_waits_on_a_timeout_twice(t
                                                       "em_rank": Outcome.EMPTY, "notices": Outcome.FAILED}
     assert asked["anonflow2.eastmoney.com"] == 1  # the session step is not retried
     assert set(asked.values()) == {1} and "push2his.eastmoney.com" not in asked  # no data request without nid18
+
+
+def test_no_candidate_is_a_forum_said_once_a_day_and_not_an_error_per_candidate(tmp_path):
+    with Eastmoney2026(NOW, forum="none-of-them") as world:
+        db = open_store(tmp_path / "s.db")
+        settings = settings_for(world, "guba")
+        (result,) = asyncio.run(collect_cycle(["guba"], settings, db, NOW))
+        assert result.outcome is Outcome.FAILED and "no BSE 50 forum among the candidates" in result.detail
+        assert "899050: HTTP 404" in result.detail and "zs899050: no posts found" in result.detail
+        assert forum_status(db, settings).startswith("Guba BSE 50 forum: none of zsbj899050, zssz899050")
+        asked = dict(world.guba.hits)
+        asyncio.run(collect_cycle(["guba"], settings, db, NOW + timedelta(hours=1)))
+        assert world.guba.hits == asked  # not asked again the same day
+        world.forum = "899050"
+        (found,) = asyncio.run(collect_cycle(["guba"], settings, db, NOW + timedelta(days=1)))
+        assert found.outcome is Outcome.OK and forum_status(db, settings) == "Guba BSE 50 forum: 899050"
+        pinned = load_settings({}, None, guba_bars=("zsbj899050",))
+        assert forum_status(db, pinned) == "Guba BSE 50 forum: zsbj899050 (SENTIBOT_GUBA_BARS)"
