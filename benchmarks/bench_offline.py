@@ -18,9 +18,9 @@ from pathlib import Path
 
 import httpx
 
-from sentibot.config import load_settings
 from sentibot.collect import http
 from sentibot.collect.cycle import collect_cycle
+from sentibot.config import load_settings
 from sentibot.store.db import open_store
 from sentibot.timeutil import SHANGHAI
 

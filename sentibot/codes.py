@@ -59,7 +59,7 @@ def old_code(code: str) -> str | None:
     return code_map().new_to_old.get(code)
 
 
-_INPUT = re.compile(r"^(?:(?:BJ|SZ|SH)\.?)?(\d{6})(?:\.(?:BJ|SZ|SH))?$", re.I)
+_INPUT = re.compile(r"^(?:(?:BJ|SZ|SH)\.?)?(\d{6})(?:\.(?:BJ|SZ|SH))?$", re.IGNORECASE)
 
 
 def parse_input(text: str, stored_old: dict[str, str] | None = None) -> str | None:

@@ -26,7 +26,7 @@ BODY = {"appId": "appId01", "globalId": "786e4c21-70dc-435a-93bb-38", "marketTyp
 # SOURCES.md §1: akshare's documented BSE example is SZ871245, another client uses BJ920895; which one answers is
 # an open question, so both are tried and the one that answers is remembered per code.
 PREFIXES = ("BJ", "SZ")
-_CODE = re.compile(r"^(?:BJ|SZ)?(\d{6})$", re.I)
+_CODE = re.compile(r"^(?:BJ|SZ)?(\d{6})$", re.IGNORECASE)
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}")
 
 
@@ -144,7 +144,7 @@ async def probe(ctx: CollectContext, recorder: Recorder | None) -> list[ProbeLin
     url = f"{ctx.settings.em_rank_url}{HIS_PATH}"
     lines = []
     for prefix in PREFIXES:
-        def parse(text: str) -> tuple[Verdict, str]:
+        def parse(text: str, prefix: str = prefix) -> tuple[Verdict, str]:
             verdict = classify_json(text, data_key=None)
             if not verdict.usable:
                 return verdict, ""

@@ -13,10 +13,10 @@ import httpx
 import pytest
 
 from sentibot.cli import main
-from sentibot.config import load_settings
-from sentibot.models import Outcome
 from sentibot.collect.cycle import collect_cycle
 from sentibot.collect.guba.collector import forum_status
+from sentibot.config import load_settings
+from sentibot.models import Outcome
 from sentibot.store.db import open_store
 from sentibot.store.stocks import resolve_stock
 from sentibot.timeutil import SHANGHAI
@@ -95,9 +95,9 @@ def test_probe_fails_naming_the_refusal_when_eastmoney_refuses(world, capsys, mo
 
 
 def settings_for(world, source):
-    options = dict(guba_url=world.guba.url, em_rank_url=world.eastmoney.url,
-                   eastmoney_session_url=world.eastmoney.url, min_interval_s=0.0, http_retries=0,
-                   guba_scope="bars")
+    options: dict = {"guba_url": world.guba.url, "em_rank_url": world.eastmoney.url,
+                     "eastmoney_session_url": world.eastmoney.url, "min_interval_s": 0.0, "http_retries": 0,
+                     "guba_scope": "bars"}
     if source == "em_rank":
         options["em_rank_codes"] = ("920017", "920047")
     return load_settings({}, None, **options)

@@ -84,7 +84,7 @@ class Eastmoney2026:
     def largest(self) -> list[str]:
         return [row["f12"] for row in self.listed[:50]]
 
-    def __enter__(self) -> "Eastmoney2026":
+    def __enter__(self) -> Eastmoney2026:
         self.eastmoney.__enter__()
         self.guba.__enter__()
         em = self.eastmoney

@@ -64,7 +64,7 @@ async def find_bse50_forum(ctx: CollectContext) -> tuple[str | None, list[str]]:
         return bse50_forum(ctx.db), []
     if value == f"{NO_FORUM}@{today}":
         return None, []
-    notes = []
+    notes: list[str] = []
     for bar in BSE50_CANDIDATES:
         listing, problem = await fetch_page(ctx, bar, 1)
         if listing is not None and listing.layout == "json":

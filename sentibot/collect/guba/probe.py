@@ -5,12 +5,12 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from sentibot.models import Outcome
 from sentibot.collect.guba.collector import BSE50_CANDIDATES, SOURCE, page_url
 from sentibot.collect.guba.parse import parse_list_page
 from sentibot.collect.http import FetchError, safe_url
 from sentibot.collect.probe import ProbeLine, ProbeStatus, Recorder, error_line
 from sentibot.collect.universe import universe
+from sentibot.models import Outcome
 
 if TYPE_CHECKING:
     from sentibot.collect.cycle import CollectContext
