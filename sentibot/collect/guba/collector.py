@@ -60,9 +60,9 @@ async def find_bse50_forum(ctx: CollectContext) -> tuple[str | None, list[str]]:
     """
     value = store.get_cursor(ctx.db, SOURCE, FORUM_KEY)
     today = ctx.now.date().isoformat()
-    if ctx.settings.guba_bars or (value and value != f"{NO_FORUM}@{today}" and not value.startswith(NO_FORUM)):
+    if ctx.settings.guba_bars or (value and not value.startswith(NO_FORUM)):
         return bse50_forum(ctx.db), []
-    if value == f"{NO_FORUM}@{today}":
+    if value == f"{NO_FORUM}@{today}":  # none served one today: asked again tomorrow, not every cycle
         return None, []
     notes: list[str] = []
     for bar in BSE50_CANDIDATES:
