@@ -57,3 +57,21 @@ def canonical(code: str) -> str:
 def old_code(code: str) -> str | None:
     """The pre-2025-10-09 code of a 920xxx code, when the map knows it."""
     return code_map().new_to_old.get(code)
+
+
+_INPUT = re.compile(r"^(?:(?:BJ|SZ|SH)\.?)?(\d{6})(?:\.(?:BJ|SZ|SH))?$", re.IGNORECASE)
+
+
+def parse_input(text: str, stored_old: dict[str, str] | None = None) -> str | None:
+    """What a user or a file wrote ('831526', 'BJ920526', '920526.BJ') -> the stored 920xxx code, or None.
+
+    stored_old maps old codes the store learned (the universe's old_code column) to new ones, for stocks the
+    shipped map does not list; pure, so the bot, the CLI and importers can share it.
+    """
+    match = _INPUT.match(text.strip())
+    if not match:
+        return None
+    code = match.group(1)
+    if stored_old and code in stored_old:
+        return stored_old[code]
+    return canonical(code)

@@ -15,10 +15,10 @@ from dotenv import dotenv_values
 
 from sentibot.errors import ConfigError
 
-DEFAULT_BARS = ("zs899050",)
+DEFAULT_BARS: tuple[str, ...] = ()  # empty: the BSE 50 forum is found among the Guba candidates (SOURCES.md §2)
 # SOURCES.md §0: sites refuse non-browser agents (bse.cn's WAF answers 403, Eastmoney drops the connection)
 BROWSER_USER_AGENT = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
-                      "Chrome/131.0.0.0 Safari/537.36")  # the BSE 50 index bar; constituents are added from the stored universe
+                      "Chrome/131.0.0.0 Safari/537.36")
 log = logging.getLogger(__name__)
 
 
@@ -215,8 +215,13 @@ class Settings:
         "SENTIBOT_EM_RANK_URL", "https://emappdata.eastmoney.com", _url, "Eastmoney popularity rank (人气榜) API"
     )
     em_rank_codes: tuple[str, ...] = _setting(
-        "SENTIBOT_EM_RANK_CODES", ("831526", "832171", "839946", "835185"), _words,
-        "BSE stock codes whose Eastmoney popularity rank is collected (no login needed)",
+        "SENTIBOT_EM_RANK_CODES", (), _words,
+        "BSE stock codes (old or 920xxx) whose Eastmoney popularity rank is collected; empty = the largest "
+        "SENTIBOT_EM_RANK_TOP stocks of the stored universe",
+    )
+    em_rank_top: int = _setting(
+        "SENTIBOT_EM_RANK_TOP", 20, _number(int, 1),
+        "how many of the largest stored BSE stocks get their popularity rank collected (one request each)",
     )
     search_lookback_days: int = _setting(
         "SENTIBOT_SEARCH_LOOKBACK_DAYS", 30, _number(int, 1), "days of search interest re-read each cycle"
@@ -226,7 +231,8 @@ class Settings:
         "pause after Baidu status 10000/10001/10018 or a WeChat credential error (new credentials end it early)",
     )
     guba_bars: tuple[str, ...] = _setting(
-        "SENTIBOT_GUBA_BARS", DEFAULT_BARS, _words, "Guba bar ids; default the BSE 50 bar plus its constituents"
+        "SENTIBOT_GUBA_BARS", DEFAULT_BARS, _words,
+        "Guba bar ids read first; empty = the BSE 50 forum found among zsbj899050, zssz899050, 899050, zs899050",
     )
     guba_max_pages: int = _setting("SENTIBOT_GUBA_MAX_PAGES", 5, _number(int, 1), "pages per bar and cycle")
     guba_scope: str = _setting(

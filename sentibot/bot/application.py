@@ -262,7 +262,10 @@ async def cmd_broadcast(update: Update, context) -> None:
 
 
 async def cmd_sources(update: Update, context) -> None:
-    await reply(update, replies.sources_text(_db(context)))
+    from sentibot.collect.guba.collector import forum_status  # which bar is read as the BSE 50 forum (issue 15)
+
+    forum = e(forum_status(_db(context), context.bot_data["settings"]))
+    await reply(update, f"{replies.sources_text(_db(context))}\n{forum}")
 
 
 def admin_only(name: str, handler: Handler) -> Handler:

@@ -106,10 +106,35 @@ def backfill_units(name: str, db: Database, settings: Settings) -> int:
     return units(db, settings) if units else 0
 
 
+# Sources whose scope is the stored BSE stock list: before the first list is stored they wait for market.
+READS_UNIVERSE = frozenset({"guba", "em_rank"})
+
+
+def _universe_stored(db: Database) -> bool:
+    return db["universe"].exists() and bool(db["universe"].count)
+
+
 async def run_collection(names: list[str] | tuple[str, ...], ctx: CollectContext,
                          since: date | None = None) -> list[CollectResult]:
-    """Collect the named sources (all when empty) concurrently; one failing never stops the others."""
-    return list(await asyncio.gather(*(collect_one(n, ctx, since) for n in check_names(names))))
+    """Collect the named sources (all when empty) concurrently; one failing never stops the others.
+
+    On a store without the stock list, guba and em_rank start once market has ended (stored it or not), so the
+    first `sentibot collect` already reads every stock's bar.
+    """
+    names = check_names(names)
+    listed = asyncio.Event()
+    wait = "market" in names and not _universe_stored(ctx.db)
+
+    async def one(name: str) -> CollectResult:
+        if wait and name in READS_UNIVERSE:
+            await listed.wait()
+        try:
+            return await collect_one(name, ctx, since)
+        finally:
+            if name == "market":
+                listed.set()
+
+    return list(await asyncio.gather(*(one(n) for n in names)))
 
 
 async def collect_cycle(names: list[str] | tuple[str, ...], settings: Settings, db: Database, now: datetime,

@@ -37,6 +37,12 @@ BLOCK_STATUSES = frozenset({403, 429})  # refusals that mean "go away", not "no 
 MAX_RETRY_AFTER_S = 120.0  # a longer Retry-After is a block: give up now, the source pauses instead
 UNREACHABLE_S = 60.0  # after a host refused every connection attempt, its other requests fail at once this long
 MAX_REDIRECTS = 10
+# With no network every attempt to connect waits out its timeout: a short connect timeout, no retry of a connect
+# that timed out (the OS already resent the SYN within it) and one retry of a refused one keep `sentibot collect`
+# offline to seconds per host (reading still gets http_timeout_s).
+CONNECT_TIMEOUT_S = 5.0
+CONNECT_RETRIES = 1
+CONNECT_TIMEOUT_RETRIES = 0
 # A connection that was made and then closed or reset before a status line: Eastmoney's way of saying no.
 DROPPED = (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)
 
@@ -59,7 +65,7 @@ def build_http_client(settings: Settings, transport: httpx.AsyncBaseTransport | 
     quiet_http_logs()
     return httpx.AsyncClient(
         headers={"User-Agent": settings.user_agent, "Accept-Language": "zh-CN,zh;q=0.9"},
-        timeout=settings.http_timeout_s,
+        timeout=httpx.Timeout(settings.http_timeout_s, connect=min(settings.http_timeout_s, CONNECT_TIMEOUT_S)),
         # One jar per host lives in PoliteClient: httpx's own jar would share cookies across loopback ports and
         # follow redirects without the Set-Cookie a challenge hands out, so it accepts nothing.
         cookies=httpx.Cookies(CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))),
@@ -153,7 +159,8 @@ class PoliteClient:
 
         The host's family (sentibot.collect.sessions) adds its identity headers and session cookies; a dropped
         connection (where the family says that is a refusal), a 403 or a challenge page runs the session step
-        again and resends once, then is BLOCKED. session=False: a session step's own request, sent without it.
+        again and resends once, then is BLOCKED. session=False: a session step's own request, sent without it and
+        never retried (it runs before other requests wait on it; the step has its own back-off).
         When every attempt failed to connect (no route, refused, DNS, connect timeout), the host's other requests
         fail at once for unreachable_s instead of each retrying with backoff: a source with many URLs on a host
         that is down reports in seconds, not minutes.
@@ -165,8 +172,9 @@ class PoliteClient:
             family = dataclasses.replace(family, step=None)  # identity and refusals still apply, the step not
         cookies = await self._open_session(family)
         attempt, renewed, answered = 0, False, False
+        retries = self.retries if session else 0
         while True:
-            last = attempt >= self.retries
+            last = attempt >= retries
             if (left := host.down_until - self._clock()) > 0:
                 raise FetchError(f"{where}: host unreachable ({host.down_error}); not tried again for {left:.0f} s",
                                  Outcome.FAILED)
@@ -179,6 +187,8 @@ class PoliteClient:
                     response, reason = None, f"{type(exc).__name__}: {exc or 'connection dropped'}"
                     error = f"{where}: {reason}"
                     connect_failed = isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout))
+                    timed_out = isinstance(exc, httpx.ConnectTimeout)
+                    connect_tries = CONNECT_TIMEOUT_RETRIES if timed_out else CONNECT_RETRIES
                     dropped = family is not None and family.drop_is_refusal and isinstance(exc, DROPPED)
             if response is None:
                 if dropped:  # the site refused: a new session may help once, retrying blindly invites a ban
@@ -188,7 +198,7 @@ class PoliteClient:
                         continue
                     raise FetchError(f"{where}: blocked: connection dropped before any response "
                                      f"({family.refusal_hint if family else reason})", Outcome.BLOCKED)
-                if last:
+                if last or (connect_failed and attempt >= connect_tries):
                     if connect_failed:
                         host.down_until, host.down_error = self._clock() + self.unreachable_s, reason
                     raise FetchError(error, Outcome.FAILED)

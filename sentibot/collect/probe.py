@@ -82,6 +82,8 @@ Probe = Callable[["CollectContext", "Recorder | None"], Awaitable[list[ProbeLine
 PROBES: dict[str, str] = {
     "market": "sentibot.collect.market:probe",
     "universe": "sentibot.collect.universe:probe",
+    "guba": "sentibot.collect.guba.probe:probe",
+    "em_rank": "sentibot.collect.em_rank:probe",
     "notices": "sentibot.collect.notices.probe:probe",
     "baidu_index": "sentibot.collect.search.probe:probe_baidu",
     "wechat_index": "sentibot.collect.search.probe:probe_wechat",

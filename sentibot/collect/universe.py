@@ -6,22 +6,24 @@ from typing import TYPE_CHECKING
 
 from sqlite_utils import Database
 
+from sentibot import codes
 from sentibot.models import Outcome
-from sentibot.collect.http import PoliteClient, Verdict, classify_json
+from sentibot.collect.http import PoliteClient, Verdict, classify_json, safe_url
 from sentibot.collect.probe import ProbeLine, Recorder, ask
 
 if TYPE_CHECKING:
     from sentibot.collect.cycle import CollectContext
 
 CLIST_PATH = "/api/qt/clist/get"
-BSE_A_SHARES = "m:0+t:81+s:2048"  # Eastmoney's filter for Beijing Stock Exchange A-shares
+BSE_A_SHARES = "m:0 t:81 s:2048"  # Eastmoney's filter for BSE A-shares, with spaces as akshare sends it
 PAGE_SIZE = 100  # the endpoint serves at most 100 rows per page
 BSE50_SIZE = 50
 
 
 def clist_params(page: int) -> dict:
-    # f12 code, f14 name, f20 total market value (yuan), f6 turnover today (yuan); po=1 + fid=f20: largest first
-    return {"pn": page, "pz": PAGE_SIZE, "po": 1, "np": 1, "fltt": 2, "invt": 2, "fid": "f20",
+    # f12 code, f14 name, f20 total market value (yuan), f6 turnover today (yuan); sorted by code (fid=f12,
+    # efinance): sorting by a moving value such as f20 lets rows shift between pages while we page
+    return {"pn": page, "pz": PAGE_SIZE, "po": 0, "np": 1, "fltt": 2, "invt": 2, "fid": "f12",
             "fs": BSE_A_SHARES, "fields": "f12,f14,f20,f6"}
 
 
@@ -50,33 +52,37 @@ def parse_clist(text: str) -> tuple[Verdict, list[dict], int]:
     return Verdict(Outcome.OK, f"{len(rows)} stocks"), rows, int(data["total"])
 
 
+MAX_PAGES = 20  # 2,000 stocks: the BSE lists about 300; a site that never stops paging is not followed forever
+
+
 async def fetch_universe(client: PoliteClient, base_url: str) -> list[dict]:
-    """Every BSE A-share, page by page; FetchError when any page is blocked or malformed (nothing partial)."""
-    rows: list[dict] = []
-    page, total = 1, None
-    while total is None or len(rows) < total:
-        url = f"{base_url}{CLIST_PATH}"
-        verdict, page_rows, page_total = parse_clist(await client.get_text(url, params=clist_params(page)))
-        verdict.raise_unusable(f"{url} page {page}")
-        rows.extend(page_rows)
-        total = page_total
-        if len(page_rows) < PAGE_SIZE:
+    """Every BSE A-share, page by page, deduped on code; FetchError when any page is blocked or malformed."""
+    rows: dict[str, dict] = {}
+    url = f"{base_url}{CLIST_PATH}"
+    for page in range(1, MAX_PAGES + 1):
+        verdict, page_rows, total = parse_clist(await client.get_text(url, params=clist_params(page)))
+        verdict.raise_unusable(f"{safe_url(url)} page {page}")
+        for row in page_rows:  # a row repeated across pages (the list moved while we paged) counts once
+            rows.setdefault(row["code"], row)
+        if len(page_rows) < PAGE_SIZE or len(rows) >= total:
             break
-        page += 1
-    return rows
+    return list(rows.values())
 
 
 def store_universe(db: Database, rows: list[dict], now: str) -> int:
-    """Replace the stored list; a known name under a new code (the 920xxx switch) keeps its old code."""
+    """Replace the stored list under 920xxx codes, each with its old code (shipped map, else the same name listed
+    before under an old code); an old code the site still serves is stored under its new one."""
+    rows = [dict(r, code=codes.canonical(r["code"])) for r in rows]
+    rows = list({r["code"]: r for r in rows}.values())  # an old and a new row of one stock: one stock
     with db.atomic():
         known = {r["code"]: r for r in db.query("select * from universe")}
         by_name = {r["name"]: r for r in known.values() if r["listed"]}
         listed = {r["code"] for r in rows}
         for row in rows:
             previous = known.get(row["code"])
-            old_code = previous["old_code"] if previous else None
+            old_code = (previous["old_code"] if previous else None) or codes.old_code(row["code"])
             renamed = by_name.get(row["name"])
-            if not previous and renamed and renamed["code"] not in listed:
+            if not old_code and not previous and renamed and renamed["code"] not in listed:
                 old_code = renamed["code"]
             db.table("universe").upsert({"code": row["code"], "name": row["name"], "old_code": old_code,
                                    "market_cap": row["market_cap"], "listed": 1, "updated_at": now}, pk="code")
@@ -97,8 +103,8 @@ def tracked_codes(db: Database, scope: str) -> list[str]:
     """Stocks followed beyond the configured bars: none, the 50 largest (the BSE 50 stand-in) or all."""
     if scope == "bars":
         return []
-    codes = [r["code"] for r in universe(db)]
-    return codes[:BSE50_SIZE] if scope == "bse50" else codes
+    listed = [r["code"] for r in universe(db)]
+    return listed[:BSE50_SIZE] if scope == "bse50" else listed
 
 
 

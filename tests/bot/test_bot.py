@@ -213,6 +213,7 @@ def test_admin_commands_check_the_user_not_the_chat(tmp_path, caplog):
             2001: "sent", 2002: "sent", 2003: "blocked"}
         sources = (await chat.ask("/sources", user_id=ADMIN))[0]
         assert "Subscribers</b>: 2 active, 1 inactive" in sources
+        assert "Guba BSE 50 forum: " in sources  # which bar is read as the forum (issue 15)
         assert "Broadcasts</b>: {&quot;blocked&quot;: 1, &quot;sent&quot;: 2}; 0 unfinished" in sources
 
     run_bot(tmp_path, scenario, prepare=subscribers)

@@ -25,7 +25,7 @@ def env(httpserver, monkeypatch, tmp_path):
     for name, value in {"SENTIBOT_GUBA_URL": base, "SENTIBOT_EASTMONEY_URL": base,
                         "SENTIBOT_EASTMONEY_LIST_URL": base, "SENTIBOT_EASTMONEY_SESSION_URL": base,
                         "SENTIBOT_MIN_INTERVAL_S": "0",
-                        "SENTIBOT_HTTP_RETRIES": "0", "SENTIBOT_GUBA_SCOPE": "bars",
+                        "SENTIBOT_HTTP_RETRIES": "0", "SENTIBOT_GUBA_SCOPE": "bars", "SENTIBOT_GUBA_BARS": "zs899050",
                         "SENTIBOT_MARKET_SCOPE": "index", "SENTIBOT_DB": str(tmp_path / "s.db")}.items():
         monkeypatch.setenv(name, value)
     data = {"re": [], "count": 80, "rc": 1, "me": "操作成功"}

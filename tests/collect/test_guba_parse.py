@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib.util
+import json
+import re
 from datetime import datetime
 
 import pytest
@@ -86,7 +88,27 @@ def test_broken_and_unknown_pages_fail():
     layout_changed = parse_list_page("<html>" + "x" * 10000 + "</html>", "zs899050", NOW)
     assert layout_changed.verdict.outcome is Outcome.FAILED and "layout changed" in layout_changed.verdict.detail
     bad_time = text.replace('"post_publish_time":"2023-11-27 10:51:00"', '"post_publish_time":"yesterday"')
-    assert parse_list_page(bad_time, "zs899050", NOW).verdict.outcome is Outcome.FAILED
+    one_bad = parse_list_page(bad_time, "zs899050", NOW)  # one item of 80: skipped and counted, the rest kept
+    assert one_bad.verdict.outcome is Outcome.OK and one_bad.skipped == 1 and len(one_bad.posts) == 79
+    assert "1 items skipped (first: ValueError: post_publish_time 'yesterday'" in one_bad.verdict.detail
+    most_bad = re.sub(r'"post_publish_time":"[^"]+"', '"post_publish_time":"yesterday"', text, count=41)
+    failed = parse_list_page(most_bad, "zs899050", NOW)  # most items not understood: the layout changed
+    assert failed.verdict.outcome is Outcome.FAILED and "41 of 80 article_list items not understood" in failed.verdict.detail
+
+
+def test_topic_rows_ads_and_nested_users():
+    build = load_builder()
+    items = build.posts("920819", 1400000000, datetime(2026, 11, 30, 10, 0), n=6)
+    nested = dict(items[1])
+    nested["post_user"] = {"user_id": nested.pop("user_id"), "user_nickname": nested.pop("user_nickname")}
+    rows = [items[0], {"topic_id": 7, "topic_name": "北证50怎么看", "post_type": 51}, nested,
+            {"ad_id": "x", "post_id": 5}, *items[2:]]
+    blob = json.dumps({"re": rows, "count": 8, "rc": 1, "me": "操作成功"}, ensure_ascii=False)
+    listing = parse_list_page(f"<html><script>var article_list={blob};</script></html>", "920819", NOW)
+    assert listing.verdict.outcome is Outcome.OK and listing.skipped == 2 and len(listing.posts) == 6
+    assert listing.posts[1].author_id == nested["post_user"]["user_id"]
+    assert listing.posts[1].author_name == nested["post_user"]["user_nickname"]
+    assert listing.posts[0].author_id == items[0]["user_id"]  # flat
 
 
 def test_last_page_is_legitimately_empty():

@@ -169,7 +169,7 @@ def test_4xx_is_never_retried(httpserver, status, outcome):
     assert len(httpserver.log) == 1
 
 
-def test_connect_error_is_retried_then_failed():
+def test_connect_error_is_retried_once_then_failed():
     import socket as socket_module
     with socket_module.socket() as probe:  # a port nobody listens on
         probe.bind(("127.0.0.1", 0))
@@ -186,7 +186,16 @@ def test_connect_error_is_retried_then_failed():
     with pytest.raises(FetchError) as err:
         run(go())
     assert err.value.outcome is Outcome.FAILED and "ConnectError" in str(err.value)
-    assert len(calls) == 2 and 0.5 <= calls[0] <= 1.5 and 1.0 <= calls[1] <= 3.0  # jittered, doubling
+    # once, jittered: offline, every connect waits out its timeout, so retries=2 would triple the wait
+    assert len(calls) == 1 and 0.5 <= calls[0] <= 1.5
+
+
+def test_the_connect_timeout_is_short_and_reading_keeps_the_setting():
+    from sentibot.collect.http import CONNECT_TIMEOUT_S, build_http_client
+
+    built = build_http_client(load_settings({}, None, http_timeout_s=20.0))
+    assert built.timeout.connect == CONNECT_TIMEOUT_S < 20.0 and built.timeout.read == 20.0
+    run(built.aclose())
 
 
 def test_a_browser_user_agent_is_sent_by_default_and_the_setting_overrides_it(httpserver):
@@ -295,11 +304,11 @@ def test_a_host_that_refuses_every_connection_fails_its_other_requests_at_once()
         async with polite as c:
             with pytest.raises(FetchError, match=r"http://down.example/a: ConnectError: \[Errno 111\]"):
                 await c.get("http://down.example/a")
-            assert attempts["down.example"] == 3  # every attempt made once
+            assert attempts["down.example"] == 2  # a failed connect is retried once, whatever retries says
             with pytest.raises(FetchError, match=r"http://down.example/b: host unreachable \(ConnectError: "
                                                  r"\[Errno 111\] Connection refused\); not tried again for 6\d s"):
                 await c.get("http://down.example/b")
-            assert attempts["down.example"] == 3  # no new attempt, no backoff
+            assert attempts["down.example"] == 2  # no new attempt, no backoff
             assert (await c.get_text("http://up.example/")) == "ok"  # other hosts are not affected
             now[0] = 2000.0  # 60 s later the host is tried again, and answers
             assert (await c.get_text("http://down.example/c")) == "ok"

@@ -80,10 +80,14 @@ def test_clist_universe_and_the_920_switch(db):
     assert verdict.outcome is Outcome.OK and total == 5 and rows[2]["amount"] is None  # "-": suspended
     store_universe(db, rows, "2024-01-01T00:00:00+08:00")
     assert [r["code"] for r in universe(db)][:2] == ["920002", "920008"]  # largest first
+    # old codes the site still serves are stored under their 920xxx codes (the shipped map), with both codes
+    stored = {r["code"]: r for r in universe(db, listed_only=False)}
+    assert stored["920522"]["old_code"] == "832522" and stored["920799"]["old_code"] == "830799"
+    assert "832522" not in stored and len(stored) == 5
     _, switched, _ = parse_clist(fixture("constructed_clist_bse_920switch.json"))
     store_universe(db, switched, "2025-01-01T00:00:00+08:00")
     moved = {r["code"]: r for r in universe(db, listed_only=False)}
-    assert moved["920522"]["old_code"] == "832522" and moved["832522"]["listed"] == 0
+    assert moved["920522"]["old_code"] == "832522" and len(moved) == 5
     assert len(universe(db)) == 5
     assert tracked_codes(db, "bars") == [] and len(tracked_codes(db, "all")) == 5
     empty, rows, _ = parse_clist(fixture("constructed_clist_empty.json"))
@@ -127,7 +131,7 @@ def test_collector_backfills_then_goes_incremental(httpserver, db):
     result = collect(db, s)
     assert result.outcome is Outcome.OK
     assert server.klines[0] == ("0.899050", "19900101")  # the whole history in one request
-    assert sorted(s for s, _ in server.klines[1:]) == ["0.830799", "0.832522", "0.920002", "0.920008", "0.920029"]
+    assert sorted(s for s, _ in server.klines[1:]) == ["0.920002", "0.920008", "0.920029", "0.920522", "0.920799"]
     assert db["bars"].count == 4 + 5 * 10
     index = db["bars"].get(("899050", "2023-11-16"))
     assert index["close"] == 1124.00 and index["amount"] == 30123456789.00

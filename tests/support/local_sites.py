@@ -4,7 +4,9 @@ Each LocalSite serves one source host. Routes map (method, path) to a function o
 (status, content type, body); a site switched to `captcha` answers every request with a captcha page, as a blocked
 client sees it. `admit`, when set, sees each request's headers first: False closes the connection without any
 response (Eastmoney's refusal, SOURCES.md §1). `seen` keeps every request's (method, path, headers), `posted`
-every POST's (path, raw body).
+every POST's (path, raw body). A JSON POST body reaches its route as params["_json"] (the raw text); `route_prefix`
+serves every path under a prefix with a function of (path, params); an answer may carry a fourth element, a dict of
+extra headers (a redirect's Location).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ class LocalSite:
     def __init__(self, name: str) -> None:
         self.name = name
         self.routes: dict[tuple[str, str], Route] = {}
+        self.prefixes: list[tuple[str, str, Callable[[str, dict], Answer]]] = []
         self.captcha = False
         self.hits: dict[str, int] = {}
         self.admit: Callable[[Mapping[str, str]], bool] | None = None
@@ -43,6 +46,10 @@ class LocalSite:
     def route(self, method: str, path: str, answer: Route | Answer) -> None:
         """Serve answer (a fixed Answer or a function of the query/form dict) for method + path."""
         self.routes[(method, path)] = answer if callable(answer) else (lambda params, a=answer: a)
+
+    def route_prefix(self, method: str, prefix: str, answer: Callable[[str, dict], Answer]) -> None:
+        """Serve answer(path, params) for every path starting with prefix that has no exact route."""
+        self.prefixes.append((method, prefix, answer))
 
     @property
     def url(self) -> str:
@@ -70,7 +77,10 @@ class LocalSite:
                 body = self.rfile.read(length).decode("utf-8", "replace")
                 with site._lock:
                     site.posted.append((urlsplit(self.path).path, body))
-                self._answer("POST", parse_qs(body))
+                if self.headers.get("Content-Type", "").startswith("application/json"):
+                    self._answer("POST", {"_json": [body]})
+                else:
+                    self._answer("POST", parse_qs(body))
 
             def _answer(self, method: str, form: dict) -> None:
                 parts = urlsplit(self.path)
@@ -81,10 +91,12 @@ class LocalSite:
                     self.close_connection = True  # no status line, no body: the client sees a dropped connection
                     return
                 params = {k: v[-1] for k, v in {**parse_qs(parts.query), **form}.items()}
-                status, ctype, body = site.answer(method, parts.path, params)
+                status, ctype, body, *extra = site.answer(method, parts.path, params)
                 data = body.encode("utf-8") if isinstance(body, str) else body
                 self.send_response(status)
                 self.send_header("Content-Type", ctype)
+                for name, value in (extra[0] if extra else {}).items():
+                    self.send_header(name, value)
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 self.wfile.write(data)
@@ -104,7 +116,12 @@ class LocalSite:
             self.hits[path] = self.hits.get(path, 0) + 1
         if self.captcha:
             return text(CAPTCHA_PAGE)
-        route = self.routes.get((method, path)) or self.routes.get((method, "*"))
+        route = self.routes.get((method, path))
+        if route is None:
+            for verb, prefix, answer in self.prefixes:
+                if verb == method and path.startswith(prefix):
+                    return answer(path, params)
+            route = self.routes.get((method, "*"))
         if route is None:
             return text(f"no route for {method} {path}", "text/plain", 404)
         return route(params)

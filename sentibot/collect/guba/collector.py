@@ -11,7 +11,7 @@ from sentibot.store import db as store
 from sentibot.config import Settings
 from sentibot.models import Outcome, Observation, Post
 from sentibot.collect.cycle import CollectContext, CollectResult
-from sentibot.collect.guba.parse import RETAIL_KINDS, parse_list_page
+from sentibot.collect.guba.parse import RETAIL_KINDS, ListPage, parse_list_page
 from sentibot.collect.http import FetchError, safe_url
 from sentibot.collect.universe import tracked_codes
 from sentibot.timeutil import now_iso
@@ -20,11 +20,81 @@ SOURCE = "guba"
 EXCHANGE = "北交所"  # subject of the BSE-wide series scoring reads
 BACKFILL_MAX_PAGES = 200  # per bar, for --since (about 16,000 posts)
 ALL_KINDS = ("normal", "pinned", "qa", "news")
+# SOURCES.md §2: no client names a BSE 50 forum; index bars are zs + exchange + code, zs899050 is the quote page's
+# id. The first of these that serves article_list is remembered (cursor guba/bse50_bar) and asked again daily when
+# none did.
+BSE50_CANDIDATES = ("zsbj899050", "zssz899050", "899050", "zs899050")
+FORUM_KEY = "bse50_bar"
+NO_FORUM = "none"  # stored as "none@YYYY-MM-DD": no candidate served a forum that day
 
 
 def bar_list(db: Database, settings: Settings) -> list[str]:
-    """The configured bars, then the stored universe's stocks in scope (SENTIBOT_GUBA_SCOPE)."""
-    return list(dict.fromkeys([*settings.guba_bars, *tracked_codes(db, settings.guba_scope)]))
+    """The BSE 50 forum (or SENTIBOT_GUBA_BARS), then the stored universe's stocks in scope (SENTIBOT_GUBA_SCOPE)."""
+    forum = bse50_forum(db)
+    first = list(settings.guba_bars) or ([forum] if forum else [])
+    return list(dict.fromkeys([*first, *tracked_codes(db, settings.guba_scope)]))
+
+
+def bse50_forum(db: Database) -> str | None:
+    """The BSE 50 forum found among BSE50_CANDIDATES, or None (not looked for yet, or none serves one)."""
+    value = store.get_cursor(db, SOURCE, FORUM_KEY)
+    return value if value and not value.startswith(NO_FORUM) else None
+
+
+def forum_status(db: Database, settings: Settings) -> str:
+    """One line for /sources: which bar is read as the BSE 50 forum and how it was chosen."""
+    if settings.guba_bars:
+        return f"Guba BSE 50 forum: {', '.join(settings.guba_bars)} (SENTIBOT_GUBA_BARS)"
+    value = store.get_cursor(db, SOURCE, FORUM_KEY)
+    if not value:
+        return "Guba BSE 50 forum: not looked for yet"
+    if value.startswith(NO_FORUM):
+        return f"Guba BSE 50 forum: none of {', '.join(BSE50_CANDIDATES)} serves one (checked {value[5:]})"
+    return f"Guba BSE 50 forum: {value}"
+
+
+async def find_bse50_forum(ctx: CollectContext) -> tuple[str | None, list[str]]:
+    """Ask each candidate's first page once; the first with article_list is remembered -> (bar, notes).
+
+    A candidate that is missing, redirects or has no article_list is a note, not an error; a block raises.
+    """
+    value = store.get_cursor(ctx.db, SOURCE, FORUM_KEY)
+    today = ctx.now.date().isoformat()
+    if ctx.settings.guba_bars or (value and not value.startswith(NO_FORUM)):
+        return bse50_forum(ctx.db), []
+    if value == f"{NO_FORUM}@{today}":  # none served one today: asked again tomorrow, not every cycle
+        return None, []
+    notes: list[str] = []
+    for bar in BSE50_CANDIDATES:
+        listing, problem = await fetch_page(ctx, bar, 1)
+        if listing is not None and listing.layout == "json":
+            store.set_cursor(ctx.db, SOURCE, FORUM_KEY, bar, ctx.now.isoformat(timespec="seconds"))
+            return bar, notes
+        notes.append(f"{bar}: {problem or 'no article_list'}")
+    store.set_cursor(ctx.db, SOURCE, FORUM_KEY, f"{NO_FORUM}@{today}", ctx.now.isoformat(timespec="seconds"))
+    return None, notes
+
+
+async def fetch_page(ctx: CollectContext, bar: str, page: int) -> tuple[ListPage | None, str]:
+    """One list page -> (listing, "") or (None, why it is no forum page: missing, redirect, no article_list).
+
+    FetchError only for blocks (captcha, 403/429, empty shell, dropped connection): they stop the sweep.
+    """
+    url = page_url(ctx.settings.guba_url, bar, page)
+    try:
+        response = await ctx.client.get(url)
+    except FetchError as exc:
+        if exc.outcome is Outcome.BLOCKED:
+            raise
+        return None, str(exc).removeprefix(f"{safe_url(url)}: ")
+    if response.history and safe_url(response.url) != safe_url(url):
+        return None, f"redirects to {safe_url(response.url)}"
+    listing = parse_list_page(response.text, bar, ctx.now, ctx.settings.guba_url)
+    if listing.verdict.outcome is Outcome.BLOCKED:
+        listing.verdict.raise_unusable(safe_url(url))
+    if not listing.verdict.usable:
+        return None, listing.verdict.detail
+    return listing, ""
 
 
 def backfill_units(db: Database, settings: Settings) -> int:
@@ -45,6 +115,8 @@ class _Sweep:
         self.posts = self.pages = 0
         self.days: set[str] = set()
         self.error: FetchError | None = None
+        self.warnings: list[str] = []  # per bar: missing, redirect, no article_list; the sweep goes on
+        self.skipped = 0  # article_list items that were not posts
 
     async def bar(self, bar: str) -> None:
         """Page through one bar until known posts (cursor), `since`, the last page or the page limit."""
@@ -58,11 +130,12 @@ class _Sweep:
         for page in range(1, limit + 1):
             if self.error:
                 return
-            url = page_url(ctx.settings.guba_url, bar, page)
-            text = await ctx.client.get_text(url)
-            listing = parse_list_page(text, bar, ctx.now, ctx.settings.guba_url)
-            listing.verdict.raise_unusable(safe_url(url))
+            listing, problem = await fetch_page(ctx, bar, page)
+            if listing is None:
+                self.warnings.append(f"{bar} page {page}: {problem}")
+                break
             self.pages += 1
+            self.skipped += listing.skipped
             self.store(listing.posts)
             dated = [p.published_at for p in listing.posts if p.kind != "pinned"]  # pinned posts are old, on top
             if not dated:
@@ -95,8 +168,12 @@ class _Sweep:
 
 
 async def collect(ctx: CollectContext, since: date | None = None) -> CollectResult:
-    """One Guba cycle: every bar in scope, then the observations of the days touched."""
+    """One Guba cycle: the BSE 50 forum (found once) and every bar in scope, then the observations of the days."""
+    _, notes = await find_bse50_forum(ctx)  # a block here ends the cycle through collect_one, nothing stored
     bars = bar_list(ctx.db, ctx.settings)
+    if not bars:
+        return CollectResult(SOURCE, Outcome.FAILED, 0, "no bar to read: no BSE 50 forum among the candidates ("
+                             + "; ".join(notes) + ") and no stored universe yet (collect market first)")
     sweep = _Sweep(ctx, since)
     queue = list(bars)
     workers = max(1, min(len(bars), ctx.settings.host_concurrency))  # more would only queue at the host gate
@@ -104,8 +181,15 @@ async def collect(ctx: CollectContext, since: date | None = None) -> CollectResu
     observations = derive_observations(ctx.db, sweep.days, ctx.settings.guba_retail_only, sweep.stamp)
     store.upsert_observations(ctx.db, observations, sweep.stamp)
     summary = f"{len(bars)} bars, {sweep.pages} pages, {sweep.posts} posts, {len(observations)} observations"
+    if sweep.skipped:
+        summary += f", {sweep.skipped} list items skipped"
+    if notes or sweep.warnings:
+        shown = [*notes, *sweep.warnings]
+        summary += f"; {len(shown)} warning(s): " + "; ".join(shown[:3]) + (" ..." if len(shown) > 3 else "")
     if sweep.error:
         return CollectResult(SOURCE, sweep.error.outcome, sweep.posts, f"{sweep.error} ({summary})")
+    if not sweep.pages and sweep.warnings:  # not one bar answered with a list: nothing is working
+        return CollectResult(SOURCE, Outcome.FAILED, 0, summary)
     return CollectResult(SOURCE, Outcome.OK if sweep.posts else Outcome.EMPTY, sweep.posts, summary)
 
 

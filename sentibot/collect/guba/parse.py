@@ -27,6 +27,7 @@ class ListPage:
     posts: tuple[Post, ...] = ()
     total: int | None = None  # the bar's post count, when the page says
     layout: str = ""  # json, table, articleh
+    skipped: int = 0  # items of article_list that are not posts (topic rows, ads) or did not parse
 
 
 def full_datetime(raw: str) -> str:
@@ -47,7 +48,10 @@ def post_kind(post_type, top_status) -> str:
 
 
 def post_from_json(item: dict, bar: str, base_url: str) -> Post:
-    """One post object of article_list.re (the list page and the JSON API share it)."""
+    """One post object of article_list.re (the list page and the JSON API share it); user flat or in post_user."""
+    user = item.get("post_user") if isinstance(item.get("post_user"), dict) else {}
+    if item.get("user_id") in (None, "") and user:
+        item = dict(item, user_id=user.get("user_id"), user_nickname=user.get("user_nickname"))
     code = item.get("stockbar_code") or bar
     post_id = str(item["post_id"])
     return Post(
@@ -105,12 +109,19 @@ def _from_article_list(data: dict, bar: str, base_url: str) -> ListPage:
         return ListPage(Verdict(Outcome.BLOCKED, f"article_list without posts (rc={data.get('rc')}, me={message!r})"))
     if not isinstance(rows, list):
         return ListPage(Verdict(Outcome.FAILED, f"article_list.re is a {type(rows).__name__}, expected a list"))
-    try:
-        posts = tuple(post_from_json(item, bar, base_url) for item in rows)
-    except (AttributeError, KeyError, TypeError, ValueError) as exc:
-        return ListPage(Verdict(Outcome.FAILED, f"article_list post not understood: {type(exc).__name__}: {exc}"))
+    posts, first_error = [], ""
+    for item in rows:  # topic rows, ads and items without post_publish_time sit among the posts: skip them
+        try:
+            posts.append(post_from_json(item, bar, base_url))
+        except (AttributeError, KeyError, TypeError, ValueError) as exc:
+            first_error = first_error or f"{type(exc).__name__}: {exc}"
+    skipped = len(rows) - len(posts)
+    if skipped * 2 > len(rows):  # most items not understood: the layout changed, not a few odd rows
+        return ListPage(Verdict(Outcome.FAILED, f"{skipped} of {len(rows)} article_list items not understood "
+                                                f"(first: {first_error})"), skipped=skipped)
+    note = f", {skipped} items skipped (first: {first_error})" if skipped else ""
     outcome = Outcome.OK if posts else Outcome.EMPTY
-    return ListPage(Verdict(outcome, f"{len(posts)} posts"), posts, data.get("count"), "json")
+    return ListPage(Verdict(outcome, f"{len(posts)} posts{note}"), tuple(posts), data.get("count"), "json", skipped)
 
 
 def parse_post_page(text: str, base_url: str = "https://guba.eastmoney.com") -> Post:
