@@ -183,7 +183,7 @@ def components_for(row: Mapping, ratios: Mapping, zs: Mapping, values: Mapping, 
     out["breadth"] = None if board["limit_up"] is None else {
         k: (int(x) if x is not None and k != "up_share" else x) for k, x in board.items()}
     if out["breadth"] is not None:
-        out["breadth"]["stocks"] = _clean(row.get("stocks"))
+        out["breadth"]["stocks"] = int(row["stocks"]) if _clean(row.get("stocks")) is not None else None
     lag = _clean(row["lead_lag"])
     out["lead_lag"] = {"lag": None if lag is None else int(lag), "corr": _clean(row["lead_lag_corr"])}
     out["reasons"] = list(reasons)
