@@ -108,6 +108,9 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None, clock: Ca
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     try:
+        from sentibot.run import backfill
+
+        await backfill.run_until_stopped(rt, stop)  # day one: history first, then the first score
         if settings.telegram_configured:
             await _serve_telegram(rt, collect_jobs, stop)
         else:
