@@ -156,17 +156,21 @@ def strength(magnitude, scale: float):
 
 def strengths(d: pd.DataFrame) -> pd.DataFrame:
     """The component strengths (0..1) present in a daily frame; a component missing that day stays NaN."""
-    parts = {"attention": strength(d["attention"], SCALES["attention"]),
-             "turnover": strength(np.log(d["turnover_ratio"]), SCALES["turnover"]),
-             "rsi": ((d["rsi"] - 50) / 50).clip(0, 1),
-             "from_low": strength(d["ret_from_low"], SCALES["from_low"]),
-             "coupling": d["rank_corr"].clip(0, 1)}
-    if "bullish_share" in d:
-        parts["sentiment"] = ((d["bullish_share"] - 0.5) / 0.5).clip(0, 1)
-    if "limit_up" in d:
-        net = (d["limit_up"] - d["limit_down"]) / d["stocks"].where(d["stocks"] > 0)
-        parts["limit"] = strength(net, SCALES["limit"])
-        parts["breadth"] = ((d["up_share"] - 0.5) / 0.5).clip(0, 1)
+    col = lambda name: d[name].to_numpy(float)  # noqa: E731  (numpy: pandas' per-call cost dominated a new day)
+    above_half = lambda x: np.clip((x - 0.5) / 0.5, 0, 1)  # noqa: E731  (a share: 0.5 = nothing unusual)
+    with quiet():
+        parts = {"attention": strength(col("attention"), SCALES["attention"]),
+                 "turnover": strength(np.log(col("turnover_ratio")), SCALES["turnover"]),
+                 "rsi": np.clip((col("rsi") - 50) / 50, 0, 1),
+                 "from_low": strength(col("ret_from_low"), SCALES["from_low"]),
+                 "coupling": np.clip(col("rank_corr"), 0, 1)}
+        if "bullish_share" in d:
+            parts["sentiment"] = above_half(col("bullish_share"))
+        if "limit_up" in d:
+            stocks = col("stocks")
+            net = (col("limit_up") - col("limit_down")) / np.where(stocks > 0, stocks, np.nan)
+            parts["limit"] = strength(net, SCALES["limit"])
+            parts["breadth"] = above_half(col("up_share"))
     return pd.DataFrame(parts, index=d.index)
 
 

@@ -12,7 +12,8 @@ from sqlite_utils import Database
 from sentibot import calendar
 from sentibot.models import Alert
 from sentibot.store.db import alert_from_row
-from sentibot.timeutil import SHANGHAI, now as shanghai_now
+from sentibot.timeutil import SHANGHAI
+from sentibot.timeutil import now as shanghai_now
 
 UNHEALTHY = ("blocked", "paused", "failed")  # source_health.status values written by sources/health.py
 EMPTY_MESSAGE = "no scores yet: run `sentibot collect` or `sentibot replay` first"

@@ -20,7 +20,8 @@ from sentibot.models import BSE50_CODE, Bar
 from sentibot.run import backfill
 from sentibot.run.jobs import Runtime
 from sentibot.store import db as store
-from sentibot.timeutil import SHANGHAI, now as shanghai_now
+from sentibot.timeutil import SHANGHAI
+from sentibot.timeutil import now as shanghai_now
 from tests.support.local_sites import CAPTCHA_PAGE, text
 from tests.support.market_site import MarketSite
 
