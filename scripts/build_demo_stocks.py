@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "sentibot" / "data" / "demo"
 SEED = 20231120
 STOCKS = 232  # listed BSE companies on 28 Nov 2023 (reported)
-FIRST_DAY = "2023-08-01"  # enough history before the episode for every window; keeps the file small
+FIRST_DAY = "2023-10-09"  # the limit board needs only the previous close; a short span keeps the file small
 # stocks closing at +30%: reported for 20, 21, 22, 23 and 27 Nov; 24 Nov (no report) drawn between 22 and 30
 LIMIT_UP = {"2023-11-20": 3, "2023-11-21": 7, "2023-11-22": 16, "2023-11-23": 22, "2023-11-24": 19,
             "2023-11-27": 30}
