@@ -71,7 +71,11 @@ class Progress:
 
 
 async def run(rt, sources: tuple[str, ...] = SOURCES) -> bool:
-    """Backfill when needed (see `needed`), then rescore; True when a backfill ran to its end."""
+    """Backfill when needed (see `needed`), then rescore; True when a backfill ran to its end.
+
+    Every listed source is attempted (one not configured says so, as in a cycle), so the backfill stands for that
+    start-up's first collection of them.
+    """
     from sentibot.collect.cycle import REGISTRY, CollectContext, backfill_units, run_collection
     from sentibot.run import jobs
 
@@ -83,13 +87,15 @@ async def run(rt, sources: tuple[str, ...] = SOURCES) -> bool:
         since = now.date() - timedelta(days=LOOKBACK_DAYS)
     stamp = now.isoformat(timespec="seconds")
     store.set_cursor(rt.db, *CURSOR, f"started:{since.isoformat()}", stamp)
-    configured, _ = jobs.source_configuration(rt.settings, [s for s in sources if s in REGISTRY])
+    names = [s for s in sources if s in REGISTRY]
+    configured, _ = jobs.source_configuration(rt.settings, names)
     total = sum(backfill_units(name, rt.db, rt.settings) for name in configured)
     log.info("event=backfill_start since=%s sources=%s reason='no BSE 50 bars yet: backfilling before the first "
              "score'", since, ",".join(configured))
+    rt.backfilled = set(names)
     progress = Progress(total)
     ctx = CollectContext(client=rt.client, db=rt.db, settings=rt.settings, now=now, progress=progress)
-    results = await run_collection(configured, ctx, since)
+    results = await run_collection(names, ctx, since)
     progress.line()
     for r in results:
         log.info("event=backfill_source source=%s outcome=%s items=%d detail=%r", r.source, r.outcome.value, r.items,
@@ -103,8 +109,12 @@ async def run(rt, sources: tuple[str, ...] = SOURCES) -> bool:
     return finished
 
 
-async def run_until_stopped(rt, stop: asyncio.Event) -> None:
-    """The day-one backfill, cut short (and resumable) when stop is set; a failure is logged, never fatal."""
+async def run_until_stopped(rt, stop: asyncio.Event, collect_jobs: list | None = None) -> None:
+    """The day-one backfill, cut short (and resumable) when stop is set; a failure is logged, never fatal.
+
+    A collection job whose sources the backfill has just attempted counts it as its run, so a start-up asks each
+    source once, not twice.
+    """
     task = asyncio.ensure_future(run(rt))
     stopper = asyncio.ensure_future(stop.wait())
     await asyncio.wait({task, stopper}, return_when=asyncio.FIRST_COMPLETED)
@@ -118,3 +128,7 @@ async def run_until_stopped(rt, stop: asyncio.Event) -> None:
         pass
     except Exception as exc:  # the service still starts; the backfill resumes at the next start
         log.exception("event=backfill_failed error=%r", f"{type(exc).__name__}: {exc}")
+    attempted = getattr(rt, "backfilled", set())
+    for job in collect_jobs or ():
+        if attempted and set(job.sources) <= attempted:
+            rt.last_run[job.id] = rt.clock()
