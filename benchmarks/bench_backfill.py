@@ -44,6 +44,9 @@ PARTS = {"HTTP (get_text)": "get_text", "kline parse": "parse_kline", "SQLite wr
 
 def settings_for(url: str, db: Path, interval: float):
     return load_settings({"SENTIBOT_DB": str(db), "SENTIBOT_EASTMONEY_URL": url, "SENTIBOT_EASTMONEY_LIST_URL": url,
+                          "SENTIBOT_EASTMONEY_SESSION_URL": url, "SENTIBOT_GUBA_URL": DEAD, "SENTIBOT_BSE_URL": DEAD,
+                          "SENTIBOT_CSRC_URL": DEAD, "SENTIBOT_GUBA_API_URL": DEAD,
+                          "SENTIBOT_BAIDU_INDEX_URL": DEAD, "SENTIBOT_WECHAT_INDEX_URL": DEAD,
                           "SENTIBOT_MARKET_SCOPE": "all", "SENTIBOT_MIN_INTERVAL_S": str(interval),
                           "SENTIBOT_HTTP_RETRIES": "0", "SENTIBOT_EM_RANK_URL": DEAD}, env_file=None)
 

@@ -31,6 +31,7 @@ DEAD = "http://127.0.0.1:9"  # nothing listens: every other source fails at once
 
 def env_for(site_url: str, db, **extra) -> dict:
     env = {"SENTIBOT_DB": str(db), "SENTIBOT_EASTMONEY_URL": site_url, "SENTIBOT_EASTMONEY_LIST_URL": site_url,
+           "SENTIBOT_EASTMONEY_SESSION_URL": site_url,
            "SENTIBOT_MARKET_SCOPE": "all", "SENTIBOT_MIN_INTERVAL_S": "0", "SENTIBOT_HTTP_RETRIES": "0",
            "SENTIBOT_HTTP_TIMEOUT_S": "5", "SENTIBOT_EM_RANK_URL": DEAD, "SENTIBOT_GUBA_URL": DEAD,
            "SENTIBOT_GUBA_API_URL": DEAD, "SENTIBOT_BSE_URL": DEAD, "SENTIBOT_CSRC_URL": DEAD,

@@ -1,4 +1,5 @@
-"""A loopback Eastmoney for day-one backfills: kline history of the BSE 50 and N stocks, and the clist stock list.
+"""A loopback Eastmoney for day-one backfills: kline history of the BSE 50 and N stocks, the clist stock list and
+the webreport session step (set SENTIBOT_EASTMONEY_SESSION_URL to its url too).
 
 Built from ../shared/SOURCES.md §1 and the constructed fixtures beside it (tests/fixtures/eastmoney/
 constructed_kline_bse50_8field.json, constructed_clist_bse.json: the 8-field kline rows and the clist fields the
@@ -13,6 +14,8 @@ from datetime import date, timedelta
 import numpy as np
 
 from sentibot.calendar import is_trading_day
+from sentibot.collect.sessions import WEBREPORT_PATH
+from tests.support.eastmoney_session import webreport_body
 from tests.support.local_sites import LocalSite, text
 
 
@@ -40,6 +43,7 @@ class MarketSite:
         self.site = LocalSite("eastmoney")
         self.site.route("GET", "/api/qt/stock/kline/get", self.kline)
         self.site.route("GET", "/api/qt/clist/get", self.clist)
+        self.site.route("POST", WEBREPORT_PATH, text(webreport_body(), "application/json"))  # the nid18 step
 
     def __enter__(self) -> "MarketSite":
         self.site.__enter__()
