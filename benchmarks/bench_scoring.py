@@ -1,7 +1,8 @@
 """Scoring speed: full recompute over 300 series x 1,250 trading days, and one incremental day.
 
-The 300 attention series get every per-series step (log-ratio, robust z, aggregates); 300 stock closes give the
-30% price-limit context; the index gives turnover, RSI, return from low, coupling, lead-lag and percentiles.
+The 300 attention series get every per-series step (log-ratio, robust z, aggregates); 300 stocks' closes and highs
+give the limit board (limit-up/-down, broken limits, streaks, up share); the index gives turnover, RSI, return from
+low, coupling, lead-lag and the bounded strengths. A market-only run (no attention) is timed as well.
 
 Run: python benchmarks/bench_scoring.py  (prints a table; main() also returns the figures as dicts)
 Anchor, measured in the same run: a plain pandas rolling(20) mean + median over the same wide frame.
@@ -16,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from sentibot.score import scoring
+from sentibot.score.breadth import limit_board
 
 SERIES, DAYS, REPEATS = 300, 1250, 7
 
@@ -27,8 +29,11 @@ def frames(seed: int = 0):
     market = pd.DataFrame({"close": 1000 * walk(1, 0.015)[:, 0], "amount": 1e9 * walk(1, 0.1)[:, 0]}, index=index)
     attention = pd.DataFrame(1e4 * walk(SERIES, 0.1), index=index, columns=[f"a{i}" for i in range(SERIES)])
     attention = attention.mask(rng.random(attention.shape) < 0.02)  # some missing days
-    stocks = pd.DataFrame(20 * walk(SERIES, 0.03), index=index, columns=[f"s{i}" for i in range(SERIES)])
-    return market, attention, stocks
+    moves = np.where(rng.random((DAYS, SERIES)) < 0.01, 0.3, rng.normal(0, 0.03, (DAYS, SERIES)))  # 1% limit-ups
+    stocks = pd.DataFrame(20 * np.cumprod(1 + moves, axis=0), index=index,
+                          columns=[f"s{i}" for i in range(SERIES)]).round(2)
+    high = stocks * (1 + np.abs(rng.normal(0, 0.02, (DAYS, SERIES))))
+    return market, attention, stocks, high
 
 
 def timed(fn) -> float:
@@ -85,14 +90,23 @@ def demo_figure() -> tuple[str, float, float] | None:
 
 
 def main() -> list[dict]:
-    market, attention, stocks = frames()
-    previous = scoring.score_history(market.iloc[:-1], attention.iloc[:-1], stocks=stocks.iloc[:-1]).daily
+    market, attention, stocks, high = frames()
+    previous = scoring.score_history(market.iloc[:-1], attention.iloc[:-1], stocks=stocks.iloc[:-1],
+                                     stock_high=high.iloc[:-1]).daily
+    bare = scoring.score_history(market.iloc[:-1], None, stocks=stocks.iloc[:-1], stock_high=high.iloc[:-1]).daily
+    empty = pd.DataFrame(index=market.index)
     anchor = timed(lambda: (attention.rolling(20).mean(), attention.rolling(20).median()))
     figures = [
-        ("full recompute: score_history, 300 attention series + 300 stocks x 1,250 days",
-         timed(lambda: scoring.score_history(market, attention, stocks=stocks)), 1.0),
-        ("incremental day: score_latest (newest row of 300 + 300 series, trailing market rows)",
-         timed(lambda: scoring.score_latest(market, attention, previous, stocks=stocks)), 0.05),
+        ("full recompute: score_history, 300 attention series + limit board of 300 stocks x 1,250 days",
+         timed(lambda: scoring.score_history(market, attention, stocks=stocks, stock_high=high)), 1.0),
+        ("incremental day: score_latest (newest row of 300 series + the limit board, trailing market rows)",
+         timed(lambda: scoring.score_latest(market, attention, previous, stocks=stocks, stock_high=high)), 0.05),
+        ("market-only full recompute: limit board of 300 stocks x 1,250 days, no attention",
+         timed(lambda: scoring.score_history(market, None, stocks=stocks, stock_high=high)), 1.0),
+        ("market-only incremental day",
+         timed(lambda: scoring.score_latest(market, empty, bare, stocks=stocks, stock_high=high)), 0.05),
+        ("limit board alone: breadth.limit_board, 300 stocks x 1,250 days",
+         timed(lambda: limit_board(stocks, high)), 1.0),
     ]
     for extra in (rescore_figure(), demo_figure()):
         if extra:

@@ -79,3 +79,31 @@ def previous_trading_day(day: date) -> date:
     while not is_trading_day(day):
         day -= timedelta(days=1)
     return day
+
+
+SESSION_STATES = ("pre_open", "open", "lunch_break", "closed", "holiday")
+
+
+def session_state(ts: datetime) -> str:
+    """Where ts falls in the trading day: pre_open, open, lunch_break, closed (after 15:00) or holiday."""
+    local = ts.astimezone(SHANGHAI)
+    spans = sessions(local.date())
+    if not spans:
+        return "holiday"  # weekends and official holidays
+    (morning_open, morning_close), (afternoon_open, afternoon_close) = spans
+    if local < morning_open:
+        return "pre_open"
+    if local < morning_close or afternoon_open <= local < afternoon_close:
+        return "open"
+    return "lunch_break" if local < afternoon_open else "closed"
+
+
+def last_close(ts: datetime) -> datetime:
+    """The close (15:00) of the last trading session that had ended at ts."""
+    local = ts.astimezone(SHANGHAI)
+    day = local.date()
+    spans = sessions(day)
+    if spans and local >= spans[-1][1]:
+        return spans[-1][1]
+    previous = previous_trading_day(day)
+    return sessions(previous)[-1][1]

@@ -39,6 +39,17 @@ def open_db(ctx: click.Context, db_path: Path | None):
     return open_store(db_path or settings_from(ctx).db)
 
 
+def open_existing(ctx: click.Context, db_path: Path | None):
+    """For read-only commands: a missing history is a one-line error, never a new empty file."""
+    from sentibot.errors import StoreError
+
+    path = db_path or settings_from(ctx).db
+    if not Path(path).expanduser().exists():
+        raise StoreError(f"database {path}: does not exist (run `sentibot demo`, `sentibot replay` or "
+                         "`sentibot run` first, or pass --db)")
+    return open_store(path, create=False)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="sentibot")
 def cli() -> None:
@@ -227,9 +238,10 @@ def heat(ctx: click.Context, db_path: Path | None, as_json: bool) -> None:
     """The current heat snapshot (the same content as the bot's /heat)."""
     import json
 
+    from sentibot.timeutil import now
     from sentibot.views.heat import EMPTY_MESSAGE, format_heat, heat_snapshot
 
-    snapshot = heat_snapshot(open_db(ctx, db_path))
+    snapshot = heat_snapshot(open_existing(ctx, db_path), now=now())
     if as_json:
         click.echo(json.dumps(snapshot.to_json() if snapshot else {"empty": True, "message": EMPTY_MESSAGE},
                               ensure_ascii=False))
@@ -244,8 +256,9 @@ def _alert_line(alert) -> str:
 
 
 @cli.command()
-@click.option("--market", "market", required=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="Market CSV: date,close,amount[,open,high,low,volume,turnover_rate,code].")
+@click.option("--market", "market", required=True, multiple=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Market CSV: date,close,amount[,open,high,low,volume,turnover_rate,code]; repeat it for more "
+                   "files (e.g. the stocks' bars for the limit board).")
 @click.option("--attention", "attention", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Attention CSV (long): date,source,metric,value[,subject].")
 @click.option("--notices", "notices", type=click.Path(dir_okay=False, path_type=Path), default=None,
@@ -253,7 +266,7 @@ def _alert_line(alert) -> str:
 @db_option
 @click.option("--json", "as_json", is_flag=True, help="One alert JSON object per line.")
 @click.pass_context
-def replay(ctx: click.Context, market: Path, attention: Path | None, notices: Path | None, db_path: Path | None,
+def replay(ctx: click.Context, market: tuple[Path, ...], attention: Path | None, notices: Path | None, db_path: Path | None,
            as_json: bool) -> None:
     """Import a history and score it day by day as if live; prints the alerts."""
     import json
@@ -261,7 +274,7 @@ def replay(ctx: click.Context, market: Path, attention: Path | None, notices: Pa
     from sentibot.score.replay import replay as run_replay
 
     db = open_db(ctx, db_path)
-    result = run_replay(db, market, attention, notices)
+    result = run_replay(db, list(market), attention, notices)
     if as_json:
         for alert in result.alerts:
             click.echo(json.dumps(alert.to_json(), ensure_ascii=False))
@@ -269,7 +282,7 @@ def replay(ctx: click.Context, market: Path, attention: Path | None, notices: Pa
     click.echo(f"imported {result.bars} bars, {result.observations} attention values, {result.notices} notices "
                f"({result.first} .. {result.last}); scored {result.scored} days; {len(result.alerts)} alerts")
     if result.scored == 0:
-        click.echo("no day could be scored yet: a score needs about 60 trading days of market and attention history")
+        click.echo("no day could be scored yet: a score needs about 21 trading days of BSE 50 bars")
     for alert in result.alerts:
         click.echo(_alert_line(alert))
 

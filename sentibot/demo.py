@@ -17,11 +17,13 @@ from sentibot.views.heat import describe_lead_lag
 from sentibot.models import Alert
 from sentibot.score.rescore import load_history
 
-BANNER = ("RECONSTRUCTED DATA: the BSE 50 closes, turnover and attention in this demo are a seeded reconstruction "
-          "through reported figures (see sentibot/data/demo/README.md), not downloaded market data.")
+BANNER = ("RECONSTRUCTED DATA: the BSE 50 closes, turnover, attention and the 232 stocks' bars behind the limit board "
+          "in this demo are a seeded reconstruction through reported figures (see sentibot/data/demo/README.md and "
+          "STOCKS.md), not downloaded market data.")
 TIMELINE = (date(2023, 10, 16), date(2023, 12, 15))
 LEADLAG_DAY = date(2023, 11, 27)
 CHART_NAME = "demo_bse50_2023.png"
+STOCKS_NAME = "stocks.csv"
 CHART_DAYS = 100  # about Aug-Dec 2023
 CHART_TITLE = "北证50 / BSE 50, Aug–Dec 2023 (reconstructed demo data / 重建数据)"
 
@@ -48,13 +50,15 @@ def _timeline(db: Database, alerts: list[Alert]) -> list[str]:
         marks.setdefault(a.ts[:10], []).append(f"{a.kind.value}:{a.level}" if a.level else a.kind.value)
     rows = db.query("select date, score, level, components from scores where date between ? and ? order by date",
                     [TIMELINE[0].isoformat(), TIMELINE[1].isoformat()])
-    out = [f"{'date':10}  {'BSE50':>8} {'chg%':>6} {'turnover':>9} {'WeChat':>7} {'score':>5}  {'level':8} alerts",
-           f"{'':10}  {'close':>8} {'':>6} {'bn yuan':>9} {'x med':>7}"]
+    out = [f"{'date':10}  {'BSE50':>8} {'chg%':>6} {'turnover':>9} {'WeChat':>7} {'+30%':>5} {'score':>5}  "
+           f"{'level':8} alerts",
+           f"{'':10}  {'close':>8} {'':>6} {'bn yuan':>9} {'x med':>7} {'stks':>5}"]
     for r in rows:
         c = json.loads(r["components"])
         wechat = next((s["ratio"] for n, s in (c.get("attention") or {}).items() if n.startswith("WeChat")), None)
         out.append(f"{r['date']:10}  {c.get('close') or 0:8.2f} {c.get('pct_change') or 0:+6.2f} "
-                   f"{(c.get('amount') or 0) / 1e9:9.2f} {_fmt(wechat):>7} {r['score']:5.0f}  {r['level']:8} "
+                   f"{(c.get('amount') or 0) / 1e9:9.2f} {_fmt(wechat):>7} {_count(c.get('breadth')):>5} "
+                   f"{r['score']:5.0f}  {r['level']:8} "
                    f"{' '.join(marks.get(r['date'], []))}")
     return out
 
@@ -63,6 +67,10 @@ def _wechat_growth(db: Database) -> float | None:
     rows = {r["ts"]: r["value"] for r in db.query(
         "select ts, value from observations where source = 'wechat_index' and ts in ('2023-10-27', '2023-11-27')")}
     return rows["2023-11-27"] / rows["2023-10-27"] if len(rows) == 2 and rows["2023-10-27"] else None
+
+
+def _count(breadth: dict | None) -> str:
+    return "-" if not breadth or breadth.get("limit_up") is None else str(breadth["limit_up"])
 
 
 def _fmt(x) -> str:
@@ -80,7 +88,8 @@ def lead_lag_at(db: Database, day: date) -> tuple[pd.DataFrame, dict]:
 def run_demo(db: Database, out_dir: Path, directory: Path = DEMO_DIR) -> DemoResult:
     """Import the demo files, score day by day, store alerts, render the chart; returns what to print."""
     market, attention, notices = demo_files(directory)
-    result = replay.replay(db, market, attention, notices)
+    stocks = directory / STOCKS_NAME  # reconstructed stock bars for the limit board (optional)
+    result = replay.replay(db, [market, stocks] if stocks.is_file() else market, attention, notices)
     lines = [BANNER, "",
              f"imported {result.bars} bars, {result.observations} attention values, {result.notices} notice "
              f"({result.first} .. {result.last}); scored day by day", "", "Timeline (reconstructed):"]

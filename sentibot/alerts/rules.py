@@ -37,17 +37,19 @@ def source_down_alert(source: str, since: str, detail: str) -> Alert:
                  reasons=(detail,) if detail else (), dedupe_key=f"source_down:{source}:{since}")
 
 
-def heat_alert(date: str, level: str, score: float | None, reasons: tuple[str, ...], previous: str) -> Alert:
-    """An upward heat transition (kind frenzy, level = the new level)."""
+def heat_alert(date: str, level: str, score: float | None, reasons: tuple[str, ...], previous: str,
+               ts: str | None = None) -> Alert:
+    """An upward heat transition (kind frenzy, level = the new level); ts = when its evidence was observed."""
     title = f"BSE heat {previous} → {level}"
-    return Alert(kind=AlertKind.FRENZY, ts=date + CLOSE_TIME, title=title, level=level, score=score,
+    return Alert(kind=AlertKind.FRENZY, ts=ts or date + CLOSE_TIME, title=title, level=level, score=score,
                  reasons=reasons, dedupe_key=f"frenzy:{date}:{level}")
 
 
-def cooling_alert(date: str, level: str, score: float | None, reasons: tuple[str, ...], previous: str) -> Alert:
-    """Leaving hot/frenzy after two days below the hot threshold."""
+def cooling_alert(date: str, level: str, score: float | None, reasons: tuple[str, ...], previous: str,
+                  ts: str | None = None) -> Alert:
+    """Leaving hot/frenzy after two days below the hot threshold; ts = when its evidence was observed."""
     title = f"BSE heat cooling: {previous} → {level}"
-    return Alert(kind=AlertKind.COOLING, ts=date + CLOSE_TIME, title=title, level=level, score=score,
+    return Alert(kind=AlertKind.COOLING, ts=ts or date + CLOSE_TIME, title=title, level=level, score=score,
                  reasons=reasons, dedupe_key=f"cooling:{date}:{level}")
 
 

@@ -155,7 +155,8 @@ async def cmd_unsubscribe(update: Update, context) -> None:
 
 
 class HeatCache:
-    """The /heat text, recomputed only when the database changed (any connection, any table)."""
+    """The /heat text, recomputed when the database changed (any connection, any table) or a minute has passed
+    (the text says how old the data are)."""
 
     def __init__(self) -> None:
         self._key: tuple | None = None
@@ -164,7 +165,7 @@ class HeatCache:
     def text(self, db: Database) -> str:
         from sentibot.views.heat import format_heat, heat_snapshot
 
-        key = (db.execute("PRAGMA data_version").fetchone()[0], db.conn.total_changes)
+        key = (db.execute("PRAGMA data_version").fetchone()[0], db.conn.total_changes, timeutil.now().minute)
         if key != self._key:
             self._text, self._key = format_heat(heat_snapshot(db), html=True), key
         return self._text

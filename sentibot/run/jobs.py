@@ -53,6 +53,7 @@ class Runtime:
     inflight: set = field(default_factory=set)
     running: set = field(default_factory=set)  # job ids with a run in progress
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
+    backfilled: set = field(default_factory=set)  # sources the day-one backfill attempted at this start
 
 
 def collect_jobs(settings: Settings, registered: list[str]) -> list[CollectJob]:

@@ -78,13 +78,17 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None, clock: Ca
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    from sentibot.run import backfill
+
+    # day one: history first, then the first score; awaited by each mode after its start-up checks, before the jobs
+    day_one = partial(backfill.run_until_stopped, rt, stop, collect_jobs)
     try:
         if settings.telegram_configured:
-            await _serve_telegram(rt, collect_jobs, stop)
+            await _serve_telegram(rt, collect_jobs, stop, day_one)
         else:
             log.warning("event=console_mode reason='SENTIBOT_TELEGRAM_TOKEN is not set' "
                         "effect='collection and scoring run; alerts are written to this log, not sent'")
-            await _serve_console(rt, collect_jobs, stop)
+            await _serve_console(rt, collect_jobs, stop, day_one)
     finally:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(sig)
@@ -93,11 +97,13 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None, clock: Ca
         log.info("event=stopped mode=%s", mode)
 
 
-async def _serve_console(rt: Runtime, collect_jobs: list, stop: asyncio.Event) -> None:
+async def _serve_console(rt: Runtime, collect_jobs: list, stop: asyncio.Event, day_one=None) -> None:
     """No token: the same jobs on our own APScheduler in this loop; alerts go to the log."""
     from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
     jobs.start_console_cursor(rt.db, rt.clock())
+    if day_one:
+        await day_one()
     scheduler = AsyncIOScheduler(timezone=SHANGHAI)
     register_jobs(partial(add_to_scheduler, scheduler), rt, collect_jobs)
     scheduler.start()
@@ -109,7 +115,7 @@ async def _serve_console(rt: Runtime, collect_jobs: list, stop: asyncio.Event) -
     scheduler.shutdown(wait=False)
 
 
-async def _serve_telegram(rt: Runtime, collect_jobs: list, stop: asyncio.Event) -> None:
+async def _serve_telegram(rt: Runtime, collect_jobs: list, stop: asyncio.Event, day_one=None) -> None:
     """With a token: the bot's Application runs handlers and the JobQueue that runs every job."""
     from telegram.error import InvalidToken, NetworkError
 
@@ -138,6 +144,8 @@ async def _serve_telegram(rt: Runtime, collect_jobs: list, stop: asyncio.Event) 
     try:
         if app.post_init:
             await app.post_init(app)  # what run_polling would do: setMyCommands
+        if day_one:
+            await day_one()
         register_jobs(partial(add_to_job_queue, app.job_queue), rt, collect_jobs)
         add_to_job_queue(app.job_queue, "watch_polling",
                          partial(jobs.guarded, rt, "watch_polling", partial(watch.check, updater)), watch.tick_s)

@@ -14,6 +14,12 @@ ATTENTION_CONFIRM = 3.0  # frenzy: two series (or the only one) at least 3x, plu
 TURNOVER_CONFIRM = 2.0  # abnormal turnover: at least 2x its 20-day mean
 RSI_CONFIRM = 70.0
 LEVELS = tuple(level.value for level in Level)  # calm, warming, hot, frenzy: the one list is models.Level
+MARKET_ONLY = "market_only"  # basis of a day scored without any usable attention series
+# Without attention a heat may reach hot at most: turnover, RSI and the limit board show a hot market, but only
+# attention shows that the crowd behind it is retail; frenzy keeps needing that triangulation (docs/scoring.md).
+MARKET_ONLY_CAP = "hot"
+MARKET_WARM = 1.5  # market-only warming: turnover at least 1.5x its 20-day mean
+MARKET_HOT_LIMIT_SHARE = 0.02  # market-only hot: turnover >= 2x and RSI > 70, or 2% of traded stocks at +30%
 
 
 def raw_levels(d: pd.DataFrame) -> pd.Series:
@@ -23,10 +29,18 @@ def raw_levels(d: pd.DataFrame) -> pd.Series:
     frenzy = (s >= THRESHOLDS["frenzy"]) & (needed >= 1) & (d["attention_confirmed"] >= needed) & d["market_confirmed"]
     hot = (s >= THRESHOLDS["hot"]) & (needed >= 1) & (d["attention_hot"] >= needed)
     warming = (s >= THRESHOLDS["warming"]) & (d["attention_max"] >= ATTENTION_WARM)
+    if "basis" in d:
+        only = d["basis"] == MARKET_ONLY
+        turnover = d["turnover_ratio"]
+        share = d["limit_up"] / d["stocks"].where(d["stocks"] > 0) if "limit_up" in d else pd.Series(0.0, d.index)
+        board = (d["rsi"] > RSI_CONFIRM) | (share >= MARKET_HOT_LIMIT_SHARE)
+        warming = warming.where(~only, (s >= THRESHOLDS["warming"]) & (turnover >= MARKET_WARM))
+        hot = hot.where(~only, (s >= THRESHOLDS["hot"]) & (turnover >= TURNOVER_CONFIRM) & board)
+        frenzy = frenzy.where(~only, False)  # MARKET_ONLY_CAP
     out = pd.Series("calm", index=d.index, dtype=object)
-    out[warming.fillna(False)] = "warming"
-    out[hot.fillna(False)] = "hot"
-    out[frenzy.fillna(False)] = "frenzy"
+    out[warming.fillna(False).astype(bool)] = "warming"
+    out[hot.fillna(False).astype(bool)] = "hot"
+    out[frenzy.fillna(False).astype(bool)] = "frenzy"
     return out
 
 

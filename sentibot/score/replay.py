@@ -208,11 +208,30 @@ class ReplayResult:
     scored: int = 0  # days with a score (the first needs about 60 trading days of history)
 
 
-def replay(db: Database, market: Path, attention: Path | None = None, notices: Path | None = None) -> ReplayResult:
-    """Validate every file first, import in one transaction, then score day by day (no look-ahead)."""
-    bars = read_market(Path(market))
+def _repeated_bar(bars: list[Bar]) -> tuple[str, str] | None:
+    seen: set[tuple[str, str]] = set()
+    for bar in bars:
+        if (bar.code, bar.date) in seen:
+            return bar.code, bar.date
+        seen.add((bar.code, bar.date))
+    return None
+
+
+def replay(db: Database, market: Path | Sequence[Path], attention: Path | None = None,
+           notices: Path | None = None) -> ReplayResult:
+    """Validate every file first, import in one transaction, then score day by day (no look-ahead).
+
+    `market` may be several market CSVs (e.g. the index and the stocks' bars for the limit board).
+    """
+    markets = [Path(market)] if isinstance(market, (str, Path)) else [Path(m) for m in market]
+    bars = [bar for path in markets for bar in read_market(path)]
     if not any(b.code == BSE50_CODE for b in bars):
-        raise InputError(f"{market}: no BSE 50 index rows (rows without a code, or code {BSE50_CODE}): nothing to score")
+        names = ", ".join(str(m) for m in markets)
+        raise InputError(f"{names}: no BSE 50 index rows (rows without a code, or code {BSE50_CODE}): nothing to score")
+    repeated = _repeated_bar(bars)
+    if repeated:
+        raise InputError(f"{', '.join(str(m) for m in markets)}: the bar of {repeated[0]} on {repeated[1]} comes in "
+                         "more than one market file")
     observations = read_attention(Path(attention)) if attention else []
     notice_list = read_notices(Path(notices)) if notices else []
     dates = sorted({b.date for b in bars})

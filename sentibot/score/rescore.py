@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from collections.abc import Mapping
 
 import pandas as pd
@@ -16,6 +16,7 @@ from sentibot.models import BSE50_CODE, Alert
 from sentibot.store.db import add_alert, save_scores
 from sentibot.timeutil import SHANGHAI
 
+CLOSE = time(15, 0)  # the BSE's daily close: a day's bars are final from then on
 ALERT_LOOKBACK_DAYS = 3  # live rescoring alerts on recent transitions only; an old one is history, not news
 SERIES_NAMES = {("wechat_index", None): "WeChat index", ("baidu_index", None): "Baidu index",
                 ("guba", "posts"): "Guba posts", ("guba", "reads"): "Guba reads",
@@ -41,6 +42,8 @@ class History:
     sentiment: pd.Series | None
     stocks: pd.DataFrame | None
     reconstructed: bool
+    stock_high: pd.DataFrame | None = None
+    updated: pd.Series | None = None  # when each index bar was last written (ISO text): bounds its observed time
 
 
 def series_label(source: str, subject: str, metric: str) -> str:
@@ -68,18 +71,22 @@ def is_market_series(source: str, subject: str, metric: str) -> bool:
 def load_history(db: Database, until: date) -> History:
     """Bars and daily observations up to and including `until` (ISO dates compare as strings)."""
     day = until.isoformat()
-    bars = pd.DataFrame(db.query("select code, date, close, amount, origin from bars where date <= ? order by date",
-                                 [day]))
+    bars = pd.DataFrame(db.query("select code, date, close, high, amount, origin, updated_at from bars "
+                                 "where date <= ? order by date", [day]))
     obs = pd.DataFrame(db.query(OBSERVATIONS_SQL, [day, MARKET_SUBJECT]))
     if bars.empty or not (bars["code"] == BSE50_CODE).any():
         return History(pd.DataFrame(), pd.DataFrame(), None, None, False)
     index_bars = bars[bars["code"] == BSE50_CODE].set_index("date")
     market = index_bars[["close", "amount"]].astype(float)
     market.index = pd.to_datetime(market.index)
-    stocks = bars[bars["code"] != BSE50_CODE].pivot(index="date", columns="code", values="close")
+    updated = pd.Series(index_bars["updated_at"].to_numpy(), index=market.index)
+    stock_bars = bars[bars["code"] != BSE50_CODE]
+    stocks = stock_bars.pivot(index="date", columns="code", values="close")
     stocks.index = pd.to_datetime(stocks.index)
+    highs = stock_bars.pivot(index="date", columns="code", values="high").astype(float)
+    highs.index = pd.to_datetime(highs.index)
     sentiment, attention = None, pd.DataFrame(index=market.index)
-    origins = set(index_bars["origin"])
+    origins = set(index_bars["origin"]) | set(bars.loc[bars["code"] != BSE50_CODE, "origin"])
     if not obs.empty:
         origins |= set(obs["origin"])
         is_sent = (obs["source"] == SENTIMENT[0]) & (obs["subject"] == SENTIMENT[1]) & (obs["metric"] == SENTIMENT[2])
@@ -92,7 +99,8 @@ def load_history(db: Database, until: date) -> History:
             att["series"] = [series_label(s, j, m) for s, j, m in zip(att["source"], att["subject"], att["metric"])]
             attention = att.pivot_table(index="date", columns="series", values="value", aggfunc="last")
             attention.index = pd.to_datetime(attention.index)
-    return History(market, attention, sentiment, stocks if not stocks.empty else None, origins == {"reconstructed"})
+    return History(market, attention, sentiment, stocks if not stocks.empty else None, origins == {"reconstructed"},
+                   highs if not stocks.empty else None, updated)
 
 
 def _fmt_ratio(x: float) -> str:
@@ -111,7 +119,8 @@ def _clean(value):
 def reasons_for(row: Mapping, ratios: Mapping[str, float]) -> tuple[str, ...]:
     """Short human reasons for one day's score."""
     v = {k: _clean(row.get(k)) for k in ("turnover_ratio", "rsi", "ret_from_low", "limit_up", "bullish_share",
-                                          "lead_lag", "lead_lag_corr")}
+                                          "lead_lag", "lead_lag_corr", "broken_limit", "limit_streak_max",
+                                          "up_share", "stocks")}
     present = sorted(((r, n) for n, r in ratios.items() if _clean(r) is not None), reverse=True)
     out = [f"{name} {_fmt_ratio(r)} its {scoring.DAILY_WINDOW}-day median"
            for r, name in present if r >= scoring.ATTENTION_WARM]
@@ -122,12 +131,29 @@ def reasons_for(row: Mapping, ratios: Mapping[str, float]) -> tuple[str, ...]:
     if v["ret_from_low"] is not None and v["ret_from_low"] >= 0.10:
         out.append(f"BSE 50 +{v['ret_from_low']:.0%} from its {scoring.LOW_WINDOW}-day low")
     if v["limit_up"]:
-        out.append(f"{int(v['limit_up'])} stocks closed at the +30% limit")
+        out.append(limit_board_reason(v))
+    if v["up_share"] is not None and v["up_share"] >= 0.7 and v["stocks"]:
+        out.append(f"{v['up_share']:.0%} of {int(v['stocks'])} stocks rose")
     if v["bullish_share"] is not None and v["bullish_share"] >= 0.6:
         out.append(f"{v['bullish_share']:.0%} of forum titles bullish")
     if v["lead_lag"] is not None and v["lead_lag"] > 0 and (v["lead_lag_corr"] or 0) >= 0.3:
         out.append(f"attention leads turnover by {int(v['lead_lag'])}d (r={v['lead_lag_corr']:.2f})")
+    if row.get("basis") == scoring.MARKET_ONLY:
+        out.append(MARKET_ONLY_REASON)
     return tuple(out)
+
+
+MARKET_ONLY_REASON = "market data only: no attention source usable (this heat stops at hot)"
+
+
+def limit_board_reason(v: Mapping) -> str:
+    """'30 stocks closed at the +30% limit (4 broken, longest run 3 days)'."""
+    extra = []
+    if v.get("broken_limit"):
+        extra.append(f"{int(v['broken_limit'])} broken")
+    if (v.get("limit_streak_max") or 0) >= 2:
+        extra.append(f"longest run {int(v['limit_streak_max'])} days")
+    return f"{int(v['limit_up'])} stocks closed at the +30% limit" + (f" ({', '.join(extra)})" if extra else "")
 
 
 def cooling_reasons(row: Mapping, ratios: Mapping[str, float], days_below: int = 2) -> tuple[str, ...]:
@@ -142,7 +168,8 @@ def cooling_reasons(row: Mapping, ratios: Mapping[str, float], days_below: int =
 
 COMPONENT_KEYS = ("close", "pct_change", "amount", "turnover_ratio", "rsi", "ret_from_low", "rank_corr",
                   "attention_series", "attention_confirmed", "market_confirmed", "raw_level", "bullish_share",
-                  "limit_up", "limit_down")
+                  "limit_up", "limit_down", "basis", "as_of", "provisional")
+BREADTH_KEYS = ("limit_up", "limit_down", "broken_limit", "limit_streak_max", "up_share")
 
 
 def components_for(row: Mapping, ratios: Mapping, zs: Mapping, values: Mapping, reasons: tuple[str, ...],
@@ -151,7 +178,12 @@ def components_for(row: Mapping, ratios: Mapping, zs: Mapping, values: Mapping, 
     out = {k: _clean(row[k]) for k in COMPONENT_KEYS if k in row}
     out["attention"] = {name: {"value": _clean(values.get(name)), "ratio": _clean(r), "z": _clean(zs.get(name))}
                         for name, r in ratios.items() if _clean(r) is not None}
-    out["percentiles"] = {k[2:]: _clean(row[k]) for k in row if k.startswith("p_")}
+    out["strengths"] = {k[2:]: _clean(row[k]) for k in row if k.startswith("s_")}
+    board = {k: _clean(row.get(k)) for k in BREADTH_KEYS}
+    out["breadth"] = None if board["limit_up"] is None else {
+        k: (int(x) if x is not None and k != "up_share" else x) for k, x in board.items()}
+    if out["breadth"] is not None:
+        out["breadth"]["stocks"] = int(row["stocks"]) if _clean(row.get("stocks")) is not None else None
     lag = _clean(row["lead_lag"])
     out["lead_lag"] = {"lag": None if lag is None else int(lag), "corr": _clean(row["lead_lag_corr"])}
     out["reasons"] = list(reasons)
@@ -188,7 +220,8 @@ def evaluate(db: Database, now: datetime, since: date | None = None) -> list[Ale
     candidates: list[Alert] = []
     levels = pd.DataFrame()
     if not history.market.empty:
-        result = scoring.score_history(history.market, history.attention, history.sentiment, history.stocks)
+        result = scoring.score_history(history.market, history.attention, history.sentiment, history.stocks,
+                                       stock_high=history.stock_high)
         daily, levels = result.daily, scoring.apply_hysteresis(result.daily)
         levels["score"] = daily["score"]
         # plain dicts per day: pandas per-row access would dominate the cost of a rescore
@@ -197,11 +230,14 @@ def evaluate(db: Database, now: datetime, since: date | None = None) -> list[Ale
         z_rows = result.attention_z.to_numpy()
         value_rows = history.attention.reindex(index=daily.index, columns=names).to_numpy()
         states = levels.to_dict("records")
+        observed = observed_times(daily.index, history.updated, now)
         rows = []
         for i, (day, row) in enumerate(zip(daily.index, daily.to_dict("records"))):
             iso, state = day.date().isoformat(), states[i]
+            seen, provisional = observed[i]
+            row["as_of"], row["provisional"] = seen, provisional
             ratios = dict(zip(names, ratio_rows[i]))
-            reasons = reasons_for(row, ratios)
+            reasons = reasons_for(row, ratios) + ((PROVISIONAL_REASON,) if provisional else ())
             score = _clean(row["score"])
             if score is not None:
                 rows.append({"date": iso, "score": round(score, 2), "level": state["level"],
@@ -211,10 +247,33 @@ def evaluate(db: Database, now: datetime, since: date | None = None) -> list[Ale
             if state["event"] in ("up", "cooling") and day.date() >= since:
                 rounded = None if score is None else round(score, 1)
                 if state["event"] == "up":
-                    candidates.append(alerts.heat_alert(iso, state["level"], rounded, reasons, state["previous"]))
+                    candidates.append(alerts.heat_alert(iso, state["level"], rounded, reasons, state["previous"],
+                                                        ts=seen))
                 else:
                     why = cooling_reasons(row, ratios) if score is not None else ("no score today",)
-                    candidates.append(alerts.cooling_alert(iso, state["level"], rounded, why, state["previous"]))
+                    candidates.append(alerts.cooling_alert(iso, state["level"], rounded, why, state["previous"],
+                                                           ts=seen))
         save_scores(db, rows, stamp)
     candidates.sort(key=lambda a: a.ts)
     return candidates
+
+
+PROVISIONAL_REASON = "provisional: the day's bars before the 15:00 close"
+
+
+def observed_times(index: pd.Index, updated: pd.Series | None, now: datetime) -> list[tuple[str, bool]]:
+    """Per scored day: when its evidence was observed (ISO) and whether that was before the day's close.
+
+    A day's bars describe the close only once the close has happened: the observation time is the earliest of the
+    15:00 close, the moment the index bar was last written and `now`, so an alert is never stamped in the future.
+    """
+    out = []
+    for day in index:
+        close = datetime.combine(day.date(), CLOSE, SHANGHAI)
+        seen = min(close, now)
+        raw = None if updated is None else updated.get(day)
+        if isinstance(raw, str) and raw:
+            written = datetime.fromisoformat(raw)
+            seen = min(seen, _local(written))
+        out.append((seen.isoformat(timespec="seconds"), seen < close))
+    return out

@@ -1,7 +1,8 @@
 """Scoring: pure pandas on wide frames (rows = trading dates, columns = series). No IO, no clock.
 
 Every window looks backwards only, so the value on day t depends on rows <= t: scoring the whole history at once
-equals scoring it day by day (tests/test_scoring_props.py checks this with hypothesis).
+equals scoring it day by day (tests/score/test_scoring_props.py checks this with hypothesis). Each component becomes
+a bounded strength 0..1 of its magnitude (docs/scoring.md), so the top of the range keeps its resolution.
 """
 
 from __future__ import annotations
@@ -12,12 +13,14 @@ import numpy as np
 import pandas as pd
 from numpy.lib.stride_tricks import sliding_window_view
 
+from sentibot.score.breadth import BREADTH_COLUMNS, limit_board
 from sentibot.score.correlation import LEADLAG_WINDOW, rolling_lead_lag, rolling_rank_corr
 from sentibot.score.levels import (
     ATTENTION_CONFIRM,
     ATTENTION_HOT,
     ATTENTION_WARM,  # noqa: F401  (re-exported: rescore and the tests read scoring.ATTENTION_WARM)
     LEVELS,  # noqa: F401  (re-exported: rescore and the tests read scoring.LEVELS)
+    MARKET_ONLY,
     RSI_CONFIRM,
     THRESHOLDS,  # noqa: F401  (re-exported: rescore and the tests read scoring.THRESHOLDS)
     TURNOVER_CONFIRM,
@@ -32,13 +35,15 @@ MAD_SCALE = 1.4826  # MAD -> standard deviation for normal data
 TURNOVER_WINDOW = 20
 RSI_PERIOD = 14
 LOW_WINDOW = 20
-PCT_WINDOW = 250  # percentiles against about one year of the component's own history
-PCT_MIN = 40
-LIMIT_PCT = 30.0  # BSE daily price limit, percent
-LIMIT_TOL = 0.5  # a close within 0.5 point of the limit counts as at the limit
-
-WEIGHTS = {"attention": 0.35, "turnover": 0.25, "rsi": 0.10, "from_low": 0.10, "coupling": 0.10,
-           "sentiment": 0.10, "limit": 0.10}
+# Strength = 1 − exp(−magnitude / scale): 0 at "nothing unusual", 0.63 at one scale, never quite 1, so a 6x day
+# still reads above a 2x day. Scales are the magnitudes a retail trader would call clearly hot (docs/scoring.md).
+SCALES = {"attention": float(np.log(2.0)),  # composite attention 2x its 20-day median -> 0.63
+          "turnover": float(np.log(3.0)),  # turnover 3x its 20-day mean -> 0.63
+          "from_low": 0.15,  # 15% above the 20-day low -> 0.63
+          "limit": 0.04}  # (limit-up − limit-down) = 4% of the traded stocks -> 0.63
+WEIGHTS = {"attention": 0.35, "turnover": 0.20, "rsi": 0.10, "from_low": 0.10, "coupling": 0.05,
+           "sentiment": 0.10, "limit": 0.10, "breadth": 0.05}
+MARKET_PARTS = ("turnover", "rsi", "from_low")  # a score needs all three (about 21 trading days of bars)
 
 
 def infer_window(index: pd.Index) -> int:
@@ -142,22 +147,40 @@ def return_from_low(close, window: int = LOW_WINDOW):
     return close / close.rolling(window, min_periods=min_periods(window)).min() - 1
 
 
-def limit_context(stock_close: pd.DataFrame) -> pd.DataFrame:
-    """Per day: stocks with data, stocks closing at the +30% / −30% BSE limit."""
-    pct = stock_close.pct_change(fill_method=None) * 100
-    return pd.DataFrame({"stocks": pct.notna().sum(axis=1),
-                         "limit_up": (pct >= LIMIT_PCT - LIMIT_TOL).sum(axis=1),
-                         "limit_down": (pct <= -LIMIT_PCT + LIMIT_TOL).sum(axis=1)}, index=stock_close.index)
+def limit_context(stock_close: pd.DataFrame, stock_high: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Per day: the limit board of the stocks (sentibot.score.breadth.limit_board)."""
+    return limit_board(stock_close, stock_high)
 
 
-def percentile(component: pd.DataFrame | pd.Series, window: int = PCT_WINDOW, min_periods: int = PCT_MIN):
-    """Percentile rank (0..1] of each value within its own trailing history, today included."""
-    return component.rolling(window, min_periods=min_periods).rank(pct=True)
+def strength(magnitude, scale: float):
+    """1 − exp(−max(magnitude, 0) / scale): a bounded 0..1 reading that never saturates (NaN stays NaN)."""
+    with quiet():
+        return 1 - np.exp(-np.clip(magnitude, 0, None) / scale)
+
+
+def strengths(d: pd.DataFrame) -> pd.DataFrame:
+    """The component strengths (0..1) present in a daily frame; a component missing that day stays NaN."""
+    col = lambda name: d[name].to_numpy(float)  # noqa: E731  (numpy: pandas' per-call cost dominated a new day)
+    above_half = lambda x: np.clip((x - 0.5) / 0.5, 0, 1)  # noqa: E731  (a share: 0.5 = nothing unusual)
+    with quiet():
+        parts = {"attention": strength(col("attention"), SCALES["attention"]),
+                 "turnover": strength(np.log(col("turnover_ratio")), SCALES["turnover"]),
+                 "rsi": np.clip((col("rsi") - 50) / 50, 0, 1),
+                 "from_low": strength(col("ret_from_low"), SCALES["from_low"]),
+                 "coupling": np.clip(col("rank_corr"), 0, 1)}
+        if "bullish_share" in d:
+            parts["sentiment"] = above_half(col("bullish_share"))
+        if "limit_up" in d:
+            stocks = col("stocks")
+            net = (col("limit_up") - col("limit_down")) / np.where(stocks > 0, stocks, np.nan)
+            parts["limit"] = strength(net, SCALES["limit"])
+            parts["breadth"] = above_half(col("up_share"))
+    return pd.DataFrame(parts, index=d.index)
 
 
 @dataclass(frozen=True)
 class ScoreResult:
-    """daily: one row per date (components, percentiles, score, raw level); attention_*: per series."""
+    """daily: one row per date (components, strengths, score, basis, raw level); attention_*: per series."""
 
     daily: pd.DataFrame
     attention_ratio: pd.DataFrame
@@ -219,13 +242,15 @@ def attention_stats(attention: pd.DataFrame, window: int | None = None,
 
 def score_history(market: pd.DataFrame, attention: pd.DataFrame | None = None,
                   sentiment: pd.Series | None = None, stocks: pd.DataFrame | None = None,
-                  window: int | None = None) -> ScoreResult:
-    """Heat scores from market (index date; close, amount), wide attention, bullish share and stock closes."""
+                  window: int | None = None, stock_high: pd.DataFrame | None = None) -> ScoreResult:
+    """Heat scores from market (index date; close, amount), wide attention, bullish share, stock closes and highs."""
     market = market.sort_index()
     attention = attention if attention is not None else pd.DataFrame(index=market.index)
     daily_part, weekly = split_frequencies(attention)
     stats, ratio, z = attention_stats(daily_part.reindex(market.index), window, weekly)
-    limits = limit_context(stocks.reindex(market.index)) if stocks is not None and not stocks.empty else None
+    limits = None
+    if stocks is not None and not stocks.empty:
+        limits = limit_context(stocks.reindex(market.index), _aligned(stock_high, market.index))
     columns = list(attention.columns)  # a series still waiting for its third value shows as missing
     return ScoreResult(combine(market, stats, sentiment, limits), ratio.reindex(columns=columns),
                        z.reindex(columns=columns))
@@ -233,7 +258,7 @@ def score_history(market: pd.DataFrame, attention: pd.DataFrame | None = None,
 
 def combine(market: pd.DataFrame, stats: pd.DataFrame, sentiment: pd.Series | None = None,
             limits: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Market components + attention aggregates -> percentiles, weighted score and raw level per day."""
+    """Market components + attention aggregates -> strengths, weighted score, basis and raw level per day."""
     index = market.index
     d = stats.reindex(index).copy()
     d["close"], d["amount"] = market["close"], market["amount"]
@@ -244,35 +269,41 @@ def combine(market: pd.DataFrame, stats: pd.DataFrame, sentiment: pd.Series | No
     d["rank_corr"] = rolling_rank_corr(d["attention"], np.log(d["turnover_ratio"]))
     ll = rolling_lead_lag(d["attention_level"], market["amount"])
     d["lead_lag"], d["lead_lag_corr"] = ll["lag"], ll["corr"]
-    parts = {"attention": d["attention"], "turnover": np.log(d["turnover_ratio"]), "rsi": d["rsi"],
-             "from_low": d["ret_from_low"], "coupling": d["rank_corr"]}
     if sentiment is not None and sentiment.reindex(index).notna().any():
         d["bullish_share"] = sentiment.reindex(index)
-        parts["sentiment"] = d["bullish_share"]
     if limits is not None:
         lim = limits.reindex(index)
-        d["limit_up"], d["limit_down"], d["stocks"] = lim["limit_up"], lim["limit_down"], lim["stocks"]
-        parts["limit"] = (lim["limit_up"] - lim["limit_down"]) / lim["stocks"].where(lim["stocks"] > 0)
-    pct = percentile(pd.DataFrame(parts))
-    weights = pd.Series({k: WEIGHTS[k] for k in parts})
-    present = pct.notna()
-    # the score needs attention and turnover; other components re-weight among those present
-    usable = present["attention"] & present["turnover"]
-    score = (pct.fillna(0) * weights).sum(axis=1) / (present * weights).sum(axis=1) * 100
+        for name in BREADTH_COLUMNS:
+            d[name] = lim[name]
+    strength_frame = strengths(d)
+    weights = pd.Series({k: WEIGHTS[k] for k in strength_frame.columns})
+    present = strength_frame.notna()
+    has_attention = present["attention"]
+    # the market half is required; attention, coupling and the rest re-weight among those present
+    usable = present[list(MARKET_PARTS)].all(axis=1)
+    with quiet():
+        score = (strength_frame.fillna(0) * weights).sum(axis=1) / (present * weights).sum(axis=1) * 100
     d["score"] = score.where(usable)
-    for name in parts:
-        d[f"p_{name}"] = pct[name]
+    d["basis"] = np.where(has_attention, "attention_and_market", MARKET_ONLY)
+    for name in strength_frame.columns:
+        d[f"s_{name}"] = strength_frame[name]
     d["market_confirmed"] = (d["turnover_ratio"] >= TURNOVER_CONFIRM) | (d["rsi"] > RSI_CONFIRM)
     d["raw_level"] = raw_levels(d)
     return d
 
 
-TAIL_ROWS = PCT_WINDOW + LEADLAG_WINDOW + 2 * DAILY_WINDOW  # rows that can still influence the newest day
+def _aligned(frame: pd.DataFrame | None, index: pd.Index) -> pd.DataFrame | None:
+    return None if frame is None or frame.empty else frame.reindex(index)
+
+
+RSI_MEMORY = 250  # Wilder's RSI never forgets; after 250 rows the seed's weight is (13/14)^250 ≈ 1e-8
+TAIL_ROWS = RSI_MEMORY + LEADLAG_WINDOW + 2 * DAILY_WINDOW  # rows that can still influence the newest day
+STREAK_TAIL = 60  # rows of stock bars for the newest day's limit streak (the longest BSE runs are far shorter)
 
 
 def score_latest(market: pd.DataFrame, attention: pd.DataFrame, previous: pd.DataFrame,
                  sentiment: pd.Series | None = None, stocks: pd.DataFrame | None = None,
-                 window: int | None = None) -> pd.Series:
+                 window: int | None = None, stock_high: pd.DataFrame | None = None) -> pd.Series:
     """The newest day's scores, incrementally: attention aggregates of earlier days come from `previous`
     (a daily frame from score_history); only the newest row of the attention series is computed."""
     market = market.sort_index().iloc[-TAIL_ROWS:]
@@ -285,6 +316,8 @@ def score_latest(market: pd.DataFrame, attention: pd.DataFrame, previous: pd.Dat
                        newest.iloc[[-1]]])
     limits = None
     if stocks is not None and not stocks.empty:
-        limits = limit_context(stocks.reindex(market.index).iloc[-2:]).reindex(market.index)
-        limits.update(previous[["stocks", "limit_up", "limit_down"]])
+        tail = market.index[-STREAK_TAIL:]
+        newest_board = limit_context(stocks.reindex(tail), _aligned(stock_high, tail)).iloc[[-1]]
+        earlier = previous[list(BREADTH_COLUMNS)].loc[market.index[0]:day].drop(index=day, errors="ignore")
+        limits = pd.concat([earlier, newest_board]).reindex(market.index)
     return combine(market, stats, sentiment, limits).iloc[-1]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
@@ -19,10 +20,10 @@ LEVEL_COLOURS = {"warming": "#fff3b0", "hot": "#ffc078", "frenzy": "#ff8787"}
 LABELS = {  # Chinese when a CJK font exists, English otherwise (never boxes of missing glyphs)
     "zh": {"close": "北证50 收盘", "amount": "成交额 (亿元)", "attention": "关注度 (起点=100, 对数)",
            "calm": "平静", "warming": "升温", "hot": "过热", "frenzy": "狂热", "regulator": "监管警示",
-           "cooling": "降温", "title": "北证50 热度"},
+           "cooling": "降温", "title": "北证50 热度", "score": "热度分", "limit_up": "涨停家数"},
     "en": {"close": "BSE 50 close", "amount": "turnover (100m yuan)", "attention": "attention (start=100, log)",
            "calm": "calm", "warming": "warming", "hot": "hot", "frenzy": "frenzy", "regulator": "regulator warning",
-           "cooling": "cooling", "title": "BSE 50 heat"},
+           "cooling": "cooling", "title": "BSE 50 heat", "score": "heat score", "limit_up": "stocks at +30%"},
 }
 
 
@@ -42,10 +43,13 @@ def cjk_font() -> str | None:
 
 
 def _frames(db: Database, days: int) -> tuple[pd.DataFrame, pd.DataFrame, list[dict]]:
-    scores = pd.DataFrame(db.query("select date, score, level from scores order by date desc limit ?", [days]))
+    scores = pd.DataFrame(db.query("select date, score, level, components from scores order by date desc limit ?",
+                                   [days]))
     if scores.empty:
         raise InputError("no scores to chart yet: run `sentibot collect` or `sentibot replay` first")
     scores = scores.sort_values("date")
+    scores["limit_up"] = [(json.loads(c or "{}").get("breadth") or {}).get("limit_up") for c in scores["components"]]
+    scores = scores.drop(columns="components")
     first, last = scores["date"].iloc[0], scores["date"].iloc[-1]
     bars = pd.DataFrame(db.query("select date, close, amount from bars where code = ? and date between ? and ? "
                                  "order by date", [BSE50_CODE, first, last]), columns=["date", "close", "amount"])
@@ -70,11 +74,12 @@ def render_chart(db: Database, out_path: Path, days: int = 90, title: str | None
     text = LABELS["zh" if font_path else "en"]
     shown = (lambda s: s) if font_path else _ascii  # without a CJK font, Chinese would render as empty boxes
     fp = FontProperties(fname=font_path) if font_path else FontProperties()
-    fig = Figure(figsize=(11, 8), dpi=100)
-    ax_close, ax_amount, ax_att = fig.subplots(3, 1, sharex=True, gridspec_kw={"height_ratios": [3, 1.3, 1.7]})
+    fig = Figure(figsize=(11, 9.5), dpi=100)
+    ax_close, ax_amount, ax_att, ax_score = fig.subplots(4, 1, sharex=True,
+                                                         gridspec_kw={"height_ratios": [3, 1.3, 1.7, 1.3]})
     dates = frame["date"]
     for start, end, level in _level_runs(frame):  # heat level shaded behind every panel
-        for ax in (ax_close, ax_amount, ax_att):
+        for ax in (ax_close, ax_amount, ax_att, ax_score):
             ax.axvspan(start, end, color=LEVEL_COLOURS[level], lw=0, zorder=0)
     ax_close.plot(dates, frame["close"], color="#1c3d5a", lw=1.6, zorder=3)
     ax_close.set_ylabel(text["close"], fontproperties=fp)
@@ -91,6 +96,7 @@ def render_chart(db: Database, out_path: Path, days: int = 90, title: str | None
         small.set_size(7)
         ax_att.legend(prop=small, loc="upper left")
     ax_att.set_ylabel(text["attention"], fontproperties=fp)
+    _score_panel(ax_score, frame, text, fp)
     _mark_alerts(ax_close, frame, alerts, text, fp)
     handles = [_patch(LEVEL_COLOURS[lv], text[lv]) for lv in ("warming", "hot", "frenzy")]
     legend_font = fp.copy()
@@ -105,6 +111,18 @@ def render_chart(db: Database, out_path: Path, days: int = 90, title: str | None
     out_path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out_path, format="png", bbox_inches="tight")
     return out_path
+
+
+def _score_panel(ax, frame: pd.DataFrame, text: dict, fp) -> None:
+    """The heat score (0-100) and, on its own axis, the stocks closing at +30% (the limit board)."""
+    ax.plot(frame["date"], frame["score"], color="#862e9c", lw=1.4, zorder=3)
+    ax.set_ylim(0, 100)
+    ax.set_ylabel(text["score"], fontproperties=fp)
+    limit_up = pd.to_numeric(frame["limit_up"], errors="coerce")
+    if limit_up.notna().any():
+        twin = ax.twinx()
+        twin.bar(frame["date"], limit_up.fillna(0), width=0.8, color="#e8590c", alpha=0.6, zorder=2)
+        twin.set_ylabel(text["limit_up"], fontproperties=fp, color="#e8590c")
 
 
 def _ascii(label: str) -> str:

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from sqlite_utils import Database
 
+from sentibot import calendar
 from sentibot.models import Alert
 from sentibot.store.db import alert_from_row
 from sentibot.telegram_html import escape
+from sentibot.timeutil import SHANGHAI
+from sentibot.timeutil import now as shanghai_now
 
 UNHEALTHY = ("blocked", "paused", "failed")  # source_health.status values written by sources/health.py
 EMPTY_MESSAGE = "no scores yet: run `sentibot collect` or `sentibot replay` first"
@@ -28,10 +32,20 @@ class HeatSnapshot:
     recent_alerts: tuple[Alert, ...] = ()
     warnings: tuple[dict, ...] = ()
     sources: tuple[dict, ...] = ()
+    as_of: str = ""  # ISO time of the newest data the score used
+    age_s: int = 0  # seconds from as_of to the moment of the snapshot
+    session: str = ""  # calendar.SESSION_STATES at the moment of the snapshot
+    basis: str = ""  # attention_and_market or market_only
+    breadth: dict | None = None  # the limit board; None when no stock bars are stored
+    provisional: bool = False  # the day's bars were observed before its 15:00 close
+    stale: bool = False  # the data are older than the last trading session's close
+    last_close: str = ""  # that close (ISO), what "stale" is measured against
 
     def to_json(self) -> dict:
-        return {"date": self.date, "score": self.score, "level": self.level, "reasons": list(self.reasons),
-                "lead_lag": self.lead_lag, "components": self.components,
+        return {"date": self.date, "score": self.score, "level": self.level, "basis": self.basis,
+                "as_of": self.as_of, "age_s": self.age_s, "session": self.session,
+                "provisional": self.provisional, "stale": self.stale, "breadth": self.breadth,
+                "reasons": list(self.reasons), "lead_lag": self.lead_lag, "components": self.components,
                 "recent_alerts": [a.to_json() for a in self.recent_alerts],
                 "warnings": list(self.warnings), "sources": list(self.sources)}
 
@@ -40,8 +54,8 @@ def _table(db: Database, name: str) -> bool:
     return db[name].exists()
 
 
-def heat_snapshot(db: Database, alerts: int = 5, warnings: int = 3) -> HeatSnapshot | None:
-    """The latest stored score with its components, recent alerts, regulator warnings and source health."""
+def heat_snapshot(db: Database, alerts: int = 5, warnings: int = 3, now: datetime | None = None) -> HeatSnapshot | None:
+    """The latest stored score with its components, its age at `now`, recent alerts, warnings and source health."""
     row = next(db.query("select * from scores order by date desc limit 1"), None) if _table(db, "scores") else None
     if row is None:
         return None
@@ -52,9 +66,60 @@ def heat_snapshot(db: Database, alerts: int = 5, warnings: int = 3) -> HeatSnaps
         "select published_at, title, url, source from notices where notice_class = 'regulator_warning' "
         "order by published_at desc limit ?", [warnings]))
     sources = tuple(db.query("select source, status, last_success_at from source_health order by source"))
+    moment = (now or shanghai_now()).astimezone(SHANGHAI)
+    as_of = datetime.fromisoformat(components.get("as_of") or f"{row['date']}T15:00:00+08:00")
+    close = calendar.last_close(moment)
+    basis = components.get("basis") or ("attention_and_market" if components.get("attention") else "market_only")
     return HeatSnapshot(date=row["date"], score=row["score"], level=row["level"], components=components,
                         reasons=tuple(components.get("reasons", ())), lead_lag=components.get("lead_lag") or {},
-                        recent_alerts=recent, warnings=warns, sources=sources)
+                        recent_alerts=recent, warnings=warns, sources=sources,
+                        as_of=as_of.isoformat(timespec="seconds"),
+                        age_s=max(0, int((moment - as_of).total_seconds())),
+                        session=calendar.session_state(moment), basis=basis, breadth=components.get("breadth"),
+                        provisional=bool(components.get("provisional")), stale=as_of < close,
+                        last_close=close.isoformat(timespec="seconds"))
+
+
+def describe_age(age_s: int) -> str:
+    """'12 minutes ago', '5 hours ago', '3 days ago'."""
+    minutes = age_s // 60
+    if minutes < 60:
+        return "just now" if minutes < 1 else f"{minutes} minute{'s' if minutes != 1 else ''} ago"
+    hours = minutes // 60
+    if hours < 48:
+        return f"{hours} hour{'s' if hours != 1 else ''} ago"
+    return f"{hours // 24} days ago"
+
+
+def describe_time(snapshot: HeatSnapshot) -> list[str]:
+    """'as of 2023-12-29 15:00 (3 days ago)' and, when due, the provisional note and the stale warning."""
+    lines = [f"as of {snapshot.as_of[:16].replace('T', ' ')} ({describe_age(snapshot.age_s)}) · market "
+             f"{snapshot.session.replace('_', ' ')}"]
+    if snapshot.provisional:
+        lines.append("provisional: this day's bars were read before the 15:00 close")
+    if snapshot.stale:
+        lines.append(f"⚠️ stale data: nothing newer than {snapshot.as_of[:10]}, before the last trading session "
+                     f"({snapshot.last_close[:10]}); collection may be stopped or a source down (see /status)")
+    return lines
+
+
+def describe_basis(basis: str) -> str:
+    """The basis of the score in words."""
+    if basis == "market_only":
+        return "basis: market data only (no attention source usable; this heat stops at hot)"
+    return "basis: attention and market"
+
+
+def describe_breadth(board: dict | None) -> str | None:
+    """'limit board: 30 at +30% · 0 at −30% · 12 broken · longest run 6 days · 100% of 232 stocks rose'."""
+    if not board or board.get("limit_up") is None:
+        return None
+    parts = [f"{board['limit_up']} at +30%", f"{board.get('limit_down') or 0} at −30%",
+             f"{board.get('broken_limit') or 0} broken", f"longest run {board.get('limit_streak_max') or 0} days"]
+    if board.get("up_share") is not None:
+        stocks = f" of {board['stocks']}" if board.get("stocks") else ""
+        parts.append(f"{board['up_share']:.0%}{stocks} stocks rose")
+    return "limit board: " + " · ".join(parts)
 
 
 def describe_lead_lag(lead_lag: dict) -> str:
@@ -83,8 +148,10 @@ def format_heat(snapshot: HeatSnapshot | None, html: bool = True) -> str:
     c = snapshot.components
     score = "n/a" if snapshot.score is None else f"{snapshot.score:.0f}/100"
     lines = [bold(f"BSE heat {esc(snapshot.date)}: {esc(snapshot.level.upper())}") + f" · score {score}"]
+    lines += [esc(line) for line in describe_time(snapshot)]
     if c.get("reconstructed"):
         lines.append("(reconstructed demo data)")
+    lines.append(esc(describe_basis(snapshot.basis)))
     market = [f"BSE 50 {_num(c.get('close'), '.2f')}"]
     if c.get("pct_change") is not None:
         market.append(f"{c['pct_change']:+.2f}%")
@@ -94,8 +161,12 @@ def format_heat(snapshot: HeatSnapshot | None, html: bool = True) -> str:
         lines.append(f"• {esc(name)}: {_num(s.get('ratio'), '.1f')}x its median, z {_num(s.get('z'), '.1f')}")
     if c.get("bullish_share") is not None:
         lines.append(f"• bullish share of forum titles {c['bullish_share']:.0%}")
+    board = describe_breadth(snapshot.breadth)
+    if board:
+        lines.append(esc(board))
     lines.append(esc(describe_lead_lag(snapshot.lead_lag)))
-    reasons = [r for r in snapshot.reasons if not r.startswith("attention leads")]  # already its own line
+    # lead-lag, basis and provisional have their own lines
+    reasons = [r for r in snapshot.reasons if not r.startswith(("attention leads", "market data only", "provisional"))]
     if reasons:
         lines.append(bold("why") + ": " + esc("; ".join(reasons)))
     for w in snapshot.warnings:

@@ -91,7 +91,8 @@ def surge_files(tmp_path: Path, n: int = 160) -> tuple[Path, Path, Path]:
     """A calm history with a late surge in attention and turnover, rows shuffled, plus one warning notice."""
     rng = np.random.default_rng(7)
     days = pd.bdate_range("2023-03-01", periods=n)
-    boost = np.concatenate([np.zeros(n - 20), np.linspace(0, 3, 20)])
+    # a 10-day surge: over 20 days the trailing means would catch up with a slower ramp (turnover ~2.8x at its end)
+    boost = np.concatenate([np.zeros(n - 10), np.linspace(0, 3, 10)])
     close = 800 * np.exp(np.cumsum(rng.normal(0, 0.005, n)) + boost / 10)
     amount = 1e9 * np.exp(rng.normal(0, 0.05, n) + boost * 0.8)
     market = pd.DataFrame({"date": days.strftime("%Y-%m-%d"), "close": close.round(2), "amount": amount.round()})

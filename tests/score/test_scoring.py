@@ -108,9 +108,25 @@ def test_lead_lag_finds_who_leads(shift):
     assert rolling["lag"].iloc[-1] == shift and rolling["corr"].iloc[-1] == pytest.approx(best["corr"], abs=1e-3)
 
 
-def test_percentile_against_own_trailing_history():
-    assert scoring.percentile(pd.Series([1, 2, 3, 4.0]), window=4, min_periods=4).iloc[-1] == 1.0
-    assert scoring.percentile(pd.Series([4, 3, 2, 1.0]), window=4, min_periods=4).iloc[-1] == 0.25
+def test_strength_is_bounded_monotone_and_keeps_resolution_at_the_top():
+    ratios = np.array([0.5, 1.0, 2.0, 6.0, 25.0])
+    s = scoring.strength(np.log(ratios), scoring.SCALES["turnover"])
+    assert s[0] == s[1] == 0.0  # below or at the usual level: nothing
+    assert s[2] == pytest.approx(1 - np.exp(-np.log(2) / np.log(3)))  # 0.47
+    assert 0 < s[2] < s[3] < s[4] < 1  # a 6x day reads above a 2x day, a 25x day above both, none reaches 1
+    assert s[3] - s[2] > 0.25
+    assert np.isnan(scoring.strength(np.array([np.nan]), 1.0))[0]
+
+
+def test_a_percentile_score_saturates_where_the_strength_score_does_not():
+    # 250 calm days, then 2x and 6x turnover days: both are the top percentile, their strengths differ
+    n = 252
+    amount = pd.Series(np.r_[np.full(n - 2, 1e9) * (1 + 0.01 * np.sin(np.arange(n - 2))), 2e9, 6e9])
+    ratio = scoring.turnover_ratio(amount)
+    ranks = np.log(ratio).rolling(250, min_periods=40).rank(pct=True)
+    assert ranks.iloc[-1] == 1.0 and ranks.iloc[-2] == 1.0
+    s = scoring.strength(np.log(ratio), scoring.SCALES["turnover"])
+    assert s.iloc[-1] > s.iloc[-2] + 0.2
 
 
 def _daily(scores, raw):
@@ -153,10 +169,10 @@ def test_sentiment_only_when_present():
     market = pd.DataFrame({"close": _walk(n, 2), "amount": _walk(n, 3) * 1e7})
     att = pd.DataFrame({"a": _walk(n, 4)})
     without = scoring.score_history(market, att).daily
-    assert "p_sentiment" not in without and "bullish_share" not in without
+    assert "s_sentiment" not in without and "bullish_share" not in without
     share = pd.Series(np.linspace(0.3, 0.7, n), index=market.index)
     with_share = scoring.score_history(market, att, sentiment=share).daily
-    assert with_share["p_sentiment"].notna().any()
+    assert with_share["s_sentiment"].notna().any()
 
 
 def test_reasons_are_short_human_strings():
@@ -181,8 +197,11 @@ def test_incremental_latest_day_equals_full_recompute():
     latest = scoring.score_latest(market, att, previous, stocks=stocks)
     assert latest["limit_up"] == 1
     for key in ("score", "rsi", "turnover_ratio", "attention", "attention_series", "attention_level", "rank_corr",
-                "lead_lag", "p_attention", "p_limit", "raw_level"):
-        assert latest[key] == pytest.approx(full[key], rel=1e-6) if key != "raw_level" else latest[key] == full[key]
+                "lead_lag", "s_attention", "s_limit", "s_breadth", "limit_streak_max", "up_share", "raw_level", "basis"):
+        if key in ("raw_level", "basis"):
+            assert latest[key] == full[key]
+        else:
+            assert latest[key] == pytest.approx(full[key], rel=1e-6)
 
 
 def test_weekly_attention_uses_n_8_on_its_own_dates():

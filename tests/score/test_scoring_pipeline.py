@@ -92,7 +92,7 @@ def test_bullish_share_and_price_limits_enter_when_present(tmp_path):
     import json
 
     last = json.loads(next(db.query("select components from scores order by date desc limit 1"))["components"])
-    assert last["limit_up"] == 1 and "sentiment" in last["percentiles"] and "limit" in last["percentiles"]
+    assert last["limit_up"] == 1 and "sentiment" in last["strengths"] and "limit" in last["strengths"]
     assert any("bullish" in r for r in last["reasons"]) and "1 stocks closed at the +30% limit" in last["reasons"]
 
 

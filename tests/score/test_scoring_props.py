@@ -72,3 +72,44 @@ def test_flat_series_never_alert(n, close, amount, levels):
     events = scoring.apply_hysteresis(daily)["event"]
     assert (events == "").all()
     assert (daily["raw_level"] == "calm").all()
+
+
+def stock_bars(seed: int, index: pd.DatetimeIndex, stocks: int = 12):
+    """Random stock closes and highs, some at the +30% limit, some broken, some suspended days."""
+    rng = np.random.default_rng(seed + 1)
+    moves = rng.choice([-0.3, -0.05, 0.0, 0.04, 0.3], size=(len(index), stocks), p=[0.03, 0.3, 0.1, 0.42, 0.15])
+    close = pd.DataFrame(10 * np.cumprod(1 + moves, axis=0), index=index).round(2)
+    close = close.mask(rng.random(close.shape) < 0.03)
+    high = close * (1 + rng.choice([0.0, 0.01, 0.35], size=close.shape, p=[0.5, 0.4, 0.1]))
+    return close, high
+
+
+@FAST
+@given(seed=st.integers(0, 10_000), n=st.integers(40, 140), cut=st.floats(0.3, 0.95),
+       with_attention=st.booleans())
+def test_no_look_ahead_with_limit_board_and_market_only(seed, n, cut, with_attention):
+    """The same with stock bars (limit board, streaks) and with no attention at all (market-only basis)."""
+    market, att = history(seed, n)
+    att = att if with_attention else None
+    close, high = stock_bars(seed, market.index)
+    k = int(n * cut)
+    full = scoring.score_history(market, att, stocks=close, stock_high=high)
+    part = scoring.score_history(market.iloc[:k], None if att is None else att.iloc[:k], stocks=close.iloc[:k],
+                                 stock_high=high.iloc[:k])
+    assert same(full.daily.iloc[:k], part.daily)
+    assert same(scoring.apply_hysteresis(full.daily).iloc[:k], scoring.apply_hysteresis(part.daily))
+
+
+@FAST
+@given(seed=st.integers(0, 10_000), n=st.integers(30, 160))
+def test_market_only_never_reaches_frenzy(seed, n):
+    """Without attention the level stops at hot (levels.MARKET_ONLY_CAP), whatever the market does."""
+    rng = np.random.default_rng(seed)
+    index = pd.bdate_range("2022-01-03", periods=n)
+    surge = np.exp(np.linspace(0, rng.uniform(0, 4), n))
+    market = pd.DataFrame({"close": 800 * surge, "amount": 1e9 * surge ** 2}, index=index)
+    close, high = stock_bars(seed, index)
+    daily = scoring.score_history(market, None, stocks=close, stock_high=high).daily
+    assert (daily["basis"] == "market_only").all()
+    assert not (daily["raw_level"] == "frenzy").any()
+    assert not (scoring.apply_hysteresis(daily)["level"] == "frenzy").any()
