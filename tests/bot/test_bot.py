@@ -171,6 +171,8 @@ def test_history_bad_arguments(tmp_path):
         two = (await chat.ask("/history 2"))[0]
         assert two.count("•") == 2 and "alert 30" in two
         assert "not a number" in (await chat.ask("/history 1;drop table alerts"))[0]
+        for digits in ("①", "²", "٣", "１２", "5²"):  # str.isdigit accepts these; int() refuses or misreads them
+            assert "not a number" in (await chat.ask(f"/history {digits}"))[0], digits
         assert db["alerts"].count == 30
 
     run_bot(tmp_path, scenario, prepare=many)
