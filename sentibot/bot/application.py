@@ -13,7 +13,6 @@ from typing import Awaitable, Callable
 from sqlite_utils import Database
 from telegram import BotCommand, LinkPreviewOptions, Update
 from telegram.constants import ChatAction, ParseMode
-from telegram.error import Conflict, InvalidToken, NetworkError
 from telegram.ext import AIORateLimiter, Application, CommandHandler, ContextTypes, MessageHandler, filters
 
 from sentibot import i18n
@@ -23,7 +22,7 @@ from sentibot.views import replies
 from sentibot import timeutil
 from sentibot.store import chats, subscriptions
 from sentibot.config import Settings
-from sentibot.alerts.outbox import Limits, Sender, SenderConfig, schedule_sender
+from sentibot.alerts.outbox import Limits, Sender, SenderConfig
 from sentibot.errors import ConfigError, SentibotError
 from sentibot.logs import protect_token
 from sentibot.i18n import N_
@@ -336,7 +335,10 @@ def build_application(settings: Settings, db: Database, *, limits: Limits = Limi
     # sizes (docs/bot.md). A long pool timeout makes a burst queue rather than fail.
     builder = (Application.builder().token(str(settings.telegram_token)).base_url(base)
                .base_file_url(base[:-3] + "file/bot" if base.endswith("/bot") else base)
-               .concurrent_updates(concurrent_updates).connection_pool_size(CONNECTION_POOL).pool_timeout(10.0))
+               .concurrent_updates(concurrent_updates).connection_pool_size(CONNECTION_POOL).pool_timeout(10.0)
+               .post_init(register_commands))  # the menu, on every start: sentibot bot and sentibot run alike
+    if settings.telegram_proxy:  # the Bot API alone; the collectors keep SENTIBOT_HTTP_PROXY (or none)
+        builder = builder.proxy(settings.telegram_proxy).get_updates_proxy(settings.telegram_proxy)
     if limits.overall_per_s or limits.group_per_min:
         # max_retries=0: a 429 reaches the caller (the sender reschedules that row) instead of pausing every request
         builder = builder.rate_limiter(AIORateLimiter(
@@ -359,48 +361,48 @@ def build_application(settings: Settings, db: Database, *, limits: Limits = Limi
 
 async def serve(settings: Settings, db: Database, *, limits: Limits = Limits(),
                 sender_config: SenderConfig | None = None, stop: asyncio.Event | None = None,
-                poll_timeout_s: float = 10.0) -> None:
-    """Poll for commands and run the outbox sender until stopped (SIGINT/SIGTERM or `stop`)."""
+                poll_timeout_s: float | None = None) -> None:
+    """`sentibot bot`: answer commands and run the outbox sender until stopped (SIGINT/SIGTERM or `stop`).
+
+    The same lifecycle as `sentibot run` (bot/lifecycle.py): while the Bot API cannot be reached it retries with
+    back-off, and the alerts wait in the outbox until it answers.
+    """
+    from sentibot.bot.lifecycle import BotLink
+
     sender_config = sender_config or SenderConfig(limits=limits)
     application = build_application(settings, db, limits=limits, sender_config=sender_config)
+    link = BotLink(application, settings, poll_timeout_s=poll_timeout_s)
     stop = stop or asyncio.Event()
-    conflict: list[Exception] = []
-
-    def on_poll_error(exc: Exception) -> None:
-        if isinstance(exc, Conflict):
-            conflict.append(exc)
-            stop.set()
-        else:
-            log.warning("polling failed, retrying: %s", exc)
-
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         try:
             loop.add_signal_handler(sig, stop.set)
         except (NotImplementedError, RuntimeError):
             pass
+    sender = Sender(application.bot, db, sender_config, online=lambda: link.online)
+    application.bot_data["sender"] = sender
+    serving = asyncio.ensure_future(link.serve(stop))
+    ticks = asyncio.ensure_future(_tick_sender(sender, settings.sender_interval_s, stop))
+    stopped = asyncio.ensure_future(stop.wait())
     try:
-        await application.initialize()
-    except InvalidToken:
-        raise ConfigError("SENTIBOT_TELEGRAM_TOKEN: Telegram rejected the token (401/404)") from None
-    except NetworkError as exc:
-        raise SentibotError(f"cannot reach the Telegram Bot API at {settings.telegram_api_url}: "
-                            f"{str(exc).replace(str(settings.telegram_token), '***')}") from None
-    await register_commands(application)
-    sender = schedule_sender(application, db, settings.sender_interval_s, sender_config)
-    try:
-        await application.start()
-        await application.updater.start_polling(timeout=poll_timeout_s, error_callback=on_poll_error,
-                                                allowed_updates=["message", "callback_query"])
-        log.info("bot @%s serving; outbox sender every %ss", application.bot.username, settings.sender_interval_s)
-        await stop.wait()
-    finally:
+        await asyncio.wait([serving, stopped], return_when=asyncio.FIRST_COMPLETED)
+        stop.set()
+        await ticks
         await sender.stop()
-        if application.updater.running:
-            await application.updater.stop()
-        if application.running:
-            await application.stop()
-        await application.shutdown()
-    if conflict:
+    finally:
+        stop.set()
+        stopped.cancel()
+        await serving  # tears the Application down; raises ConfigError for a rejected token
+    if link.conflict:
         raise SentibotError("another instance is polling this bot token (Telegram answered 409 Conflict); "
                             "stop it or use another token")
+
+
+async def _tick_sender(sender: Sender, interval_s: float, stop: asyncio.Event) -> None:
+    """The outbox sender's clock, independent of the Application (which only runs once Telegram answers)."""
+    while not stop.is_set():
+        await sender.tick()
+        try:
+            await asyncio.wait_for(stop.wait(), interval_s)
+        except asyncio.TimeoutError:
+            pass

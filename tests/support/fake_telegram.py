@@ -82,7 +82,7 @@ def html_error(text: str) -> str:
 class FakeTelegram:
     """The fake Bot API; use as a context manager, point PTB's base_url at `base_url`."""
 
-    def __init__(self, token: str = TOKEN, hang_s: float = 3.0, retry_after: float = 1) -> None:
+    def __init__(self, token: str = TOKEN, hang_s: float = 3.0, retry_after: float = 1, port: int = 0) -> None:
         self.token = token
         self.hang_s = hang_s  # how long a hanging request hangs (longer than the client's read timeout)
         self.retry_after = retry_after
@@ -99,11 +99,11 @@ class FakeTelegram:
         self._new_update = asyncio.Event()
         self._stopping = asyncio.Event()
         self._server: asyncio.base_events.Server | None = None
-        self._port = 0
+        self._port = port  # 0: any free port; a fixed one lets a test start the API late (the bot retries)
 
     # --- lifecycle -------------------------------------------------------------------------------------------
     async def __aenter__(self) -> "FakeTelegram":
-        self._server = await asyncio.start_server(self._connection, "127.0.0.1", 0, backlog=1024)
+        self._server = await asyncio.start_server(self._connection, "127.0.0.1", self._port, backlog=1024)
         self._port = self._server.sockets[0].getsockname()[1]
         return self
 
