@@ -131,3 +131,45 @@ def test_a_rejected_token_stops_before_anything_is_collected(tmp_path):
     with pytest.raises(ConfigError, match="^SENTIBOT_TELEGRAM_TOKEN: Telegram rejected"):
         asyncio.run(scenario())
     assert attempts(store.open_store(tmp_path / "run.db")) == 0
+
+
+@pytest.mark.parametrize("kind", ["http", "socks5"])
+def test_the_bot_api_goes_through_sentibot_telegram_proxy_and_the_sources_do_not(tmp_path, kind):
+    from tests.support.socks5 import Socks5Relay
+
+    async def scenario():
+        async with FakeTelegram() as fake, Socks5Relay() as relay:
+            if kind == "http":  # the fake answers absolute-form requests itself: it is the proxy
+                proxy, api = fake.base_url.rsplit("/", 1)[0], CLOSED + "/bot"
+            else:
+                proxy, api = relay.url, fake.base_url
+            settings = run_settings(tmp_path, api, SENTIBOT_TELEGRAM_PROXY=proxy)
+            stop = asyncio.Event()
+            task = asyncio.create_task(service.serve(settings, stop=stop))
+            try:
+                await until(lambda: getattr(fake, "commands", None) or task.done(), what="setMyCommands")
+                fake.inject("/help", user_id=CHAT)
+                await until(lambda: fake.sent_to(CHAT) or task.done(), what="the /help reply")
+                await until(lambda: attempts(store.open_store(settings.db)) >= 3, what="collection")
+            finally:
+                stop.set()
+                await asyncio.wait_for(task, 15)
+            return fake, relay
+
+    fake, relay = asyncio.run(scenario())
+    assert fake.sent_to(CHAT)
+    if kind == "http":
+        assert fake.proxied >= 3  # getMe, setMyCommands, getUpdates, sendMessage: all through the proxy
+    else:
+        assert relay.connects and all(port == int(fake.base_url.split(":")[2].split("/")[0])
+                                      for _, port in relay.connects)  # only Bot API connections, no source
+
+
+def test_a_bad_proxy_setting_is_one_line():
+    from sentibot.errors import ConfigError
+
+    for bad in ("ftp://proxy:21", "socks4://h:1080", "socks5://h:port", "127.0.0.1:1080"):
+        with pytest.raises(ConfigError, match="^SENTIBOT_TELEGRAM_PROXY: expected a proxy URL"):
+            load_settings({"SENTIBOT_TELEGRAM_PROXY": bad}, env_file=None)
+    assert load_settings({"SENTIBOT_TELEGRAM_PROXY": "socks5://u:p@127.0.0.1:1080"},
+                         env_file=None).telegram_proxy == "socks5://u:p@127.0.0.1:1080"

@@ -96,6 +96,7 @@ class FakeTelegram:
         self._update_ids = itertools.count(1)
         self._message_ids = itertools.count(1)
         self._tasks: set[asyncio.Task] = set()
+        self.proxied = 0  # requests that reached this server as an HTTP proxy (absolute-form request line)
         self._new_update = asyncio.Event()
         self._stopping = asyncio.Event()
         self._server: asyncio.base_events.Server | None = None
@@ -262,6 +263,9 @@ class FakeTelegram:
                 head = await reader.readuntil(b"\r\n\r\n")
                 lines = head.decode("latin-1").split("\r\n")
                 path = lines[0].split(" ")[1]
+                if path.startswith("http://"):  # absolute form: the client came through it as an HTTP proxy
+                    self.proxied += 1
+                    path = "/" + path.split("/", 3)[3]
                 headers = {k.strip().lower(): v.strip() for k, _, v in (ln.partition(":") for ln in lines[1:] if ln)}
                 body = await reader.readexactly(int(headers.get("content-length", 0)))
                 status, payload = await self._route(path, headers.get("content-type", ""), body)
