@@ -27,6 +27,7 @@ from telegram.error import (BadRequest, ChatMigrated, Forbidden, InvalidToken, N
 
 from sentibot.alerts import broadcasts
 from sentibot import timeutil
+from sentibot.store import subscriptions
 from sentibot.store.db import alert_from_row
 
 log = logging.getLogger(__name__)
@@ -249,8 +250,10 @@ class Sender:
         chat_id, attempts = row["chat_id"], row["attempts"] + 1
         try:
             text = self._text(row)
+            quiet = subscriptions.quiet_now(self.db, chat_id, self.clock())  # the chat's /quiet hours: no sound
             message = await self.bot.send_message(
                 chat_id, text, parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True),
+                disable_notification=quiet or None,
                 read_timeout=self.config.send_timeout_s, write_timeout=self.config.send_timeout_s)
         except Exception as exc:  # a formatter bug, too, must not leave the row 'sending' forever
             status, error, retry_in = self._failure(chat_id, exc)

@@ -11,12 +11,14 @@ from pathlib import Path
 from typing import Awaitable, Callable
 
 from sqlite_utils import Database
-from telegram import BotCommand, LinkPreviewOptions, Update
+from telegram import BotCommand, InlineKeyboardMarkup, LinkPreviewOptions, Update
 from telegram.constants import ChatAction, ParseMode
-from telegram.ext import AIORateLimiter, Application, CommandHandler, ContextTypes, MessageHandler, filters
+from telegram.ext import (AIORateLimiter, Application, CallbackQueryHandler, CommandHandler, ContextTypes,
+                          MessageHandler, filters)
 
 from sentibot import i18n
 from sentibot.alerts import broadcasts
+from sentibot.bot import settings as chat_settings
 from sentibot.bot.lang import cmd_lang, update_language, word_command
 from sentibot.views import replies
 from sentibot import timeutil
@@ -54,6 +56,9 @@ COMMANDS: tuple[Command, ...] = (
     Command("warnings", "", N_("recent regulator warnings with links"), words=("监管", "警示")),
     Command("status", "", N_("health of each data source and its last successful collection"), words=("状态",)),
     Command("lang", "zh|en", N_("this chat's language: Chinese (中文) or English"), words=("语言",)),
+    Command("quiet", N_("[HH-HH|off]"), N_("quiet hours in Shanghai time: alerts arrive silently"), words=("免打扰",)),
+    Command("alerts", N_("[kind on|off]"), N_("choose the alert kinds: heat, cooling, regulator"), words=("预警类型",)),
+    Command("id", "", N_("your Telegram user id and this chat's id"), words=("我的id",)),
     Command("broadcast", N_("<text>"), N_("send a message to every subscriber"), admin=True),
     Command("sources", "", N_("source counters and the outbox"), admin=True),
 )
@@ -84,11 +89,13 @@ def help_text(lang: str = "en", admin: bool = False) -> str:
     return "\n".join(lines)
 
 
-async def reply(update: Update, text: str) -> None:
-    """Reply in HTML, split under Telegram's length limit at line boundaries."""
-    for chunk in replies.split_message(text):
+async def reply(update: Update, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
+    """Reply in HTML, split under Telegram's length limit at line boundaries; buttons go on the last part."""
+    chunks = replies.split_message(text)
+    for n, chunk in enumerate(chunks, 1):
         await update.effective_message.reply_text(chunk, parse_mode=ParseMode.HTML, do_quote=False,
-                                                  link_preview_options=LinkPreviewOptions(is_disabled=True))
+                                                  link_preview_options=LinkPreviewOptions(is_disabled=True),
+                                                  reply_markup=markup if n == len(chunks) else None)
 
 
 def _db(context) -> Database:
@@ -112,12 +119,17 @@ async def cmd_help(update: Update, context) -> None:
 
 async def cmd_subscribe(update: Update, context) -> None:
     lang = update_language(update, context)
-    raw = context.args[0] if context.args else subscriptions.DEFAULT_LEVEL
+    if not context.args:  # shows the chat's setting with buttons; never changes it
+        await chat_settings.show_panel(update, context, lang)
+        return
+    raw = context.args[0]
     level = i18n.parse_level(raw)  # 狂热, frenzy, FRENZY
     if level not in subscriptions.LEVELS:
         names = {k: i18n.level_name(lang, k) for k in subscriptions.LEVELS}
         await reply(update, i18n.h(lang, "“{value}” is not a level. Use /subscribe {warming}, /subscribe {hot} "
                                          "(the default) or /subscribe {frenzy}.", value=clip(raw), **names))
+        return
+    if not await chat_settings.guard(update, context, lang):  # a group's administrators only
         return
     chat, user = update.effective_chat, update.effective_user
     db, now = _db(context), timeutil.now_iso()
@@ -143,6 +155,8 @@ async def cmd_subscribe(update: Update, context) -> None:
 
 async def cmd_unsubscribe(update: Update, context) -> None:
     lang = update_language(update, context)
+    if not await chat_settings.guard(update, context, lang):  # a group's administrators only
+        return
     if subscriptions.unsubscribe(_db(context), update.effective_chat.id, timeutil.now_iso()):
         await reply(update, i18n.h(lang, "Unsubscribed: this chat gets no more alerts. /subscribe brings them back."))
     else:
@@ -165,7 +179,8 @@ class HeatCache:
 
 
 async def cmd_heat(update: Update, context) -> None:
-    await reply(update, context.bot_data["heat_cache"].text(_db(context)))
+    await reply(update, context.bot_data["heat_cache"].text(_db(context)),
+                markup=chat_settings.heat_keyboard(update_language(update, context)))
 
 
 def _db_path(db: Database) -> str:
@@ -221,7 +236,10 @@ async def cmd_warnings(update: Update, context) -> None:
 
 
 async def cmd_status(update: Update, context) -> None:
-    await reply(update, replies.status_text(_db(context)))
+    """Each source healthy or not and how fresh, in words; the internals are in the admins' /sources."""
+    from sentibot.views.status import user_status_text
+
+    await reply(update, user_status_text(_db(context), update_language(update, context), timeutil.now()))
 
 
 async def cmd_broadcast(update: Update, context) -> None:
@@ -311,6 +329,7 @@ HANDLERS: dict[str, Handler] = {
     "start": cmd_start, "help": cmd_help, "subscribe": cmd_subscribe, "unsubscribe": cmd_unsubscribe,
     "heat": cmd_heat, "chart": cmd_chart, "history": cmd_history, "warnings": cmd_warnings, "status": cmd_status,
     "broadcast": cmd_broadcast, "sources": cmd_sources, "lang": cmd_lang,
+    "quiet": chat_settings.cmd_quiet, "alerts": chat_settings.cmd_alerts, "id": chat_settings.cmd_id,
 }
 
 
@@ -355,6 +374,7 @@ def build_application(settings: Settings, db: Database, *, limits: Limits = Limi
                                                else handler))
     # the same updates the CommandHandlers take (messages, edits): a command posted in a channel gets no reply
     application.add_handler(MessageHandler(filters.UpdateType.MESSAGES & (filters.TEXT | filters.COMMAND), unknown))
+    application.add_handler(CallbackQueryHandler(chat_settings.on_callback))  # the /subscribe and /heat buttons
     application.add_error_handler(on_error)
     return application
 
