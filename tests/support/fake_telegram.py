@@ -132,7 +132,7 @@ class FakeTelegram:
         self._one_shot.setdefault(method, []).extend([fault] * count)
 
     def inject(self, text: str, user_id: int = 1001, chat_id: int | None = None, chat_type: str = "private",
-               username: str = "alice", language_code: str | None = None) -> int:
+               username: str = "alice", language_code: str | None = None, anonymous: bool = False) -> int:
         """Queue an incoming message; a leading /command gets a bot_command entity, as Telegram sends it."""
         chat_id = user_id if chat_id is None else chat_id
         chat = {"id": chat_id, "type": chat_type}
@@ -142,6 +142,9 @@ class FakeTelegram:
             chat["title"] = f"group {chat_id}"
         message = {"message_id": next(self._message_ids), "date": int(time.time()), "chat": chat, "text": text,
                    "from": {"id": user_id, "is_bot": False, "first_name": username, "username": username}}
+        if anonymous:  # an anonymous group admin: Telegram sends it as the group, from GroupAnonymousBot
+            message["from"] = {"id": 1087968824, "is_bot": True, "first_name": "Group", "username": "GroupAnonymousBot"}
+            message["sender_chat"] = chat
         if language_code is not None:  # Telegram sends the user's app language as an IETF tag, e.g. zh-hans
             message["from"]["language_code"] = language_code
         if text.startswith("/"):
