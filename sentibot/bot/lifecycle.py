@@ -37,6 +37,7 @@ class BotLink:
         self.state = "starting"  # starting -> up | down
         self.since = clock()
         self.connected = asyncio.Event()  # set once: the menu is registered and polling started
+        self._quiet = _WhileDown(self)
         self.tried = asyncio.Event()  # set after the first attempt, whatever its outcome (a bad token raises first)
 
     @property
@@ -97,6 +98,8 @@ class BotLink:
     async def serve(self, stop: asyncio.Event) -> None:
         """Connect, then watch polling until `stop` (or a 409 conflict); always tears down what it started."""
         relay = asyncio.ensure_future(_relay(stop, self.stop))
+        for name in PTB_LOGGERS:
+            logging.getLogger(name).addFilter(self._quiet)
         try:
             if await self.connect():
                 while not await _wait(self.stop, self.watch.tick_s):
@@ -107,6 +110,8 @@ class BotLink:
         finally:
             relay.cancel()
             await self.close()
+            for name in PTB_LOGGERS:
+                logging.getLogger(name).removeFilter(self._quiet)
         if self.conflict:
             stop.set()  # the rest of the process stops with the bot
 
@@ -119,6 +124,22 @@ class BotLink:
         await self.app.shutdown()
         for bot in (self.app.bot, self.updater.bot):  # never initialised (getMe failed): close their HTTP clients
             await bot.shutdown()
+
+
+PTB_LOGGERS = ("telegram.ext", "telegram.ext.Updater", "telegram.ext.Application")
+
+
+class _WhileDown(logging.Filter):
+    """While the Bot API is known to be unreachable, PTB's tracebacks of the same network error are dropped: the
+    link's one event=telegram_unreachable line says it (a day offline would otherwise log thousands)."""
+
+    def __init__(self, link: BotLink) -> None:
+        super().__init__()
+        self.link = link
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        return not (self.link.state == "down" and isinstance(error, NetworkError))
 
 
 def _describe(exc: BaseException, settings: Settings) -> str:

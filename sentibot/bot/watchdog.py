@@ -50,6 +50,7 @@ class PollingWatch:
         self.last_ok = clock()
         self.restarts = 0
         self._stall_logged = False  # a stall is logged once until the next successful poll
+        self.last_error = float("-inf")
 
     @property
     def poll_timeout_s(self) -> int:
@@ -86,6 +87,7 @@ class PollingWatch:
             if self.on_conflict:
                 self.on_conflict()
             return
+        self.last_error = self.clock()  # PTB's loop is alive and retrying on its own: no restart needed
         if self.on_fail:  # the link logs the first error of an outage, not every retry (a day offline = 1 line)
             self.on_fail(exc)
         else:
@@ -102,6 +104,8 @@ class PollingWatch:
         stalled = self.stalled_for()
         if stalled <= self.limit_s:
             return False
+        if self.on_fail and self.clock() - self.last_error < self.limit_s:
+            return False  # polls fail fast (API down or blocked) and PTB retries them; a restart adds nothing
         self.restarts += 1
         level = logging.DEBUG if self._stall_logged else logging.WARNING  # once per outage, not every window
         self._stall_logged = True

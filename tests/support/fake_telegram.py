@@ -311,8 +311,8 @@ class FakeTelegram:
         task = asyncio.current_task()
         self._tasks.add(task)
         try:
-            while True:
-                head = await reader.readuntil(b"\r\n\r\n")
+            while not self._stopping.is_set():  # a stopped fake serves no further request on a kept-alive
+                head = await reader.readuntil(b"\r\n\r\n")  # connection (wait_for can swallow a cancel)
                 lines = head.decode("latin-1").split("\r\n")
                 path = lines[0].split(" ")[1]
                 if path.startswith("http://"):  # absolute form: the client came through it as an HTTP proxy
