@@ -302,10 +302,11 @@ def bot_command(ctx: click.Context, db_path: Path | None) -> None:
 
     from sentibot.bot.application import serve
     from sentibot.logs import protect_token
+    from sentibot.run.service import configure_logging  # the same log lines as `sentibot run`, httpx quietened
 
     settings = settings_from(ctx)
     protect_token(settings.telegram_token)
-    logging.getLogger().setLevel(settings.log_level)
+    configure_logging(settings)
     db = open_db(ctx, db_path)
     asyncio.run(serve(settings, db))
 
