@@ -78,8 +78,9 @@ async def guard(update: Update, context, lang: str) -> bool:
 def quiet_text(lang: str, quiet: tuple[int, int] | None) -> str:
     if quiet is None:
         return i18n.h(lang, "Quiet hours: none (/quiet 22-07 sends alerts silently from 22:00 to 07:00).")
+    start, end = ("%02d" % hour for hour in quiet)
     return i18n.h(lang, "Quiet hours: {start}:00–{end}:00 Shanghai time, alerts arrive silently (/quiet off ends "
-                        "them).", start=f"{quiet[0]:02d}", end=f"{quiet[1]:02d}")
+                        "them).", start=start, end=end)
 
 
 def panel_text(lang: str, s: ChatSettings) -> str:
