@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from telegram.error import InvalidToken, NetworkError
 from telegram.ext import Application
@@ -150,7 +150,7 @@ async def _wait(event: asyncio.Event, seconds: float) -> bool:
     """Wait up to seconds; True if the event was set."""
     try:
         await asyncio.wait_for(event.wait(), seconds)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         return False
     return True
 

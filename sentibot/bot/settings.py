@@ -78,7 +78,7 @@ async def guard(update: Update, context, lang: str) -> bool:
 def quiet_text(lang: str, quiet: tuple[int, int] | None) -> str:
     if quiet is None:
         return i18n.h(lang, "Quiet hours: none (/quiet 22-07 sends alerts silently from 22:00 to 07:00).")
-    start, end = ("%02d" % hour for hour in quiet)
+    start, end = (f"{hour:02d}" for hour in quiet)
     return i18n.h(lang, "Quiet hours: {start}:00–{end}:00 Shanghai time, alerts arrive silently (/quiet off ends "
                         "them).", start=start, end=end)
 
@@ -108,7 +108,10 @@ def panel_keyboard(lang: str, s: ChatSettings) -> InlineKeyboardMarkup:
 async def show_panel(update: Update, context, lang: str) -> None:
     from sentibot.bot.application import reply
 
-    s = subscriptions.chat_settings(_db(context), update.effective_chat.id)
+    chat = update.effective_chat
+    if chat is None:
+        return
+    s = subscriptions.chat_settings(_db(context), chat.id)
     await reply(update, panel_text(lang, s), markup=panel_keyboard(lang, s))
 
 
@@ -129,6 +132,8 @@ async def cmd_quiet(update: Update, context) -> None:
 
     lang = update_language(update, context)
     db, chat = _db(context), update.effective_chat
+    if chat is None:
+        return
     if not context.args:
         await reply(update, quiet_text(lang, subscriptions.chat_settings(db, chat.id).quiet))
         return
@@ -160,6 +165,8 @@ async def cmd_alerts(update: Update, context) -> None:
 
     lang = update_language(update, context)
     db, chat = _db(context), update.effective_chat
+    if chat is None:
+        return
     args = context.args or []
     if not args:
         await show_panel(update, context, lang)
@@ -206,6 +213,8 @@ def parse_callback(data: str | None) -> tuple[str, str] | None:
 async def on_callback(update: Update, context) -> None:
     """A tap on a button: validate the data, check the group's admins, change the setting, edit the message."""
     query = update.callback_query
+    if query is None:
+        return
     lang = update_language(update, context)
     parsed = parse_callback(query.data)
     chat = update.effective_chat

@@ -64,13 +64,15 @@ def in_quiet_hours(quiet: tuple[int, int] | None, moment: datetime) -> bool:
 
 def quiet_now(db: Database, chat_id: int, moment: datetime) -> bool:
     row = next(db.query("select quiet_start, quiet_end from subscribers where chat_id = ?", [chat_id]), None)
-    return bool(row) and in_quiet_hours(quiet_of(row), moment)
+    return row is not None and in_quiet_hours(quiet_of(row), moment)
 
 
 def subscribe(db: Database, chat_id: int, user_id: int | None, chat_type: str, username: str | None,
               level: str, now: str) -> str:
     """Subscribe or change the level; returns what changed: 'new', 'again', 'level:<old>' or 'unchanged'."""
-    from sentibot.store.db import immediate  # a read-then-write: take the write lock first (other processes)
+    from sentibot.store.db import (
+        immediate,  # a read-then-write: take the write lock first (other processes)
+    )
 
     Level(level)  # a programming error if the caller did not validate it
     with immediate(db):
@@ -80,12 +82,12 @@ def subscribe(db: Database, chat_id: int, user_id: int | None, chat_type: str, u
         row = {"chat_id": chat_id, "user_id": user_id, "chat_type": chat_type, "username": username,
                "min_level": level, "active": 1, "updated_at": now}
         if old is None:
-            db["subscribers"].insert(dict(row, subscribed_at=now))
+            db.table("subscribers").insert(dict(row, subscribed_at=now))
             return "new"
         if old["subscribed_at"] is None:  # a row that only held settings so far
-            db["subscribers"].update(chat_id, dict(row, subscribed_at=now))
+            db.table("subscribers").update(chat_id, dict(row, subscribed_at=now))
             return "new"
-        db["subscribers"].update(chat_id, row)
+        db.table("subscribers").update(chat_id, row)
         return f"level:{old['min_level']}" if old["active"] else "again"
 
 
@@ -105,7 +107,7 @@ def _settings_row(db: Database, chat_id: int, chat_type: str, now: str) -> dict:
     """The chat's row, created inactive (subscribed_at NULL) when a chat sets something before subscribing."""
     row = get(db, chat_id)
     if row is None:
-        db["subscribers"].insert({"chat_id": chat_id, "chat_type": chat_type, "min_level": DEFAULT_LEVEL,
+        db.table("subscribers").insert({"chat_id": chat_id, "chat_type": chat_type, "min_level": DEFAULT_LEVEL,
                                   "active": 0, "updated_at": now})
         row = get(db, chat_id)
     return row  # type: ignore[return-value]

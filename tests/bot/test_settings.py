@@ -9,14 +9,14 @@ from datetime import datetime
 
 from telegram import Bot
 
-from tests.bot.test_bot import ADMIN, run_bot, seed, until
-from tests.support.fake_telegram import TOKEN, FakeTelegram
 from sentibot.alerts.outbox import NO_LIMITS, SenderConfig, drain_outbox
 from sentibot.bot.settings import parse_callback, parse_quiet
 from sentibot.models import Alert, AlertKind
 from sentibot.store import subscriptions
 from sentibot.store.db import add_alert, open_store
 from sentibot.timeutil import SHANGHAI
+from tests.bot.test_bot import run_bot, seed, until
+from tests.support.fake_telegram import TOKEN, FakeTelegram
 
 GROUP, MEMBER, GROUP_ADMIN = -100555, 21, 22
 

@@ -17,15 +17,15 @@ from collections import Counter
 
 import pytest
 
-from tests.proofs.test_fuzz_commands import scaled
-from tests.run.test_bot_link import free_port, until
-from tests.support.fake_telegram import TOKEN, FakeTelegram
 from sentibot.bot.application import serve
 from sentibot.config import load_settings
 from sentibot.models import Alert, AlertKind
 from sentibot.store import subscriptions
 from sentibot.store.db import add_alert, open_store
 from sentibot.timeutil import now_iso
+from tests.proofs.test_fuzz_commands import scaled
+from tests.run.test_bot_link import free_port, until
+from tests.support.fake_telegram import TOKEN, FakeTelegram
 
 OUTAGE_S = scaled(180, 20)
 CHATS = list(range(7001, 7031))

@@ -13,13 +13,13 @@ import time
 
 from telegram import Update
 
-from tests.proofs.test_fuzz_commands import LoopbackRequest, scaled
-from tests.support.fake_telegram import TOKEN, FakeTelegram
 from sentibot.alerts.outbox import NO_LIMITS
 from sentibot.bot.application import build_application
 from sentibot.config import load_settings
 from sentibot.store import subscriptions
 from sentibot.store.db import open_store
+from tests.proofs.test_fuzz_commands import LoopbackRequest, scaled
+from tests.support.fake_telegram import TOKEN, FakeTelegram
 
 TAPS = scaled(10_000, 1_500)
 GROUP = -100321

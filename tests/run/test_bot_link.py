@@ -9,13 +9,13 @@ import time
 
 import pytest
 
-from tests.support.fake_telegram import TOKEN, FakeTelegram
 from sentibot.bot import lifecycle
 from sentibot.config import load_settings
 from sentibot.models import Alert, AlertKind
 from sentibot.run import service
 from sentibot.store import db as store
 from sentibot.timeutil import now_iso
+from tests.support.fake_telegram import TOKEN, FakeTelegram
 
 CLOSED = "http://127.0.0.1:9"  # nothing listens: every source fails fast, and each attempt is still recorded
 SOURCE_URLS = {f"SENTIBOT_{name.upper()}_URL": CLOSED for name in

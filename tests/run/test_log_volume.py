@@ -47,10 +47,10 @@ def test_a_quiet_day_of_sentibot_bot_logs_under_1000_lines(tmp_path):
             proc.send_signal(signal.SIGTERM)
             await asyncio.wait_for(proc.wait(), 20)
             await reader
-            return lines, steady, polls, started
+            return lines, steady, polls
 
-    lines, steady, polls, started = asyncio.run(scenario())
-    startup = [text for text in (t for _, t in lines)][: len(lines) - len(steady)]
+    lines, steady, polls = asyncio.run(scenario())
+    startup = [text for _, text in lines][: len(lines) - len(steady)]
     assert any("event=bot_serving" in t for t in startup), lines[:20]
     ticks = RUN_S / TICK_S
     per_day = len(startup) + len(steady) * max(DAY_TICKS / ticks, DAY_POLLS / max(polls, 1))  # the larger scale

@@ -15,7 +15,7 @@ class Socks5Relay:
         self._server: asyncio.base_events.Server | None = None
         self._tasks: set[asyncio.Task] = set()
 
-    async def __aenter__(self) -> "Socks5Relay":
+    async def __aenter__(self) -> Socks5Relay:
         self._server = await asyncio.start_server(self._client, "127.0.0.1", 0)
         return self
 
