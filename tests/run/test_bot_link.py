@@ -6,11 +6,12 @@ import asyncio
 import logging
 import socket
 import time
+from dataclasses import fields
 
 import pytest
 
 from sentibot.bot import lifecycle
-from sentibot.config import load_settings
+from sentibot.config import Settings, load_settings
 from sentibot.models import Alert, AlertKind
 from sentibot.run import service
 from sentibot.store import db as store
@@ -18,9 +19,8 @@ from sentibot.timeutil import now_iso
 from tests.support.fake_telegram import TOKEN, FakeTelegram
 
 CLOSED = "http://127.0.0.1:9"  # nothing listens: every source fails fast, and each attempt is still recorded
-SOURCE_URLS = {f"SENTIBOT_{name.upper()}_URL": CLOSED for name in
-               ("guba", "guba_api", "eastmoney", "eastmoney_list", "bse", "csrc", "baidu_index", "wechat_index",
-                "em_rank")}
+SOURCE_URLS = {f.metadata["env"]: CLOSED for f in fields(Settings)  # every source URL, however many there are
+               if f.name.endswith("_url") and f.name != "telegram_api_url"}
 FAST = {"SENTIBOT_GUBA_INTERVAL_S": "1", "SENTIBOT_MARKET_INTERVAL_S": "1", "SENTIBOT_OFF_HOURS_INTERVAL_S": "1",
         "SENTIBOT_NOTICES_INTERVAL_S": "1", "SENTIBOT_SEARCH_INTERVAL_S": "1", "SENTIBOT_SENDER_INTERVAL_S": "0.2",
         "SENTIBOT_HTTP_RETRIES": "0", "SENTIBOT_MIN_INTERVAL_S": "0", "SENTIBOT_POLLING_WATCHDOG_S": "3"}
