@@ -46,6 +46,22 @@ def _url(name: str, raw: str) -> str:
     return raw.rstrip("/") if not raw.endswith("/bot") else raw
 
 
+def _proxy(name: str, raw: str) -> str | None:
+    """A proxy URL: http(s):// or socks5(h):// (SOCKS needs the socksio package, installed with httpx[socks])."""
+    if not raw:
+        return None
+    scheme = raw.split("://", 1)[0].lower() if "://" in raw else ""
+    if scheme not in ("http", "https", "socks5", "socks5h"):
+        raise ConfigError(f"{name}: expected a proxy URL like http://host:port or socks5://host:port, "
+                          f"got {mask_url(raw)!r}")
+    try:
+        _url(name, "http" + raw[len(scheme):])  # the same host and port checks as any URL
+    except ConfigError:
+        raise ConfigError(f"{name}: expected a proxy URL like http://host:port or socks5://host:port, "
+                          f"got {mask_url(raw)!r}") from None
+    return raw.rstrip("/")
+
+
 def _optional_url(name: str, raw: str) -> str | None:
     return _url(name, raw) if raw else None
 
@@ -152,6 +168,9 @@ class Settings:
     )
     admin_ids: tuple[int, ...] = _setting("SENTIBOT_ADMIN_IDS", (), _ids, "comma-separated Telegram user ids")
     http_proxy: str | None = _setting("SENTIBOT_HTTP_PROXY", None, _optional_url, "proxy for all source requests")
+    telegram_proxy: str | None = _setting(
+        "SENTIBOT_TELEGRAM_PROXY", None, _proxy, "proxy for the Bot API alone: http://host:port or socks5://host:port"
+    )
     user_agent: str = _setting(
         "SENTIBOT_USER_AGENT", BROWSER_USER_AGENT, _text,
         "User-Agent of source requests: a desktop browser's (Eastmoney and bse.cn refuse other agents)",

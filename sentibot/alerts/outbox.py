@@ -29,9 +29,11 @@ from telegram.error import (BadRequest, ChatMigrated, Forbidden, InvalidToken, N
 from sentibot.alerts import broadcasts
 from sentibot.alerts.rules import format_alert
 from sentibot import timeutil
+from sentibot.store import subscriptions
 from sentibot.store.db import alert_from_row
 
 log = logging.getLogger(__name__)
+UNREACHED = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.ProxyError)  # nothing was sent
 
 
 @dataclass(frozen=True)
@@ -109,8 +111,9 @@ class Sender:
     """Drains the deliveries table through bot.send_message; one Sender per database and process."""
 
     def __init__(self, bot, db: Database, config: SenderConfig = SenderConfig(),
-                 clock: Callable[[], datetime] = timeutil.now) -> None:
+                 clock: Callable[[], datetime] = timeutil.now, online: Callable[[], bool] | None = None) -> None:
         self.bot, self.db, self.config, self.clock = bot, db, config, clock
+        self.online = online  # False while the Bot API is unreachable: rows wait as 'pending', none is tried
         self._pacer = Pacer(config.limits.overall_per_s)
         self._chat_ready: dict[int, float] = {}  # chat_id -> monotonic time of its next allowed send
         self._in_flight: set[tuple[int, int]] = set()
@@ -123,7 +126,7 @@ class Sender:
     # --- job entry points ------------------------------------------------------------------------------------
     async def tick(self, context=None) -> None:
         """JobQueue callback: resume unfinished broadcasts, and start a drain in the background unless one runs."""
-        if self._stopping:
+        if self._stopping or (self.online is not None and not self.online()):
             return
         self._resume_broadcasts()
         if self._task and not self._task.done():
@@ -247,8 +250,10 @@ class Sender:
         chat_id, attempts = row["chat_id"], row["attempts"] + 1
         try:
             text = self._text(row)
+            quiet = subscriptions.quiet_now(self.db, chat_id, self.clock())  # the chat's /quiet hours: no sound
             message = await self.bot.send_message(
                 chat_id, text, parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True),
+                disable_notification=quiet or None,
                 read_timeout=self.config.send_timeout_s, write_timeout=self.config.send_timeout_s)
         except Exception as exc:  # a formatter bug, too, must not leave the row 'sending' forever
             status, error, retry_in = self._failure(chat_id, exc)
@@ -281,9 +286,12 @@ class Sender:
             return "blocked", str(exc), None
         if isinstance(exc, BadRequest):  # before NetworkError: BadRequest is a subclass
             return "failed", f"400 {exc}", None
+        if isinstance(exc, NetworkError) and isinstance(exc.__cause__, UNREACHED):
+            # never reached Telegram (an outage, a blocked network): wait without using up max_attempts, so an
+            # outage of any length loses nothing; the sender is paused meanwhile (BotLink.online)
+            self._chat_ready[chat_id] = time.monotonic() + self.config.backoff_s * 4
+            return "pending", f"Bot API unreachable: {exc}", self.config.backoff_s * 4
         if isinstance(exc, TimedOut):  # before NetworkError: TimedOut is a subclass
-            if isinstance(exc.__cause__, (httpx.ConnectTimeout, httpx.PoolTimeout)):
-                return "retry", f"timeout before sending: {exc}", None  # never reached Telegram
             return "unknown", "timed out after the request was sent; not re-sent", None
         if isinstance(exc, ChatMigrated):  # the group became a supergroup: later messages go to its new id
             self._migrate(chat_id, exc.new_chat_id)

@@ -12,22 +12,23 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from sqlite_utils import Database
-from telegram import BotCommand, LinkPreviewOptions, Update
+from telegram import BotCommand, InlineKeyboardMarkup, LinkPreviewOptions, Update
 from telegram.constants import ChatAction, ParseMode
-from telegram.error import Conflict, InvalidToken, NetworkError
 from telegram.request import BaseRequest
-from telegram.ext import AIORateLimiter, Application, CommandHandler, ContextTypes, MessageHandler, filters
+from telegram.ext import (AIORateLimiter, Application, CallbackQueryHandler, CommandHandler, ContextTypes,
+                          MessageHandler, filters)
 
 from sentibot import i18n
 from sentibot.alerts import broadcasts
+from sentibot.bot import settings as chat_settings
 from sentibot.bot.lang import cmd_lang, update_language, word_command
 from sentibot.views import replies
 from sentibot import timeutil
 from sentibot.store import chats, subscriptions
 from sentibot.config import Settings
-from sentibot.alerts.outbox import Limits, Sender, SenderConfig, schedule_sender
+from sentibot.alerts.outbox import Limits, Sender, SenderConfig
 from sentibot.errors import ConfigError, SentibotError
-from sentibot.logs import protect_token, redact
+from sentibot.logs import protect_token
 from sentibot.i18n import N_
 from sentibot.views.replies import clip
 from sentibot.telegram_html import escape as e
@@ -59,6 +60,9 @@ COMMANDS: tuple[Command, ...] = (
     Command("warnings", "", N_("recent regulator warnings with links"), words=("监管", "警示")),
     Command("status", "", N_("health of each data source and its last successful collection"), words=("状态",)),
     Command("lang", "zh|en", N_("this chat's language: Chinese (中文) or English"), words=("语言",)),
+    Command("quiet", N_("[HH-HH|off]"), N_("quiet hours in Shanghai time: alerts arrive silently"), words=("免打扰",)),
+    Command("alerts", N_("[kind on|off]"), N_("choose the alert kinds: heat, cooling, regulator"), words=("预警类型",)),
+    Command("id", "", N_("your Telegram user id and this chat's id"), words=("我的id",)),
     Command("broadcast", N_("<text>"), N_("send a message to every subscriber"), admin=True),
     Command("sources", "", N_("source counters and the outbox"), admin=True),
 )
@@ -89,11 +93,13 @@ def help_text(lang: str = "en", admin: bool = False) -> str:
     return "\n".join(lines)
 
 
-async def reply(update: Update, text: str) -> None:
-    """Reply in HTML, split under Telegram's length limit at line boundaries."""
-    for chunk in split_message(text):
+async def reply(update: Update, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
+    """Reply in HTML, split under Telegram's length limit at line boundaries; buttons go on the last part."""
+    chunks = split_message(text)
+    for n, chunk in enumerate(chunks, 1):
         await update.effective_message.reply_text(chunk, parse_mode=ParseMode.HTML, do_quote=False,
-                                                  link_preview_options=LinkPreviewOptions(is_disabled=True))
+                                                  link_preview_options=LinkPreviewOptions(is_disabled=True),
+                                                  reply_markup=markup if n == len(chunks) else None)
 
 
 def _db(context) -> Database:
@@ -117,12 +123,17 @@ async def cmd_help(update: Update, context) -> None:
 
 async def cmd_subscribe(update: Update, context) -> None:
     lang = update_language(update, context)
-    raw = context.args[0] if context.args else subscriptions.DEFAULT_LEVEL
+    if not context.args:  # shows the chat's setting with buttons; never changes it
+        await chat_settings.show_panel(update, context, lang)
+        return
+    raw = context.args[0]
     level = i18n.parse_level(raw)  # 狂热, frenzy, FRENZY
     if level not in subscriptions.LEVELS:
         names = {k: i18n.level_name(lang, k) for k in subscriptions.LEVELS}
         await reply(update, i18n.h(lang, "“{value}” is not a level. Use /subscribe {warming}, /subscribe {hot} "
                                          "(the default) or /subscribe {frenzy}.", value=clip(raw), **names))
+        return
+    if not await chat_settings.guard(update, context, lang):  # a group's administrators only
         return
     chat, user = update.effective_chat, update.effective_user
     db, now = _db(context), timeutil.now_iso()
@@ -148,6 +159,8 @@ async def cmd_subscribe(update: Update, context) -> None:
 
 async def cmd_unsubscribe(update: Update, context) -> None:
     lang = update_language(update, context)
+    if not await chat_settings.guard(update, context, lang):  # a group's administrators only
+        return
     if subscriptions.unsubscribe(_db(context), update.effective_chat.id, timeutil.now_iso()):
         await reply(update, i18n.h(lang, "Unsubscribed: this chat gets no more alerts. /subscribe brings them back."))
     else:
@@ -172,7 +185,8 @@ class HeatCache:
 
 
 async def cmd_heat(update: Update, context) -> None:
-    await reply(update, context.bot_data["heat_cache"].text(_db(context)))
+    await reply(update, context.bot_data["heat_cache"].text(_db(context)),
+                markup=chat_settings.heat_keyboard(update_language(update, context)))
 
 
 def _db_path(db: Database) -> str:
@@ -229,7 +243,10 @@ async def cmd_warnings(update: Update, context) -> None:
 
 
 async def cmd_status(update: Update, context) -> None:
-    await reply(update, replies.status_text(_db(context)))
+    """Each source healthy or not and how fresh, in words; the internals are in the admins' /sources."""
+    from sentibot.views.status import user_status_text
+
+    await reply(update, user_status_text(_db(context), update_language(update, context), timeutil.now()))
 
 
 async def cmd_broadcast(update: Update, context) -> None:
@@ -322,6 +339,7 @@ HANDLERS: dict[str, Handler] = {
     "start": cmd_start, "help": cmd_help, "subscribe": cmd_subscribe, "unsubscribe": cmd_unsubscribe,
     "heat": cmd_heat, "chart": cmd_chart, "history": cmd_history, "warnings": cmd_warnings, "status": cmd_status,
     "broadcast": cmd_broadcast, "sources": cmd_sources, "lang": cmd_lang,
+    "quiet": chat_settings.cmd_quiet, "alerts": chat_settings.cmd_alerts, "id": chat_settings.cmd_id,
 }
 
 
@@ -349,11 +367,14 @@ def build_application(settings: Settings, db: Database, *, limits: Limits = Limi
     # sizes (docs/bot.md). A long pool timeout makes a burst queue rather than fail.
     builder = (Application.builder().token(str(settings.telegram_token)).base_url(base)
                .base_file_url(base[:-3] + "file/bot" if base.endswith("/bot") else base)
-               .concurrent_updates(concurrent_updates))
+               .concurrent_updates(concurrent_updates)
+               .post_init(register_commands))  # the menu, on every start: sentibot bot and sentibot run alike
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
     else:
         builder = builder.connection_pool_size(CONNECTION_POOL).pool_timeout(10.0)
+        if settings.telegram_proxy:  # the Bot API alone; the collectors keep SENTIBOT_HTTP_PROXY (or none)
+            builder = builder.proxy(settings.telegram_proxy).get_updates_proxy(settings.telegram_proxy)
     if limits.overall_per_s or limits.group_per_min:
         # max_retries=0: a 429 reaches the caller (the sender reschedules that row) instead of pausing every request
         builder = builder.rate_limiter(AIORateLimiter(
@@ -370,56 +391,55 @@ def build_application(settings: Settings, db: Database, *, limits: Limits = Limi
                                                else handler))
     # the same updates the CommandHandlers take (messages, edits): a command posted in a channel gets no reply
     application.add_handler(MessageHandler(filters.UpdateType.MESSAGES & (filters.TEXT | filters.COMMAND), unknown))
+    application.add_handler(CallbackQueryHandler(chat_settings.on_callback))  # the /subscribe and /heat buttons
     application.add_error_handler(on_error)
     return application
 
 
 async def serve(settings: Settings, db: Database, *, limits: Limits = Limits(),
                 sender_config: SenderConfig | None = None, stop: asyncio.Event | None = None,
-                poll_timeout_s: float = 10.0) -> None:
-    """Poll for commands and run the outbox sender until stopped (SIGINT/SIGTERM or `stop`)."""
+                poll_timeout_s: float | None = None) -> None:
+    """`sentibot bot`: answer commands and run the outbox sender until stopped (SIGINT/SIGTERM or `stop`).
+
+    The same lifecycle as `sentibot run` (bot/lifecycle.py): while the Bot API cannot be reached it retries with
+    back-off, and the alerts wait in the outbox until it answers.
+    """
+    from sentibot.bot.lifecycle import BotLink
+
     sender_config = sender_config or SenderConfig(limits=limits)
     application = build_application(settings, db, limits=limits, sender_config=sender_config)
+    link = BotLink(application, settings, poll_timeout_s=poll_timeout_s)
     stop = stop or asyncio.Event()
-    conflict: list[Exception] = []
-
-    def on_poll_error(exc: Exception) -> None:
-        if isinstance(exc, Conflict):
-            conflict.append(exc)
-            stop.set()
-        else:
-            log.warning("polling failed, retrying: %s", exc)
-
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         try:
             loop.add_signal_handler(sig, stop.set)
         except (NotImplementedError, RuntimeError):
             pass
+    sender = Sender(application.bot, db, sender_config, online=lambda: link.online)
+    application.bot_data["sender"] = sender
+    serving = asyncio.ensure_future(link.serve(stop))
+    ticks = asyncio.ensure_future(_tick_sender(sender, settings.sender_interval_s, stop))
+    stopped = asyncio.ensure_future(stop.wait())
     try:
-        await application.initialize()
-    except InvalidToken:
-        raise ConfigError("SENTIBOT_TELEGRAM_TOKEN: Telegram rejected the token (401/404)") from None
-    except NetworkError as exc:
-        raise SentibotError(f"cannot reach the Telegram Bot API at {settings.telegram_api_url}: "
-                            f"{redact(str(exc))}") from None
-    await register_commands(application)
-    sender = schedule_sender(application, db, settings.sender_interval_s, sender_config)
-    try:
-        await application.start()
-        # PTB types the long-poll timeout int | timedelta; a float goes to getUpdates as is (tests poll for 0.2 s)
-        await application.updater.start_polling(timeout=poll_timeout_s,  # type: ignore[arg-type]
-                                                error_callback=on_poll_error,
-                                                allowed_updates=["message", "callback_query"])
-        log.info("bot @%s serving; outbox sender every %ss", application.bot.username, settings.sender_interval_s)
-        await stop.wait()
-    finally:
+        await asyncio.wait([serving, stopped], return_when=asyncio.FIRST_COMPLETED)
+        stop.set()
+        await ticks
         await sender.stop()
-        if application.updater.running:
-            await application.updater.stop()
-        if application.running:
-            await application.stop()
-        await application.shutdown()
-    if conflict:
+    finally:
+        stop.set()
+        stopped.cancel()
+        await serving  # tears the Application down; raises ConfigError for a rejected token
+    if link.conflict:
         raise SentibotError("another instance is polling this bot token (Telegram answered 409 Conflict); "
                             "stop it or use another token")
+
+
+async def _tick_sender(sender: Sender, interval_s: float, stop: asyncio.Event) -> None:
+    """The outbox sender's clock, independent of the Application (which only runs once Telegram answers)."""
+    while not stop.is_set():
+        await sender.tick()
+        try:
+            await asyncio.wait_for(stop.wait(), interval_s)
+        except TimeoutError:
+            pass

@@ -37,18 +37,26 @@ class WatchedRequest(HTTPXRequest):
 class PollingWatch:
     """Tracks the last successful poll and restarts the updater when polling has stalled."""
 
-    def __init__(self, settings: Settings, clock=time.monotonic, on_conflict=None):
+    def __init__(self, settings: Settings, clock=time.monotonic, on_conflict=None, on_ok=None, on_fail=None,
+                 poll_timeout_s: float | None = None):
         self.settings = settings
         self.on_conflict = on_conflict  # called when another process polls the same token (409)
+        self.on_ok = on_ok  # called after every successful poll (the link logs only a change of state)
+        self.on_fail = on_fail  # called with each polling error, and when polling has stalled
+        self._poll_timeout_s = poll_timeout_s
         self.conflict: Exception | None = None
         self.limit_s = settings.polling_watchdog_s
         self.clock = clock
         self.last_ok = clock()
         self.restarts = 0
+        self._stall_logged = False  # a stall is logged once until the next successful poll
+        self.last_error = float("-inf")
 
     @property
     def poll_timeout_s(self) -> int:
         """Long-poll timeout: several polls fit in one watchdog window, so an idle bot never looks stalled."""
+        if self._poll_timeout_s is not None:
+            return self._poll_timeout_s  # type: ignore[return-value]  # tests poll faster; PTB takes a float
         return max(1, min(10, int(self.limit_s / 3)))
 
     @property
@@ -57,11 +65,16 @@ class PollingWatch:
 
     def mark_ok(self) -> None:
         self.last_ok = self.clock()
+        self._stall_logged = False
+        if self.on_ok:
+            self.on_ok()
 
     def updater(self, update_queue) -> Updater:
         """An Updater feeding update_queue (the Application's) through a Bot whose polls are watched."""
+        proxy = self.settings.telegram_proxy  # the Bot API's own proxy, never the collectors' SENTIBOT_HTTP_PROXY
         bot = Bot(token=str(self.settings.telegram_token), base_url=self.settings.telegram_api_url,
-                  get_updates_request=WatchedRequest(self.mark_ok, connection_pool_size=1))
+                  request=HTTPXRequest(connection_pool_size=1, proxy=proxy),
+                  get_updates_request=WatchedRequest(self.mark_ok, connection_pool_size=1, proxy=proxy))
         return Updater(bot=bot, update_queue=update_queue)
 
     def stalled_for(self) -> float:
@@ -74,10 +87,15 @@ class PollingWatch:
             if self.on_conflict:
                 self.on_conflict()
             return
-        log.warning("event=polling_error error=%r stalled_s=%.0f", f"{type(exc).__name__}: {exc}", self.stalled_for())
+        self.last_error = self.clock()  # PTB's loop is alive and retrying on its own: no restart needed
+        if self.on_fail:  # the link logs the first error of an outage, not every retry (a day offline = 1 line)
+            self.on_fail(exc)
+        else:
+            log.warning("event=polling_error error=%r stalled_s=%.0f", f"{type(exc).__name__}: {exc}",
+                        self.stalled_for())
 
     async def start_polling(self, updater: Updater) -> None:
-        self.mark_ok()  # a fresh start gets a whole window before it counts as stalled
+        self.last_ok = self.clock()  # a fresh start gets a whole window before it counts as stalled
         await updater.start_polling(timeout=self.poll_timeout_s, allowed_updates=ALLOWED_UPDATES,
                                     error_callback=self.on_error)
 
@@ -86,9 +104,15 @@ class PollingWatch:
         stalled = self.stalled_for()
         if stalled <= self.limit_s:
             return False
+        if self.on_fail and self.clock() - self.last_error < self.limit_s:
+            return False  # polls fail fast (API down or blocked) and PTB retries them; a restart adds nothing
         self.restarts += 1
-        log.warning("event=polling_stalled stalled_s=%.0f limit_s=%.0f action=restart_updater restarts=%d",
-                    stalled, self.limit_s, self.restarts)
+        level = logging.DEBUG if self._stall_logged else logging.WARNING  # once per outage, not every window
+        self._stall_logged = True
+        log.log(level, "event=polling_stalled stalled_s=%.0f limit_s=%.0f action=restart_updater restarts=%d",
+                stalled, self.limit_s, self.restarts)
+        if self.on_fail:
+            self.on_fail(TimeoutError(f"no successful getUpdates for {stalled:.0f} s"))
         if updater.running:
             await updater.stop()
         await self.start_polling(updater)

@@ -317,7 +317,7 @@ def retry_after(response: httpx.Response) -> float | None:
     if not raw:
         return None
     raw = raw.strip()
-    if raw.isdigit():
+    if re.fullmatch(r"[0-9]{1,9}", raw):  # not str.isdigit: it accepts ² and ①, which float() refuses
         return float(raw)
     try:
         when = parsedate_to_datetime(raw)

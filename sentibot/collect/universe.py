@@ -45,7 +45,7 @@ def parse_clist(text: str) -> tuple[Verdict, list[dict], int]:
     rows = []
     for item in diff:
         code, name = str(item.get("f12") or ""), str(item.get("f14") or "").strip()
-        if not code.isdigit() or not name:
+        if not (code.isascii() and code.isdigit()) or not name:  # isdigit alone accepts ² and ①
             return Verdict(Outcome.FAILED, f"stock list row without code or name: {item!r:.80}"), [], 0
         rows.append({"code": code, "name": name, "market_cap": _number(item.get("f20")),
                      "amount": _number(item.get("f6"))})

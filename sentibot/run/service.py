@@ -10,10 +10,9 @@ from collections.abc import Callable
 
 from sentibot.run import jobs
 from sentibot.config import Settings
-from sentibot.errors import ConfigError, SentibotError
-from sentibot.logs import redact
+from sentibot.errors import SentibotError
 from sentibot.run.jobs import Runtime
-from sentibot.run.schedule import add_to_job_queue, add_to_scheduler
+from sentibot.run.schedule import add_to_scheduler
 from sentibot.timeutil import SHANGHAI, now as shanghai_now
 
 log = logging.getLogger("sentibot.run.service")
@@ -97,17 +96,23 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None, clock: Ca
         log.info("event=stopped mode=%s", mode)
 
 
-async def _serve_console(rt: Runtime, collect_jobs: list, stop: asyncio.Event, day_one=None) -> None:
-    """No token: the same jobs on our own APScheduler in this loop; alerts go to the log."""
+def _start_scheduler(rt: Runtime, collect_jobs: list):
+    """Every job on our own APScheduler in this loop: it runs whether or not Telegram answers."""
     from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-    jobs.start_console_cursor(rt.db, rt.clock())
-    if day_one:
-        await day_one()
     scheduler = AsyncIOScheduler(timezone=SHANGHAI)
     register_jobs(partial(add_to_scheduler, scheduler), rt, collect_jobs)
     scheduler.start()
     log.info("event=jobs_registered jobs=%s", ",".join(sorted(job.id for job in scheduler.get_jobs())))
+    return scheduler
+
+
+async def _serve_console(rt: Runtime, collect_jobs: list, stop: asyncio.Event, day_one=None) -> None:
+    """No token: the jobs run and alerts go to the log."""
+    jobs.start_console_cursor(rt.db, rt.clock())
+    if day_one:
+        await day_one()
+    scheduler = _start_scheduler(rt, collect_jobs)
     await stop.wait()
     log.info("event=shutdown signal=received")
     scheduler.pause()
@@ -116,53 +121,43 @@ async def _serve_console(rt: Runtime, collect_jobs: list, stop: asyncio.Event, d
 
 
 async def _serve_telegram(rt: Runtime, collect_jobs: list, stop: asyncio.Event, day_one=None) -> None:
-    """With a token: the bot's Application runs handlers and the JobQueue that runs every job."""
-    from telegram.error import InvalidToken, NetworkError
+    """With a token: the same jobs, plus the bot (bot/lifecycle.py), which connects whenever Telegram answers.
 
-    from sentibot.bot.application import build_application
+    Collection, scoring and queueing never wait for the Bot API: with Telegram blocked or down, the link retries
+    with back-off and the outbox keeps the alerts until it answers (the sender is paused meanwhile).
+    """
     from sentibot.alerts.outbox import Sender
-    from sentibot.bot.watchdog import PollingWatch
+    from sentibot.bot.application import build_application
+    from sentibot.bot.lifecycle import BotLink
 
-    watch = PollingWatch(rt.settings, on_conflict=stop.set)
     app = build_application(rt.settings, rt.db)
-    job_queue = app.job_queue
-    if job_queue is None:  # the [job-queue] extra is a declared dependency; a broken install says so
-        raise ConfigError("python-telegram-bot[job-queue] is not installed: pip install 'python-telegram-bot[job-queue]'")
-    rt.sender = Sender(app.bot, rt.db)  # one sender per process keeps Telegram's rate limits across drains
+    link = BotLink(app, rt.settings)
+    rt.sender = Sender(app.bot, rt.db, online=lambda: link.online)  # one per process: rate limits across drains
     app.bot_data["sender"] = rt.sender  # /broadcast sends through it too
-    updater = watch.updater(app.update_queue)  # our own poller, so the watchdog sees every successful poll
+    serving = asyncio.ensure_future(link.serve(stop))
+    stopped = asyncio.ensure_future(stop.wait())
+    scheduler = None
     try:
-        await app.initialize()
-        await updater.initialize()
-    except InvalidToken:
-        await app.shutdown()
-        raise ConfigError("SENTIBOT_TELEGRAM_TOKEN: Telegram rejected the token (401/404)") from None
-    except NetworkError as exc:
-        await app.shutdown()
-        raise SentibotError(f"cannot reach the Telegram Bot API at {rt.settings.telegram_api_url}: "
-                            f"{redact(str(exc))}") from None
-    try:
-        if app.post_init:
-            await app.post_init(app)  # what run_polling would do: setMyCommands
-        if day_one:
-            await day_one()
-        register_jobs(partial(add_to_job_queue, app.job_queue), rt, collect_jobs)
-        add_to_job_queue(app.job_queue, "watch_polling",
-                         partial(jobs.guarded, rt, "watch_polling", partial(watch.check, updater)), watch.tick_s)
-        await app.start()  # handlers and the JobQueue
-        await watch.start_polling(updater)
-        log.info("event=jobs_registered jobs=%s", ",".join(sorted(j.id for j in job_queue.scheduler.get_jobs())))
-        await stop.wait()
+        # one attempt first, so that a rejected token ends the command before anything is collected
+        tried = asyncio.ensure_future(link.tried.wait())
+        await asyncio.wait([serving, stopped, tried], return_when=asyncio.FIRST_COMPLETED)
+        tried.cancel()
+        if not serving.done() and not stop.is_set():
+            if day_one:  # a fresh history backfills before the jobs start (run/backfill.py)
+                await day_one()
+            scheduler = _start_scheduler(rt, collect_jobs)
+            await asyncio.wait([serving, stopped], return_when=asyncio.FIRST_COMPLETED)
+        stop.set()
         log.info("event=shutdown signal=received")
-        job_queue.scheduler.pause()
+        if scheduler:
+            scheduler.pause()
         await asyncio.gather(finish_inflight(rt), stop_sender(rt.sender))  # both within one grace period
     finally:
-        if updater.running:
-            await updater.stop()
-        if app.running:
-            await app.stop()
-        await updater.shutdown()
-        await app.shutdown()
-    if watch.conflict:
+        stop.set()
+        stopped.cancel()
+        if scheduler:
+            scheduler.shutdown(wait=False)
+        await serving  # polling stops, the Application shuts down; a rejected token raises ConfigError here
+    if link.conflict:
         raise SentibotError("another instance is polling this bot token (Telegram answered 409 Conflict); "
                             "stop it or use another token")

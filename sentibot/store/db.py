@@ -270,7 +270,10 @@ def _level_rank(level: str | None) -> int:
 def _recipients(db: Database, alert: Alert, admin_ids: Iterable[int]) -> list[int]:
     if alert.kind is AlertKind.SOURCE_DOWN:
         return sorted(set(admin_ids))
-    active = list(db.query("select chat_id, min_level from subscribers where active = 1 order by chat_id"))
+    from sentibot.store.subscriptions import wants  # (subscriptions imports this module)
+
+    active = [r for r in db.query("select chat_id, min_level, muted_kinds from subscribers where active = 1"
+                                  " order by chat_id") if wants(r["muted_kinds"], alert.kind.value)]
     if alert.kind is AlertKind.FRENZY and alert.level in {lv.value for lv in Level}:
         rank = Level(alert.level).rank
         return [r["chat_id"] for r in active if _level_rank(r["min_level"]) <= rank]

@@ -128,4 +128,13 @@ def m006_notice_stocks(db: Database) -> None:
     db.table("alerts").add_column("stocks", str)
 
 
+@migrations()
+def m007_subscriber_settings(db: Database) -> None:
+    # Per-chat alert settings (store/subscriptions.py): quiet hours in Shanghai time (alerts sent silently; NULL =
+    # none) and the alert kinds a chat muted (comma-separated; NULL = none, so a kind added later reaches everyone).
+    db.table("subscribers").add_column("quiet_start", int)
+    db.table("subscribers").add_column("quiet_end", int)
+    db.table("subscribers").add_column("muted_kinds", str)
+
+
 KNOWN_MIGRATIONS = {m.name for m in migrations._migrations}

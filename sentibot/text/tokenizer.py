@@ -94,7 +94,7 @@ def _company_rows(path: Path) -> list[tuple[str, str, str]]:
     for line in _lines(path):
         parts = [part.strip() for part in line.split("\t")]
         code, name, old = (parts + [""])[:3]
-        if len(parts) not in (2, 3) or not (code.isdigit() and name) or (old and not old.isdigit()):
+        if len(parts) not in (2, 3) or not (code.isascii() and code.isdigit() and name) or (old and not (old.isascii() and old.isdigit())):
             raise ConfigError(f"{path}: expected code<TAB>name[<TAB>old code], got {line!r}")
         rows.append((code, name, old))
     return rows

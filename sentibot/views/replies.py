@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 from sqlite_utils import Database
 
@@ -17,15 +18,26 @@ def clip(value: str, size: int = 40) -> str:
     return value if len(value) <= size else value[:size] + "…"
 
 
+def parse_int(raw: str) -> int | None:
+    """An argument of ASCII digits 0-9 as an int (more than 18 digits count as 10**18), else None.
+
+    Every numeric command argument goes through here: str.isdigit accepts ①, ² and other Unicode digits that int()
+    refuses, and int() itself accepts Arabic-Indic and fullwidth digits that a user never means as a count.
+    """
+    if not re.fullmatch("[0-9]+", raw):
+        return None
+    return int(raw) if len(raw) <= 18 else 10**18  # int() refuses past 4,300 digits; no count is that big
+
+
 def parse_history_arg(args: list[str]) -> tuple[int | None, str]:
     """(n, note) for /history [n]; n None means the argument was not a number (note says why)."""
     if not args:
         return HISTORY_DEFAULT, ""
     raw = args[0]
-    if not raw.isdigit() or int(raw) == 0:
+    n = parse_int(raw)
+    if not n:
         return None, (f"“{e(clip(raw))}” is not a number of alerts. Use /history or /history N "
                       f"with N from 1 to {HISTORY_MAX}, e.g. /history 5.")
-    n = int(raw)
     if n > HISTORY_MAX:
         return HISTORY_MAX, f"(showing the last {HISTORY_MAX}, the most /history shows)"
     return n, ""

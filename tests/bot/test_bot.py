@@ -99,11 +99,15 @@ def test_start_help_and_set_my_commands(tmp_path):
 @pytest.mark.slow
 def test_subscribe_and_unsubscribe_are_idempotent_and_say_what_changed(tmp_path):
     async def scenario(chat, db, fake):
-        assert "Subscribed" in (await chat.ask("/subscribe"))[0]
+        assert "not subscribed" in (await chat.ask("/subscribe"))[0]  # a bare /subscribe shows, never changes
+        assert db["subscribers"].count == 0
+        assert "Subscribed" in (await chat.ask("/subscribe hot"))[0]
         assert db["subscribers"].get(1001)["min_level"] == "hot"
         assert "nothing changed" in (await chat.ask("/subscribe hot"))[0]
         assert "from <b>hot</b> to <b>frenzy</b>" in (await chat.ask("/subscribe FRENZY"))[0]
         assert "is not a level" in (await chat.ask("/subscribe calm"))[0]
+        assert db["subscribers"].get(1001)["min_level"] == "frenzy"
+        assert "level <b>frenzy</b>" in (await chat.ask("/subscribe"))[0]  # the level is kept (issue 20)
         assert db["subscribers"].get(1001)["min_level"] == "frenzy"
         assert "Unsubscribed" in (await chat.ask("/unsubscribe"))[0]
         assert "nothing changed" in (await chat.ask("/unsubscribe"))[0]
@@ -115,6 +119,7 @@ def test_subscribe_and_unsubscribe_are_idempotent_and_say_what_changed(tmp_path)
 
 def test_group_commands_unknown_commands_and_chatter(tmp_path):
     async def scenario(chat, db, fake):
+        fake.chat_admins[-100777] = {5}  # only a group's administrators change its subscription
         text = (await chat.ask(f"/subscribe@{BOT_USERNAME} warming", user_id=5, chat_id=-100777,
                                chat_type="supergroup"))[0]
         assert "Subscribed" in text
@@ -141,8 +146,11 @@ def test_heat_history_warnings_status_from_the_stored_history(tmp_path):
         assert "北交所&lt;监管&gt;提示 &amp; 警示" in warnings
         assert 'href="https://www.bse.cn/a?x=1&amp;y=&lt;2&gt;"' in warnings
         status = (await chat.ask("/status"))[0]
-        assert "guba" in status and "blocked" in status and "captcha &lt;page&gt;" in status
-        assert "2023-11-27T15:00" in status
+        # users get words (working or not, how fresh); the status name, detail and stamps are the admins' /sources
+        assert "Eastmoney Guba forum: not working right now; latest data" in status and "days ago" in status
+        assert "blocked" not in status and "captcha" not in status and "2023-11-27" not in status
+        sources = (await chat.ask("/sources", user_id=ADMIN))[0]
+        assert "guba" in sources and "blocked" in sources and "captcha &lt;page&gt;" in sources
 
     run_bot(tmp_path, scenario, prepare=seed)
 
@@ -172,6 +180,8 @@ def test_history_bad_arguments(tmp_path):
         two = (await chat.ask("/history 2"))[0]
         assert two.count("•") == 2 and "alert 30" in two
         assert "not a number" in (await chat.ask("/history 1;drop table alerts"))[0]
+        for digits in ("①", "²", "٣", "１２", "5²"):  # str.isdigit accepts these; int() refuses or misreads them
+            assert "not a number" in (await chat.ask(f"/history {digits}"))[0], digits
         assert db["alerts"].count == 30
 
     run_bot(tmp_path, scenario, prepare=many)

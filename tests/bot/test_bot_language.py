@@ -68,6 +68,7 @@ def test_chinese_words_work_in_private_chats_and_when_addressed_in_groups(tmp_pa
         assert "已退订" in await ask(fake, "退订", language_code="zh-hans")
         assert "命令列表" in await ask(fake, "帮助", language_code="zh-hans")
         # a group: a word is a command only when the bot is addressed
+        fake.chat_admins[-100777] = {5}  # a group admin (issue 20: only they change a group's alerts)
         fake.inject("热度", user_id=5, chat_id=-100777, chat_type="supergroup")
         assert "订阅成功" in await ask(fake, f"@{BOT_USERNAME} 订阅 过热", user_id=5, chat_id=-100777,
                                        chat_type="supergroup", language_code="zh")

@@ -193,7 +193,14 @@ SHORT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=40)
 SPECIAL = st.sampled_from(["", "0", "-1", "50", "51", "9" * 40, "hot", "FRENZY", "warming extra", "１２", "٣",
                            HOSTILE, "&lt;", "<b>", "</a>", "\u0000", "\n\n\n", "🔥" * 30, "@" + BOT_USERNAME,
                            "🔥" * 2100, "𐀀" * 3000, "&" * 900])  # astral: 2 UTF-16 units each, as Telegram counts
-ARGS = st.one_of(SHORT, SPECIAL, st.tuples(SHORT | SPECIAL, st.integers(50, 400)).map(lambda t: (t[0] * t[1])[:4000]))
+# Unicode digits: str.isdigit accepts ① ² ³ ⁴ and friends, int() refuses them (issue 20); Nd digits of other scripts
+# (٣, １, ߁) are accepted by int(). Alone, mixed with ASCII digits, and in HH-HH shapes for /quiet.
+DIGIT = st.characters(categories=("Nd", "No")) | st.sampled_from("0123456789")
+DIGITS = st.one_of(st.text(DIGIT, min_size=1, max_size=6), st.sampled_from(["①", "²", "5²", "２２-０７", "²³-⁰⁷"]),
+                   st.tuples(st.text(DIGIT, min_size=1, max_size=2), st.text(DIGIT, min_size=1, max_size=2))
+                   .map("-".join))
+ARGS = st.one_of(SHORT, SPECIAL, DIGITS,
+                 st.tuples(SHORT | SPECIAL, st.integers(50, 400)).map(lambda t: (t[0] * t[1])[:4000]))
 MESSAGE = st.tuples(
     st.sampled_from(["", "@" + BOT_USERNAME, "@" + BOT_USERNAME.upper(), "@other_bot"]),  # addressed to
     st.sampled_from([" ", "\n", "  ", "\t"]), ARGS,

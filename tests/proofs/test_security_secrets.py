@@ -82,11 +82,20 @@ def test_a_full_debug_run_never_prints_a_secret(tmp_path):
 
             code, out = await run_cli(["collect"], secret_env(world, tmp_path / "c.db", fake.base_url), tmp_path)
             outputs["sentibot collect"] = out
-            # start-up errors: rejected token, unreachable API, malformed token, a bad setting next to the token
+            # an unreachable Bot API is not an error (issue 20): the run logs it once and keeps collecting
+            proc = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "sentibot", "run", env=secret_env(world, tmp_path / "e2.db",
+                                                                        "http://127.0.0.1:9/bot"),
+                cwd=tmp_path, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+            await asyncio.sleep(4.0)
+            proc.send_signal(signal.SIGTERM)
+            out, _ = await asyncio.wait_for(proc.communicate(), 20)
+            outputs["api unreachable"] = out.decode("utf-8", "replace")
+            assert proc.returncode == 0 and "event=telegram_unreachable" in outputs["api unreachable"]
+            # start-up errors: rejected token, malformed token, a bad setting next to the token
             wrong = "999999:" + "x" * 30
             for name, env in {
                 "token rejected": secret_env(world, tmp_path / "e1.db", fake.base_url),
-                "api unreachable": secret_env(world, tmp_path / "e2.db", "http://127.0.0.1:9/bot"),
                 "malformed token": secret_env(world, tmp_path / "e3.db", fake.base_url, token=f" {TOKEN}\""),
                 "bad admin ids": secret_env(world, tmp_path / "e4.db", fake.base_url, SENTIBOT_ADMIN_IDS="x,y"),
             }.items():

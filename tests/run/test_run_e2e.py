@@ -97,10 +97,15 @@ def test_run_end_to_end(tmp_path):
             world.guba.captcha = True
             service.wait_for("outcome=blocked", start=mark, timeout=10)
             status = reply_after(fake, USER, "/status")
-            assert "guba" in status and ("captcha" in status or "blocked" in status or "paused" in status), status
+            # users read it in words; the captcha detail is the admins' /sources (issue 20)
+            assert "Guba forum: not working right now" in status and "captcha" not in status, status
             down = fake.wait_text(ADMIN, "guba", timeout=10, after=admin_seen).text  # source_down: admins only
             assert "down" in down.lower()
             assert not [m for m in fake.sent_to(USER) if "down since" in m.text]
+            seen = len(fake.sent_to(ADMIN))
+            fake.inject("/sources", user_id=ADMIN)
+            sources = fake.wait_text(ADMIN, "Sources (admin)", timeout=15, after=seen).text
+            assert "guba" in sources and ("captcha" in sources or "blocked" in sources or "paused" in sources), sources
             service.wait_for("event=collected job=collect_notices", start=len(service.lines), timeout=10)
             assert service.proc.poll() is None
             assert "heat" in reply_after(fake, USER, "/heat").lower()

@@ -82,7 +82,7 @@ def html_error(text: str) -> str:
 class FakeTelegram:
     """The fake Bot API; use as a context manager, point PTB's base_url at `base_url`."""
 
-    def __init__(self, token: str = TOKEN, hang_s: float = 3.0, retry_after: float = 1) -> None:
+    def __init__(self, token: str = TOKEN, hang_s: float = 3.0, retry_after: float = 1, port: int = 0) -> None:
         self.token = token
         self.hang_s = hang_s  # how long a hanging request hangs (longer than the client's read timeout)
         self.retry_after = retry_after
@@ -96,14 +96,19 @@ class FakeTelegram:
         self._update_ids = itertools.count(1)
         self._message_ids = itertools.count(1)
         self._tasks: set[asyncio.Task] = set()
+        self.chat_admins: dict[int, set[int]] = {}  # group id -> user ids getChatMember calls administrators
+        self.edits: list[tuple[int, int, str]] = []  # editMessageText calls: (chat_id, message_id, text)
+        self.answered: list[tuple[str, str]] = []  # answerCallbackQuery: (callback id, text)
+        self._callback_ids = itertools.count(1)
+        self.proxied = 0  # requests that reached this server as an HTTP proxy (absolute-form request line)
         self._new_update = asyncio.Event()
         self._stopping = asyncio.Event()
         self._server: asyncio.base_events.Server | None = None
-        self._port = 0
+        self._port = port  # 0: any free port; a fixed one lets a test start the API late (the bot retries)
 
     # --- lifecycle -------------------------------------------------------------------------------------------
     async def __aenter__(self) -> FakeTelegram:
-        self._server = await asyncio.start_server(self._connection, "127.0.0.1", 0, backlog=1024)
+        self._server = await asyncio.start_server(self._connection, "127.0.0.1", self._port, backlog=1024)
         self._port = self._server.sockets[0].getsockname()[1]
         return self
 
@@ -127,7 +132,7 @@ class FakeTelegram:
         self._one_shot.setdefault(method, []).extend([fault] * count)
 
     def inject(self, text: str, user_id: int = 1001, chat_id: int | None = None, chat_type: str = "private",
-               username: str = "alice", language_code: str | None = None) -> int:
+               username: str = "alice", language_code: str | None = None, anonymous: bool = False) -> int:
         """Queue an incoming message; a leading /command gets a bot_command entity, as Telegram sends it."""
         chat_id = user_id if chat_id is None else chat_id
         chat = {"id": chat_id, "type": chat_type}
@@ -137,6 +142,9 @@ class FakeTelegram:
             chat["title"] = f"group {chat_id}"
         message = {"message_id": next(self._message_ids), "date": int(time.time()), "chat": chat, "text": text,
                    "from": {"id": user_id, "is_bot": False, "first_name": username, "username": username}}
+        if anonymous:  # an anonymous group admin: Telegram sends it as the group, from GroupAnonymousBot
+            message["from"] = {"id": 1087968824, "is_bot": True, "first_name": "Group", "username": "GroupAnonymousBot"}
+            message["sender_chat"] = chat
         if language_code is not None:  # Telegram sends the user's app language as an IETF tag, e.g. zh-hans
             message["from"]["language_code"] = language_code
         if text.startswith("/"):
@@ -145,6 +153,25 @@ class FakeTelegram:
         self._updates.append({"update_id": update_id, "message": message, "_ts": time.monotonic()})
         self._new_update.set()
         return update_id
+
+    def inject_callback(self, message: Sent, data: str, user_id: int = 1001, username: str = "alice") -> int:
+        """Queue a tap on an inline button of a message the bot sent (callback_query with `data`)."""
+        chat_type = "private" if message.chat_id > 0 else "supergroup"
+        chat = {"id": message.chat_id, "type": chat_type}
+        chat.update(first_name=username) if chat_type == "private" else chat.update(title=f"group {message.chat_id}")
+        query = {"id": str(next(self._callback_ids)), "chat_instance": str(message.chat_id), "data": data,
+                 "from": {"id": user_id, "is_bot": False, "first_name": username, "username": username},
+                 "message": {"message_id": message.message_id, "date": int(time.time()), "chat": chat,
+                             "text": message.text,
+                             "from": {"id": BOT_ID, "is_bot": True, "first_name": "sentibot"}}}
+        update_id = next(self._update_ids)
+        self._updates.append({"update_id": update_id, "callback_query": query, "_ts": time.monotonic()})
+        self._new_update.set()
+        return update_id
+
+    def message(self, chat_id: int, message_id: int) -> Sent | None:
+        """The bot's message as it reads now (after any edits)."""
+        return next((s for s in self.sent if s.chat_id == chat_id and s.message_id == message_id), None)
 
     def sent_to(self, chat_id: int) -> list[Sent]:
         return [s for s in self.sent if s.chat_id == chat_id]
@@ -195,6 +222,12 @@ class FakeTelegram:
             return 200, _ok({"id": BOT_ID, "is_bot": True, "first_name": "sentibot", "username": BOT_USERNAME,
                              "can_join_groups": True, "can_read_all_group_messages": False,
                              "supports_inline_queries": False})
+        if method == "getChatMember":
+            return 200, _ok(_member(int(params["chat_id"]), int(params["user_id"]), self.chat_admins))
+        if method == "editMessageText":
+            return self._edit(params)
+        if method == "answerCallbackQuery":
+            self.answered.append((params.get("callback_query_id", ""), params.get("text", "")))
         if method in ("deleteWebhook", "setMyCommands", "sendChatAction", "answerCallbackQuery", "close"):
             if method == "setMyCommands":
                 self.commands = json.loads(params.get("commands", "[]"))
@@ -235,6 +268,26 @@ class FakeTelegram:
                 result["caption"] = text
         return 200, _ok(result)
 
+    def _edit(self, params: dict) -> tuple[int, dict]:
+        """editMessageText as Telegram answers it, 'message is not modified' included."""
+        chat_id, message_id, text = int(params["chat_id"]), int(params["message_id"]), params.get("text", "")
+        found = self.message(chat_id, message_id)
+        if found is None:
+            return 400, _error(400, "Bad Request: message to edit not found")
+        if params.get("parse_mode") == "HTML" and (problem := html_error(text)):
+            return 400, _error(400, f"Bad Request: can't parse entities: {problem}")
+        if len(text.encode("utf-16-le")) // 2 > 4096:
+            return 400, _error(400, "Bad Request: message is too long")
+        markup = params.get("reply_markup")
+        if found.text == text and found.params.get("reply_markup") == markup:
+            return 400, _error(400, "Bad Request: message is not modified: specified new message content and reply "
+                                    "markup are exactly the same as a current content and reply markup of the message")
+        found.text = text
+        found.params = {**found.params, "reply_markup": markup}
+        self.edits.append((chat_id, message_id, text))
+        return 200, _ok({"message_id": message_id, "date": int(time.time()), "text": text,
+                         "chat": {"id": chat_id, "type": "private" if chat_id > 0 else "supergroup"}})
+
     async def _get_updates(self, params: dict) -> list[dict]:
         offset = int(params.get("offset", 0) or 0)
         timeout = float(params.get("timeout", 0) or 0)
@@ -258,10 +311,13 @@ class FakeTelegram:
         task = asyncio.current_task()
         self._tasks.add(task)
         try:
-            while True:
-                head = await reader.readuntil(b"\r\n\r\n")
+            while not self._stopping.is_set():  # a stopped fake serves no further request on a kept-alive
+                head = await reader.readuntil(b"\r\n\r\n")  # connection (wait_for can swallow a cancel)
                 lines = head.decode("latin-1").split("\r\n")
                 path = lines[0].split(" ")[1]
+                if path.startswith("http://"):  # absolute form: the client came through it as an HTTP proxy
+                    self.proxied += 1
+                    path = "/" + path.split("/", 3)[3]
                 headers = {k.strip().lower(): v.strip() for k, _, v in (ln.partition(":") for ln in lines[1:] if ln)}
                 body = await reader.readexactly(int(headers.get("content-length", 0)))
                 status, payload = await self._route(path, headers.get("content-type", ""), body)
@@ -286,6 +342,18 @@ class FakeTelegram:
         except ValueError as exc:
             return 400, _error(400, f"Bad Request: {exc}")
         return await self.handle(path[len(prefix):].split("?")[0], params)
+
+
+def _member(chat_id: int, user_id: int, admins: dict[int, set[int]]) -> dict:
+    """A ChatMember: administrator for the ids in admins[chat_id] (and in a private chat, its user), else member."""
+    user = {"id": user_id, "is_bot": False, "first_name": f"user{user_id}"}
+    if user_id in admins.get(chat_id, set()) or chat_id == user_id:
+        rights = dict.fromkeys(("can_be_edited", "is_anonymous", "can_manage_chat", "can_delete_messages",
+                                "can_manage_video_chats", "can_restrict_members", "can_promote_members",
+                                "can_change_info", "can_invite_users", "can_post_stories", "can_edit_stories",
+                                "can_delete_stories"), False)
+        return {"status": "administrator", "user": user, **rights}
+    return {"status": "member", "user": user}
 
 
 def migrated_id(chat_id: int) -> int:

@@ -45,7 +45,7 @@ class MarketSite:
         self.site.route("GET", "/api/qt/clist/get", self.clist)
         self.site.route("POST", WEBREPORT_PATH, text(webreport_body(), "application/json"))  # the nid18 step
 
-    def __enter__(self) -> "MarketSite":
+    def __enter__(self) -> MarketSite:
         self.site.__enter__()
         return self
 
