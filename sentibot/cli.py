@@ -35,6 +35,13 @@ def open_store(path, **kwargs):
     return _open_store(path, **kwargs)
 
 
+def language(ctx: click.Context) -> str:
+    """The CLI's language: SENTIBOT_LANGUAGE, else the locale (LANG...); JSON output is never translated."""
+    from sentibot import i18n
+
+    return i18n.default_language(settings_from(ctx).language)
+
+
 def open_db(ctx: click.Context, db_path: Path | None):
     return open_store(db_path or settings_from(ctx).db)
 
@@ -63,6 +70,7 @@ def history(ctx: click.Context, db_path: Path | None, kind: str | None, since: s
     """Print the stored alerts, scores and notices, oldest first."""
     import io
 
+    from sentibot import i18n
     from sentibot.views import timeline as hist
     from sentibot.errors import InputError
 
@@ -71,8 +79,8 @@ def history(ctx: click.Context, db_path: Path | None, kind: str | None, since: s
     query = hist.build_query(kind, since)
     path = db_path or settings_from(ctx).db
     if db_path is None and not path.exists():
-        click.echo(f"No history yet: {path} does not exist (run `sentibot demo` or `sentibot run` first).",
-                   err=as_csv or as_json)  # exports stay clean
+        click.echo(i18n.t(language(ctx), "No history yet: {path} does not exist (run `sentibot demo` or "
+                                         "`sentibot run` first).", path=path), err=as_csv or as_json)  # exports stay clean
         return
     rows = hist.query_history(open_store(path, create=False), query)
     if as_csv:
@@ -85,7 +93,9 @@ def history(ctx: click.Context, db_path: Path | None, kind: str | None, since: s
     elif rows:
         click.echo(hist.format_table(rows))
     if not rows:
-        click.echo(f"No {query.describe()} stored in {path}.", err=as_csv or as_json)
+        # i18n: {query} is "alerts, scores or notices" or "frenzy alerts since 2023-11-01" (English, from the query)
+        click.echo(i18n.t(language(ctx), "No {query} stored in {path}.", path=path, query=query.describe()),
+                   err=as_csv or as_json)
 
 
 # --- text commands ---
@@ -234,7 +244,7 @@ def heat(ctx: click.Context, db_path: Path | None, as_json: bool) -> None:
         click.echo(json.dumps(snapshot.to_json() if snapshot else {"empty": True, "message": EMPTY_MESSAGE},
                               ensure_ascii=False))
     else:
-        click.echo(format_heat(snapshot, html=False))
+        click.echo(format_heat(snapshot, html=False, lang=language(ctx)))
 
 
 def _alert_line(alert) -> str:
@@ -258,6 +268,7 @@ def replay(ctx: click.Context, market: Path, attention: Path | None, notices: Pa
     """Import a history and score it day by day as if live; prints the alerts."""
     import json
 
+    from sentibot import i18n
     from sentibot.score.replay import replay as run_replay
 
     db = open_db(ctx, db_path)
@@ -266,10 +277,14 @@ def replay(ctx: click.Context, market: Path, attention: Path | None, notices: Pa
         for alert in result.alerts:
             click.echo(json.dumps(alert.to_json(), ensure_ascii=False))
         return
-    click.echo(f"imported {result.bars} bars, {result.observations} attention values, {result.notices} notices "
-               f"({result.first} .. {result.last}); scored {result.scored} days; {len(result.alerts)} alerts")
+    lang = language(ctx)
+    click.echo(i18n.t(lang, "imported {bars} bars, {observations} attention values, {notices} notices ({first} .. "
+                            "{last}); scored {scored} days; {alerts} alerts", bars=result.bars,
+                      observations=result.observations, notices=result.notices, first=result.first, last=result.last,
+                      scored=result.scored, alerts=len(result.alerts)))
     if result.scored == 0:
-        click.echo("no day could be scored yet: a score needs about 60 trading days of market and attention history")
+        click.echo(i18n.t(lang, "no day could be scored yet: a score needs about 60 trading days of market and "
+                                "attention history"))
     for alert in result.alerts:
         click.echo(_alert_line(alert))
 

@@ -101,6 +101,6 @@ def run_demo(db: Database, out_dir: Path, directory: Path = DEMO_DIR) -> DemoRes
               "  → " + describe_lead_lag(best) + " (built into the reconstruction: shows the method, not a finding)"]
     from sentibot.views.chart import render_chart  # matplotlib is loaded only here
 
-    chart_path = render_chart(db, Path(out_dir) / CHART_NAME, days=CHART_DAYS, title=CHART_TITLE)
+    chart_path = render_chart(db, Path(out_dir) / CHART_NAME, days=CHART_DAYS, title=CHART_TITLE, lang="zh")
     lines += ["", f"chart: {chart_path}", "", BANNER]
     return DemoResult(lines, result.alerts, chart_path, best)

@@ -148,7 +148,7 @@ async def _serve_telegram(rt: Runtime, collect_jobs: list, stop: asyncio.Event) 
 
     watch = PollingWatch(rt.settings, on_conflict=stop.set)
     app = build_application(rt.settings, rt.db)
-    rt.sender = Sender(app.bot, rt.db)  # one sender per process keeps Telegram's rate limits across drains
+    rt.sender = Sender(app.bot, rt.db, app.bot_data["sender_config"])  # one sender per process keeps Telegram's rate limits across drains
     app.bot_data["sender"] = rt.sender  # /broadcast sends through it too
     updater = watch.updater(app.update_queue)  # our own poller, so the watchdog sees every successful poll
     try:

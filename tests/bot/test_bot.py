@@ -141,7 +141,7 @@ def test_heat_history_warnings_status_from_the_stored_history(tmp_path):
         assert 'href="https://www.bse.cn/a?x=1&amp;y=&lt;2&gt;"' in warnings
         status = (await chat.ask("/status"))[0]
         assert "guba" in status and "blocked" in status and "captcha &lt;page&gt;" in status
-        assert "2023-11-27T15:00" in status
+        assert "Mon 27 Nov 2023 15:00 (Beijing time)" in status  # dates in full, in Shanghai time
 
     run_bot(tmp_path, scenario, prepare=seed)
 

@@ -36,9 +36,13 @@ def test_company_notice_is_not_a_regulator_warning():
 
 def test_every_kind_has_a_formatter_that_escapes():
     nasty = '<script>alert("x")</script> & co'
-    for kind in AlertKind:
-        text = alerts.format_alert(Alert(kind=kind, ts=NOW, title=nasty, level="hot", score=77.4, reasons=(nasty,)))
-        assert "<script>" not in text and "&lt;script&gt;" in text and "&amp; co" in text
+    for lang in ("en", "zh"):
+        for kind in AlertKind:
+            alert = Alert(kind=kind, ts=NOW, title=nasty, level="hot", score=77.4, reasons=(nasty, nasty))
+            text = alerts.format_alert(alert, lang)
+            assert "<script>" not in text, (lang, kind)
+            if kind in (AlertKind.REGULATOR_WARNING, AlertKind.SOURCE_DOWN) or lang == "en":
+                assert "&lt;script&gt;" in text and "&amp; co" in text, (lang, kind)  # stored text shown, escaped
 
 
 def test_format_alert_stays_under_the_telegram_limit():
