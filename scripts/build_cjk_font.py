@@ -4,8 +4,8 @@
 
 SOURCE is Noto Sans CJK SC Regular (SIL Open Font License 1.1), e.g. mplfonts/fonts/NotoSansCJKsc-Regular.otf from
 the mplfonts 0.0.11 wheel on PyPI (version 1.004 of the font). The subset keeps ASCII, Latin-1, general punctuation,
-CJK symbols, full-width forms, every GB 2312 character (the 6,763 hanzi of the simplified-Chinese standard: stock
-names and chart labels) and every character of the Chinese catalog, so a label added to the .po is covered
+CJK symbols, full-width forms, every GB 2312 character (the 6,763 hanzi of the simplified-Chinese standard), every
+character of the listed companies' names and every character of the Chinese catalog, so a label added to the .po is covered
 (tests/views/test_chart_font.py checks it). A 16 MB font becomes about 3 MB; the OFL allows subsetting and
 redistribution with the licence beside the file (sentibot/data/fonts/OFL.txt).
 """
@@ -20,6 +20,8 @@ from fontTools import subset
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "sentibot" / "data" / "fonts" / "NotoSansCJKsc-subset.otf"
 PO = ROOT / "sentibot" / "data" / "locale" / "zh" / "LC_MESSAGES" / "sentibot.po"
+DATA = ROOT / "sentibot" / "data"
+NAMES = [DATA / "dict" / "bse_companies.txt", *sorted((DATA / "codes").glob("*.csv"))]
 RANGES = [(0x20, 0x7E), (0xA0, 0xFF), (0x2000, 0x206F), (0x2190, 0x21FF), (0x2200, 0x22FF), (0x2460, 0x24FF),
           (0x25A0, 0x25FF), (0x3000, 0x303F), (0xFF00, 0xFFEF)]
 
@@ -38,7 +40,8 @@ def gb2312() -> set[str]:
 
 def characters() -> str:
     chars = {chr(c) for lo, hi in RANGES for c in range(lo, hi + 1)} | gb2312()
-    chars |= {ch for ch in PO.read_text(encoding="utf-8") if ord(ch) > 0x7F}
+    for path in [PO, *NAMES]:  # the catalog, and every listed company's name (a few are outside GB 2312)
+        chars |= {ch for ch in path.read_text(encoding="utf-8") if ord(ch) > 0x7F}
     return "".join(sorted(chars))
 
 

@@ -8,6 +8,7 @@ from functools import cache
 from sqlite_utils import Database
 
 from sentibot.alerts.texts import Facts
+from sentibot.codes import canonical, old_code
 from sentibot.models import Alert, AlertKind
 
 
@@ -52,11 +53,13 @@ def _notice_facts(db: Database, alert: Alert, bot: str | None) -> Facts:
     if text or alert.title:
         from sentibot.text.tokenizer import mentions  # jieba: loaded once, by the sender, not by the CLI
 
-        codes += [c for c in mentions(f"{alert.title}\n{text}").stocks if c not in codes]
-    names = _universe_names(db, codes)
+        codes += list(mentions(f"{alert.title}\n{text}").stocks)
+    found = list(dict.fromkeys(canonical(c) for c in codes))  # 920xxx, the code /stock and the universe use
+    names = _universe_names(db, found)
+    listed = _listed_names()
     return Facts(notice_url=(notice or {}).get("url") or url or None, notice_source=(notice or {}).get("source"),
-                 notice_text=text, stocks=tuple((c, names.get(c) or _listed_names().get(c, "")) for c in codes),
-                 bot_username=bot)
+                 notice_text=text, bot_username=bot,
+                 stocks=tuple((c, names.get(c) or listed.get(c) or listed.get(old_code(c) or "", "")) for c in found))
 
 
 def _universe_names(db: Database, codes: list[str]) -> dict[str, str]:

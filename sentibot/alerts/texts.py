@@ -83,7 +83,7 @@ def _evidence(alert: Alert, lang: str, facts: Facts) -> list[str]:
         else:
             lines.append(i18n.h(lang, "Attention ({series}) is {ratio} times its usual level.",
                                 series=series_name(lang, name), ratio=_times(ratio)))
-        if len(facts.attention) > 1:
+        if len(facts.attention) > 1 and alert.kind is AlertKind.FRENZY:
             lines.append(i18n.hn(lang, "{n} other attention series agrees.", "{n} other attention series agree.",
                                  len(facts.attention) - 1))
     elif facts.turnover_ratio is not None:

@@ -89,6 +89,15 @@ def chart_caption(db: Database, lang: str, days: int = 90) -> str:
 
 def render_chart(db: Database, out_path: Path, days: int = 90, title: str | None = None, lang: str = "en") -> Path:
     """Write the chart of the last `days` scored days to out_path (PNG, 1,080 px wide) and return the path."""
+    fig = chart_figure(db, days, title, lang)
+    out_path = Path(out_path)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out_path, format="png")
+    return out_path
+
+
+def chart_figure(db: Database, days: int = 90, title: str | None = None, lang: str = "en"):
+    """The matplotlib Figure of the chart (render_chart saves it; tests read its texts and fonts)."""
     from matplotlib.figure import Figure
     from matplotlib.font_manager import FontProperties
     from matplotlib.ticker import MaxNLocator
@@ -144,10 +153,7 @@ def render_chart(db: Database, out_path: Path, days: int = 90, title: str | None
     for label in ax_score.get_xticklabels():
         label.set_rotation(30)
         label.set_horizontalalignment("right")
-    out_path = Path(out_path)
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out_path, format="png")
-    return out_path
+    return fig
 
 
 def _series(lang: str, name: str) -> str:

@@ -82,7 +82,8 @@ def _num(value, fmt: str, lang: str = "en") -> str:
 
 def heat_explanation(lang: str) -> str:
     """What the score means, shown under a chat's first /heat (Telegram HTML)."""
-    levels = "\n".join(f"• <b>{i18n.level_name(lang, lv)}</b>: {htmllib.escape(meaning(lang, lv))}" for lv in MEANINGS)
+    levels = "\n".join(i18n.h(lang, "• <b>{level}</b>: {meaning}", level=i18n.level_name(lang, lv),
+                              meaning=meaning(lang, lv)) for lv in MEANINGS)
     return i18n.h(lang, "<i>How to read this:</i> the score (0–100) compares today's retail attention (forum posts, "
                         "search indexes) and trading (turnover, price run-up, RSI) with their own recent history: 50 "
                         "is an ordinary day, and the level needs two confirming sources to reach frenzy. It measures "
