@@ -71,8 +71,8 @@ def history(ctx: click.Context, db_path: Path | None, kind: str | None, since: s
     import io
 
     from sentibot import i18n
-    from sentibot.views import timeline as hist
     from sentibot.errors import InputError
+    from sentibot.views import timeline as hist
 
     if as_csv and as_json:
         raise InputError("--csv and --json: choose one output format")

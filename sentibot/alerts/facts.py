@@ -51,7 +51,9 @@ def _notice_facts(db: Database, alert: Alert, bot: str | None) -> Facts:
     text = (notice or {}).get("text") or ""
     codes = list(alert.stocks)  # the stocks the notice was stored with (920xxx), then any the text names
     if text or alert.title:
-        from sentibot.text.tokenizer import mentions  # jieba: loaded once, by the sender, not by the CLI
+        from sentibot.text.tokenizer import (
+            mentions,  # jieba: loaded once, by the sender, not by the CLI
+        )
 
         codes += list(mentions(f"{alert.title}\n{text}").stocks)
     found = list(dict.fromkeys(canonical(c) for c in codes))  # 920xxx, the code /stock and the universe use

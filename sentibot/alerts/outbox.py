@@ -160,8 +160,8 @@ class Sender:
             for r in due:  # render before pacing starts: a first render (jieba for a notice's stocks) is slow
                 try:
                     self._text(r)
-                except Exception:  # _send meets it again and settles the row as failed
-                    pass
+                except Exception as exc:  # noqa: BLE001 - _send meets it again and settles the row as failed
+                    log.debug("alert %s does not render yet: %r", r["alert_id"], exc)
             heap = [(self._chat_ready.get(r["chat_id"], 0.0), n, r) for n, r in enumerate(due)]
             if not heap:
                 if tasks:
@@ -401,7 +401,7 @@ def _username(bot) -> str | None:
     """The bot's @username for deep links, or None before getMe ran (PTB raises then)."""
     try:
         return bot.username or None
-    except Exception:
+    except RuntimeError:  # PTB: "ExtBot is not properly initialized"
         return None
 
 

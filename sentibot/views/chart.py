@@ -60,7 +60,9 @@ def _frames(db: Database, days: int, lang: str) -> tuple[pd.DataFrame, pd.DataFr
                                  "order by date", [BSE50_CODE, first, last]), columns=["date", "close", "amount"])
     frame = scores.merge(bars, on="date", how="left")
     frame["date"] = pd.to_datetime(frame["date"])
-    from sentibot.score.rescore import load_history  # the same market-wide series the score uses
+    from sentibot.score.rescore import (
+        load_history,  # the same market-wide series the score uses
+    )
 
     attention = load_history(db, date.fromisoformat(last)).attention
     attention = attention.loc[attention.index >= pd.Timestamp(first)] if not attention.empty else attention

@@ -106,7 +106,9 @@ def _alert_line(lang: str, r: dict) -> str:
     score = "" if r["score"] is None else f" {r['score']:.0f}"
     title = r["title"]
     if r["kind"] in ("frenzy", "cooling") and lang != i18n.SOURCE_LANGUAGE:  # the stored title is English
-        from sentibot.alerts.texts import previous_level  # alerts.texts reads this module's limits
+        from sentibot.alerts.texts import (
+            previous_level,  # alerts.texts reads this module's limits
+        )
 
         before = previous_level(Alert(kind=AlertKind(r["kind"]), ts=r["ts"], title=title))
         title = " → ".join(i18n.level_name(lang, lv) for lv in (before, r["level"]) if lv)

@@ -38,9 +38,9 @@ def test_a_zh_user_gets_heat_history_warnings_and_status_in_chinese(tmp_path):
 
 
 def test_the_chart_caption_follows_the_chat_language(tmp_path):
+    from sentibot.score import rescore
     from tests.score.test_scoring_pipeline import DAYS, at
     from tests.score.test_scoring_pipeline import seed as seed_history
-    from sentibot.score import rescore
 
     def prepare(db):
         seed_history(db)
@@ -50,7 +50,7 @@ def test_the_chart_caption_follows_the_chat_language(tmp_path):
         for lang, words in (("zh", "近 90 天"), ("en", "last 90 days")):
             before = len(fake.sent_to(1001))
             fake.inject("/chart", user_id=1001, chat_id=1001, language_code=lang)
-            await until(lambda: len(fake.sent_to(1001)) > before, timeout=60)
+            await until(lambda n=before: len(fake.sent_to(1001)) > n, timeout=60)
             photo = fake.sent_to(1001)[-1]
             assert photo.method == "sendPhoto" and words in photo.text, photo.text
 

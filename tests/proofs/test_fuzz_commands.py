@@ -24,18 +24,18 @@ import time
 from html.parser import HTMLParser
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from telegram import Update
 from telegram.request import BaseRequest
 
-from tests.support.fake_telegram import BOT_USERNAME, TOKEN, FakeTelegram
+from sentibot.alerts.outbox import NO_LIMITS
 from sentibot.bot.application import COMMANDS, build_application
 from sentibot.config import load_settings
-from sentibot.alerts.outbox import NO_LIMITS
-from sentibot.models import BSE50_CODE, Bar, Notice
-from sentibot.models import AlertKind
-from sentibot.views.replies import LIMIT, units
+from sentibot.models import BSE50_CODE, AlertKind, Bar, Notice
 from sentibot.store.db import open_store, save_scores, upsert_bars, upsert_notice
+from sentibot.views.replies import LIMIT, units
+from tests.support.fake_telegram import BOT_USERNAME, TOKEN, FakeTelegram
 
 
 def scaled(full: int, ci: int) -> int:
