@@ -166,6 +166,7 @@ def collect(ctx: click.Context, sources: tuple[str, ...], db_path: Path | None, 
     """One collection cycle of the named sources (default: all); prints one summary line per source."""
     import asyncio
 
+    from sentibot import i18n
     from sentibot.collect import cycle as registry
     from sentibot.timeutil import now
 
@@ -177,11 +178,13 @@ def collect(ctx: click.Context, sources: tuple[str, ...], db_path: Path | None, 
         results = asyncio.run(registry.collect_cycle(names, settings, db, now()))
     else:
         total = sum(registry.backfill_units(name, db, settings) for name in names)
-        with click.progressbar(length=max(total, 1), label=f"backfill since {day}", file=sys.stderr) as bar:
+        label = i18n.t(language(ctx), "backfill since {day}", day=day)
+        with click.progressbar(length=max(total, 1), label=label, file=sys.stderr) as bar:
             results = asyncio.run(registry.collect_cycle(names, settings, db, now(), day, bar.update))
-    width = max(len(r.source) for r in results)
-    for r in results:
-        click.echo(f"{r.source:<{width}}  {r.outcome.value:<14}  {r.items:>7} items  {r.detail}")
+    width, lang = max(len(r.source) for r in results), language(ctx)
+    for r in results:  # source, outcome and detail are the collectors' own words (as in /sources and the logs)
+        items = i18n.tn(lang, "{n} item", "{n} items", r.items, n=format(r.items, ">7"))
+        click.echo(f"{r.source:<{width}}  {r.outcome.value:<14}  {items}  {r.detail}")
     failed = [r.source for r in results if r.outcome.value in COLLECT_FAILED]
     if failed:
         raise SentibotError(f"collect: {', '.join(failed)} blocked or failed (see the summary above)")
@@ -201,6 +204,7 @@ def probe(ctx: click.Context, sources: tuple[str, ...], record_dir: Path | None,
     import asyncio
     import json
 
+    from sentibot import i18n
     from sentibot.collect import probe as probes
     from sentibot.timeutil import now
 
@@ -220,7 +224,8 @@ def probe(ctx: click.Context, sources: tuple[str, ...], record_dir: Path | None,
             click.echo(f"{line.source:<12} {line.endpoint:<{width}}  {line.status.value:<14}  {line.detail}"
                        + (f"  [{line.url}]" if line.url else ""))
     if recorder is not None:
-        click.echo(f"recorded {len(recorder.written)} responses under {record_dir}", err=True)
+        click.echo(i18n.tn(language(ctx), "recorded {n} response under {dir}", "recorded {n} responses under {dir}",
+                           len(recorder.written), dir=record_dir), err=True)
     failing = list(dict.fromkeys(line.source for line in lines if line.fails))
     if failing:
         raise SentibotError(f"probe: {', '.join(failing)} not working (see the lines above)")

@@ -118,8 +118,13 @@ def format_heat(snapshot: HeatSnapshot | None, html: bool = True, lang: str = "e
     market = [i18n.t(lang, "BSE 50 {close}", close=_num(c.get("close"), ".2f", lang))]
     if c.get("pct_change") is not None:
         market.append(f"{c['pct_change']:+.2f}%")
-    market += [i18n.t(lang, "turnover {ratio}x 20-day mean", ratio=_num(c.get("turnover_ratio"), ".1f", lang)),
-               i18n.t(lang, "RSI {rsi}", rsi=_num(c.get("rsi"), ".0f", lang))]
+    ratio = _num(c.get("turnover_ratio"), ".1f", lang)
+    if isinstance(c.get("amount"), (int, float)):  # 123.46亿元 / 12.35 bn yuan
+        market.append(i18n.t(lang, "turnover {amount}, {ratio}x 20-day mean", amount=i18n.yuan(lang, c["amount"]),
+                             ratio=ratio))
+    else:
+        market.append(i18n.t(lang, "turnover {ratio}x 20-day mean", ratio=ratio))
+    market.append(i18n.t(lang, "RSI {rsi}", rsi=_num(c.get("rsi"), ".0f", lang)))
     lines.append(esc(" · ".join(market)))
     for name, s in (c.get("attention") or {}).items():
         lines.append(esc(i18n.t(lang, "• {series}: {ratio}x its median, z {z}", series=series_name(lang, name),
