@@ -37,9 +37,14 @@ def open_store(path, **kwargs):
 
 def language(ctx: click.Context) -> str:
     """The CLI's language: SENTIBOT_LANGUAGE, else the locale (LANG...); JSON output is never translated."""
+    import os
+
     from sentibot import i18n
 
-    return i18n.default_language(settings_from(ctx).language)
+    try:
+        return i18n.default_language(settings_from(ctx).language)
+    except SentibotError:  # a bad setting fails the command that needs it, not the offline demo's output
+        return i18n.default_language(os.environ.get("SENTIBOT_LANGUAGE", ""))
 
 
 def open_db(ctx: click.Context, db_path: Path | None):
@@ -299,17 +304,20 @@ def replay(ctx: click.Context, market: Path, attention: Path | None, notices: Pa
               help="SQLite file for the demo (default: a fresh data/out/demo.db; never your SENTIBOT_DB).")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("data/out"),
               help="Directory for the chart PNG (default data/out).")
-def demo(db_path: Path | None, out_dir: Path) -> None:
+@click.pass_context
+def demo(ctx: click.Context, db_path: Path | None, out_dir: Path) -> None:
     """Offline: replay the bundled, reconstructed Nov-2023 BSE episode; print timeline and alerts; write a chart."""
+    from sentibot import i18n
     from sentibot.demo import run_demo
 
     if db_path is None:
         db_path = out_dir / "demo.db"
         for suffix in ("", "-wal", "-shm"):  # a fresh demo history each run: the default file is the demo's own
             Path(f"{db_path}{suffix}").unlink(missing_ok=True)
-    result = run_demo(open_store(db_path), out_dir)
+    lang = language(ctx)
+    result = run_demo(open_store(db_path), out_dir, lang=lang)
     click.echo("\n".join(result.lines))
-    click.echo(f"history: {db_path}")
+    click.echo(i18n.t(lang, "history: {path}", path=db_path))
 
 
 # --- bot commands ---
