@@ -55,6 +55,22 @@ def _e(value: object) -> str:
     return html.escape("" if value is None else str(value), quote=True)
 
 
+def moment(lang: str, stamp: str) -> str:
+    """i18n.when of a stored ISO time; a stamp that is not one is shown as it is (never a failed delivery)."""
+    try:
+        return i18n.when(lang, stamp)
+    except (TypeError, ValueError):
+        return stamp
+
+
+def day(lang: str, stamp: str) -> str:
+    """i18n.full_date of a stored ISO date or time, or the stamp as it is."""
+    try:
+        return i18n.full_date(lang, stamp)
+    except (TypeError, ValueError):
+        return stamp
+
+
 def series_name(lang: str, label: str) -> str:
     """'WeChat index 北交所' as 微信指数 北交所 in Chinese (a label the table does not know is shown as it is)."""
     for english, msgid in SERIES_WORDS.items():
@@ -120,7 +136,7 @@ def _format_frenzy(alert: Alert, lang: str, facts: Facts) -> list[str]:
     lines += _evidence(alert, lang, facts) or [_e(r) for r in alert.reasons[:REASON_LINES] if lang == "en"]
     if alert.level in MEANINGS:
         lines.append(i18n.h(lang, "What it means: {meaning}", meaning=meaning(lang, alert.level)))
-    return lines + [f"<i>{_e(i18n.when(lang, alert.ts))}</i>"]
+    return lines + [f"<i>{_e(moment(lang, alert.ts))}</i>"]
 
 
 def _format_cooling(alert: Alert, lang: str, facts: Facts) -> list[str]:
@@ -128,7 +144,7 @@ def _format_cooling(alert: Alert, lang: str, facts: Facts) -> list[str]:
     lines = [head + _score(lang, alert),
              i18n.h(lang, "The score has stayed below the hot threshold for two trading days.")]
     lines += _evidence(alert, lang, facts) or [_e(r) for r in alert.reasons[1:REASON_LINES] if lang == "en"]
-    return lines + [f"<i>{_e(i18n.when(lang, alert.ts))}</i>"]
+    return lines + [f"<i>{_e(moment(lang, alert.ts))}</i>"]
 
 
 def _measures(alert: Alert, facts: Facts) -> list[str]:
@@ -165,9 +181,9 @@ def _format_regulator(alert: Alert, lang: str, facts: Facts) -> list[str]:
     source = facts.notice_source or next((r.split(": ", 1)[1] for r in alert.reasons if r.startswith("source: ")),
                                          "")
     if source:
-        lines.append(i18n.h(lang, "Published {when} by {source}", when=i18n.when(lang, alert.ts), source=source))
+        lines.append(i18n.h(lang, "Published {when} by {source}", when=moment(lang, alert.ts), source=source))
     else:
-        lines.append(i18n.h(lang, "Published {when}", when=i18n.when(lang, alert.ts)))
+        lines.append(i18n.h(lang, "Published {when}", when=moment(lang, alert.ts)))
     extra = []
     if len(measures) > 1:
         words = [i18n.t(lang, MEASURE_WORDS[m]) for m in measures[1:4]]

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from sqlite_utils import Database
 
 from sentibot import i18n
-from sentibot.alerts.texts import MEANINGS, meaning, series_name
+from sentibot.alerts.texts import MEANINGS, day, meaning, series_name
 from sentibot.i18n import N_
 from sentibot.models import Alert
 from sentibot.store.db import alert_from_row
@@ -139,7 +139,7 @@ def format_heat(snapshot: HeatSnapshot | None, html: bool = True, lang: str = "e
     if reasons:
         lines.append(bold(esc(i18n.t(lang, "why"))) + esc(i18n.t(lang, ": {reasons}", reasons="; ".join(reasons))))
     for w in snapshot.warnings:
-        lines.append(f"⚠️ {esc(i18n.full_date(lang, w['published_at']))} {esc(w['title'])}")
+        lines.append(f"⚠️ {esc(day(lang, w['published_at']))} {esc(w['title'])}")
     for a in snapshot.recent_alerts[:3]:
         kind = kind_name(lang, a.kind.value)
         lines.append(f"· {esc(a.ts[:10])} {esc(kind)} {esc(i18n.level_name(lang, a.level))}")

@@ -102,7 +102,12 @@ def parse_history_arg(args: list[str], lang: str = "en") -> tuple[int | None, st
 
 
 def _alert_line(lang: str, r: dict) -> str:
-    when = i18n.when(lang, r["ts"]) if len(r["ts"] or "") >= 16 else r["ts"]
+    from sentibot.alerts.texts import (  # alerts.texts reads this module's limits
+        moment,
+        previous_level,
+    )
+
+    when = moment(lang, r["ts"]) if len(r["ts"] or "") >= 16 else r["ts"]
     score = "" if r["score"] is None else f" {r['score']:.0f}"
     title = r["title"]
     if r["kind"] in ("frenzy", "cooling") and lang != i18n.SOURCE_LANGUAGE:  # the stored title is English
@@ -140,9 +145,15 @@ def warnings_text(db: Database, n: int = WARNINGS_SHOWN, lang: str = "en") -> st
     if not rows:
         return i18n.h(lang, "No regulator warnings stored yet.")
     lines = [i18n.h(lang, "<b>Recent regulator warnings</b>")]
-    lines += [i18n.h(lang, "• {day} {notice} ({source})", day=i18n.full_date(lang, r["published_at"]),
+    lines += [i18n.h(lang, "• {day} {notice} ({source})", day=_day(lang, r["published_at"]),
                      notice=Safe(_link(r["url"], r["title"])), source=r["source"]) for r in rows]
     return "\n".join(lines)
+
+
+def _day(lang: str, stamp: str) -> str:
+    from sentibot.alerts.texts import day
+
+    return day(lang, stamp)
 
 
 def _health_rows(db: Database) -> list[dict]:
@@ -150,7 +161,9 @@ def _health_rows(db: Database) -> list[dict]:
 
 
 def _moment(lang: str, stamp: str | None) -> str:
-    return i18n.when(lang, stamp) if stamp and len(stamp) >= 16 else (stamp or "")
+    from sentibot.alerts.texts import moment
+
+    return moment(lang, stamp) if stamp and len(stamp) >= 16 else (stamp or "")
 
 
 def status_text(db: Database, lang: str = "en") -> str:
