@@ -82,12 +82,17 @@ def _num(value, fmt: str, lang: str = "en") -> str:
 
 def heat_explanation(lang: str) -> str:
     """What the score means, shown under a chat's first /heat (Telegram HTML)."""
+    from sentibot.score.scoring import THRESHOLDS
+
     levels = "\n".join(i18n.h(lang, "• <b>{level}</b>: {meaning}", level=i18n.level_name(lang, lv),
                               meaning=meaning(lang, lv)) for lv in MEANINGS)
-    return i18n.h(lang, "<i>How to read this:</i> the score (0–100) compares today's retail attention (forum posts, "
-                        "search indexes) and trading (turnover, price run-up, RSI) with their own recent history: 50 "
-                        "is an ordinary day, and the level needs two confirming sources to reach frenzy. It measures "
-                        "crowd excitement, not value; it is no advice to buy or sell.") + "\n" + levels
+    head = i18n.h(lang, "<i>How to read this:</i> the score (0–100) compares today's retail attention (forum posts, "
+                        "search indexes) and trading (turnover, price run-up, RSI) with their own recent history; "
+                        "higher means further above normal. Warming starts at {warming}, hot at {hot}, frenzy at "
+                        "{frenzy}, and frenzy also needs two attention sources and the market (turnover or RSI) to "
+                        "agree. It measures crowd excitement, not value; it is no advice to buy or sell.",
+                  warming=int(THRESHOLDS["warming"]), hot=int(THRESHOLDS["hot"]), frenzy=int(THRESHOLDS["frenzy"]))
+    return f"{head}\n{levels}"
 
 
 def _why_zh(c: dict, lang: str) -> list[str]:
