@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import html
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from sentibot import i18n
 from sentibot.i18n import N_, Safe
@@ -48,7 +48,6 @@ class Facts:
     notice_text: str = ""
     stocks: tuple[tuple[str, str], ...] = ()  # (code, name) a notice names
     bot_username: str | None = None
-    extra: Mapping[str, object] = field(default_factory=dict)
 
 
 def _e(value: object) -> str:
