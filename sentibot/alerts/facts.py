@@ -8,7 +8,7 @@ from functools import cache
 from sqlite_utils import Database
 
 from sentibot.alerts.texts import Facts
-from sentibot.codes import canonical, old_code
+from sentibot.codes import old_code
 from sentibot.models import Alert, AlertKind
 
 
@@ -49,14 +49,11 @@ def _notice_facts(db: Database, alert: Alert, bot: str | None) -> Facts:
     url = alert.dedupe_key.split(":", 1)[1] if ":" in alert.dedupe_key else ""
     notice = next(db.query("select url, source, text from notices where url = ?", [url]), None) if url else None
     text = (notice or {}).get("text") or ""
-    codes = list(alert.stocks)  # the stocks the notice was stored with (920xxx), then any the text names
-    if text or alert.title:
-        from sentibot.text.tokenizer import (
-            mentions,  # jieba: loaded once, by the sender, not by the CLI
-        )
+    found = list(alert.stocks)  # stored with the notice (sentibot.text.notice_stocks), 920xxx codes
+    if not found and text:  # an alert stored before notices carried their stocks (jieba: loaded once, here)
+        from sentibot.text.notice_stocks import stocks_named
 
-        codes += list(mentions(f"{alert.title}\n{text}").stocks)
-    found = list(dict.fromkeys(canonical(c) for c in codes))  # 920xxx, the code /stock and the universe use
+        found = list(stocks_named(alert.title, text))
     names = _universe_names(db, found)
     listed = _listed_names()
     return Facts(notice_url=(notice or {}).get("url") or url or None, notice_source=(notice or {}).get("source"),

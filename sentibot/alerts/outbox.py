@@ -200,7 +200,7 @@ class Sender:
         now = self.clock()
         rows = self.db.query(
             "select d.alert_id, d.chat_id, d.attempts, d.next_attempt_at, a.kind, a.ts, a.level, a.score, a.title,"
-            " a.reasons, a.dedupe_key from deliveries d join alerts a on a.id = d.alert_id"
+            " a.reasons, a.dedupe_key, a.stocks from deliveries d join alerts a on a.id = d.alert_id"
             " where d.status = 'pending' order by d.next_attempt_at, d.alert_id, d.chat_id limit ?", [limit])
         return [r for r in rows if _parse(r["next_attempt_at"]) <= now]
 

@@ -127,6 +127,7 @@ def m006_notice_stocks(db: Database) -> None:
     db["notices"].add_column("stocks", str)
     db["alerts"].add_column("stocks", str)
 
+
 @migrations()
 def m007_heat_explained(db: Database) -> None:
     # The first /heat a chat sees explains what the score means; later ones do not repeat it.
