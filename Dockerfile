@@ -10,9 +10,9 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     TZ=Asia/Shanghai
 
-# tzdata: market hours are Asia/Shanghai; fonts-wqy-microhei: charts render Chinese labels.
+# tzdata: market hours are Asia/Shanghai. No system CJK font: the package ships the chart's (sentibot/data/fonts).
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends tzdata fonts-wqy-microhei \
+    && apt-get install -y --no-install-recommends tzdata \
     && rm -rf /var/lib/apt/lists/* \
     && ln -sf /usr/share/zoneinfo/Asia/Shanghai /etc/localtime \
     && echo Asia/Shanghai > /etc/timezone

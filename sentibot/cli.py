@@ -35,6 +35,18 @@ def open_store(path, **kwargs):
     return _open_store(path, **kwargs)
 
 
+def language(ctx: click.Context) -> str:
+    """The CLI's language: SENTIBOT_LANGUAGE, else the locale (LANG...); JSON output is never translated."""
+    import os
+
+    from sentibot import i18n
+
+    try:
+        return i18n.default_language(settings_from(ctx).language)
+    except SentibotError:  # a bad setting fails the command that needs it, not the offline demo's output
+        return i18n.default_language(os.environ.get("SENTIBOT_LANGUAGE", ""))
+
+
 def open_db(ctx: click.Context, db_path: Path | None):
     return open_store(db_path or settings_from(ctx).db)
 
@@ -74,16 +86,17 @@ def history(ctx: click.Context, db_path: Path | None, kind: str | None, since: s
     """Print the stored alerts, scores and notices, oldest first."""
     import io
 
-    from sentibot.views import timeline as hist
+    from sentibot import i18n
     from sentibot.errors import InputError
+    from sentibot.views import timeline as hist
 
     if as_csv and as_json:
         raise InputError("--csv and --json: choose one output format")
     query = hist.build_query(kind, since)
     path = db_path or settings_from(ctx).db
     if db_path is None and not path.exists():
-        click.echo(f"No history yet: {path} does not exist (run `sentibot demo` or `sentibot run` first).",
-                   err=as_csv or as_json)  # exports stay clean
+        click.echo(i18n.t(language(ctx), "No history yet: {path} does not exist (run `sentibot demo` or "
+                                         "`sentibot run` first).", path=path), err=as_csv or as_json)  # exports stay clean
         return
     rows = hist.query_history(open_store(path, create=False), query)
     if as_csv:
@@ -96,7 +109,9 @@ def history(ctx: click.Context, db_path: Path | None, kind: str | None, since: s
     elif rows:
         click.echo(hist.format_table(rows))
     if not rows:
-        click.echo(f"No {query.describe()} stored in {path}.", err=as_csv or as_json)
+        # i18n: {query} is "alerts, scores or notices" or "frenzy alerts since 2023-11-01" (English, from the query)
+        click.echo(i18n.t(language(ctx), "No {query} stored in {path}.", path=path, query=query.describe()),
+                   err=as_csv or as_json)
 
 
 # --- text commands ---
@@ -167,6 +182,7 @@ def collect(ctx: click.Context, sources: tuple[str, ...], db_path: Path | None, 
     """One collection cycle of the named sources (default: all); prints one summary line per source."""
     import asyncio
 
+    from sentibot import i18n
     from sentibot.collect import cycle as registry
     from sentibot.timeutil import now
 
@@ -178,11 +194,13 @@ def collect(ctx: click.Context, sources: tuple[str, ...], db_path: Path | None, 
         results = asyncio.run(registry.collect_cycle(names, settings, db, now()))
     else:
         total = sum(registry.backfill_units(name, db, settings) for name in names)
-        with click.progressbar(length=max(total, 1), label=f"backfill since {day}", file=sys.stderr) as bar:
+        label = i18n.t(language(ctx), "backfill since {day}", day=day)
+        with click.progressbar(length=max(total, 1), label=label, file=sys.stderr) as bar:
             results = asyncio.run(registry.collect_cycle(names, settings, db, now(), day, bar.update))
-    width = max(len(r.source) for r in results)
-    for r in results:
-        click.echo(f"{r.source:<{width}}  {r.outcome.value:<14}  {r.items:>7} items  {r.detail}")
+    width, lang = max(len(r.source) for r in results), language(ctx)
+    for r in results:  # source, outcome and detail are the collectors' own words (as in /sources and the logs)
+        items = i18n.tn(lang, "{n} item", "{n} items", r.items, n=format(r.items, ">7"))
+        click.echo(f"{r.source:<{width}}  {r.outcome.value:<14}  {items}  {r.detail}")
     failed = [r.source for r in results if r.outcome.value in COLLECT_FAILED]
     if failed:
         raise SentibotError(f"collect: {', '.join(failed)} blocked or failed (see the summary above)")
@@ -202,6 +220,7 @@ def probe(ctx: click.Context, sources: tuple[str, ...], record_dir: Path | None,
     import asyncio
     import json
 
+    from sentibot import i18n
     from sentibot.collect import probe as probes
     from sentibot.timeutil import now
 
@@ -221,7 +240,8 @@ def probe(ctx: click.Context, sources: tuple[str, ...], record_dir: Path | None,
             click.echo(f"{line.source:<12} {line.endpoint:<{width}}  {line.status.value:<14}  {line.detail}"
                        + (f"  [{line.url}]" if line.url else ""))
     if recorder is not None:
-        click.echo(f"recorded {len(recorder.written)} responses under {record_dir}", err=True)
+        click.echo(i18n.tn(language(ctx), "recorded {n} response under {dir}", "recorded {n} responses under {dir}",
+                           len(recorder.written), dir=record_dir), err=True)
     failing = list(dict.fromkeys(line.source for line in lines if line.fails))
     if failing:
         raise SentibotError(f"probe: {', '.join(failing)} not working (see the lines above)")
@@ -246,7 +266,7 @@ def heat(ctx: click.Context, db_path: Path | None, as_json: bool) -> None:
         click.echo(json.dumps(snapshot.to_json() if snapshot else {"empty": True, "message": EMPTY_MESSAGE},
                               ensure_ascii=False))
     else:
-        click.echo(format_heat(snapshot, html=False))
+        click.echo(format_heat(snapshot, html=False, lang=language(ctx)))
 
 
 def _alert_line(alert) -> str:
@@ -271,6 +291,7 @@ def replay(ctx: click.Context, market: tuple[Path, ...], attention: Path | None,
     """Import a history and score it day by day as if live; prints the alerts."""
     import json
 
+    from sentibot import i18n
     from sentibot.score.replay import replay as run_replay
 
     db = open_db(ctx, db_path)
@@ -279,10 +300,13 @@ def replay(ctx: click.Context, market: tuple[Path, ...], attention: Path | None,
         for alert in result.alerts:
             click.echo(json.dumps(alert.to_json(), ensure_ascii=False))
         return
-    click.echo(f"imported {result.bars} bars, {result.observations} attention values, {result.notices} notices "
-               f"({result.first} .. {result.last}); scored {result.scored} days; {len(result.alerts)} alerts")
+    lang = language(ctx)
+    click.echo(i18n.t(lang, "imported {bars} bars, {observations} attention values, {notices} notices ({first} .. "
+                            "{last}); scored {scored} days; {alerts} alerts", bars=result.bars,
+                      observations=result.observations, notices=result.notices, first=result.first, last=result.last,
+                      scored=result.scored, alerts=len(result.alerts)))
     if result.scored == 0:
-        click.echo("no day could be scored yet: a score needs about 21 trading days of BSE 50 bars")
+        click.echo(i18n.t(lang, "no day could be scored yet: a score needs about 21 trading days of BSE 50 bars"))
     for alert in result.alerts:
         click.echo(_alert_line(alert))
 
@@ -292,17 +316,20 @@ def replay(ctx: click.Context, market: tuple[Path, ...], attention: Path | None,
               help="SQLite file for the demo (default: a fresh data/out/demo.db; never your SENTIBOT_DB).")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("data/out"),
               help="Directory for the chart PNG (default data/out).")
-def demo(db_path: Path | None, out_dir: Path) -> None:
+@click.pass_context
+def demo(ctx: click.Context, db_path: Path | None, out_dir: Path) -> None:
     """Offline: replay the bundled, reconstructed Nov-2023 BSE episode; print timeline and alerts; write a chart."""
+    from sentibot import i18n
     from sentibot.demo import run_demo
 
     if db_path is None:
         db_path = out_dir / "demo.db"
         for suffix in ("", "-wal", "-shm"):  # a fresh demo history each run: the default file is the demo's own
             Path(f"{db_path}{suffix}").unlink(missing_ok=True)
-    result = run_demo(open_store(db_path), out_dir)
+    lang = language(ctx)
+    result = run_demo(open_store(db_path), out_dir, lang=lang)
     click.echo("\n".join(result.lines))
-    click.echo(f"history: {db_path}")
+    click.echo(i18n.t(lang, "history: {path}", path=db_path))
 
 
 # --- bot commands ---

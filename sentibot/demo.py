@@ -10,6 +10,8 @@ from pathlib import Path
 import pandas as pd
 from sqlite_utils import Database
 
+from sentibot import i18n
+from sentibot.i18n import N_
 from sentibot.score import correlation, replay, scoring
 from sentibot.errors import InputError
 from sentibot.resources import DEMO_DIR
@@ -17,9 +19,9 @@ from sentibot.views.heat import describe_lead_lag
 from sentibot.models import Alert
 from sentibot.score.rescore import load_history
 
-BANNER = ("RECONSTRUCTED DATA: the BSE 50 closes, turnover, attention and the 232 stocks' bars behind the limit board "
-          "in this demo are a seeded reconstruction through reported figures (see sentibot/data/demo/README.md and "
-          "STOCKS.md), not downloaded market data.")
+BANNER = N_("RECONSTRUCTED DATA: the BSE 50 closes, turnover, attention and the 232 stocks' bars behind the limit board "
+            "in this demo are a seeded reconstruction through reported figures (see sentibot/data/demo/README.md and "
+            "STOCKS.md), not downloaded market data.")
 TIMELINE = (date(2023, 10, 16), date(2023, 12, 15))
 LEADLAG_DAY = date(2023, 11, 27)
 CHART_NAME = "demo_bse50_2023.png"
@@ -85,31 +87,37 @@ def lead_lag_at(db: Database, day: date) -> tuple[pd.DataFrame, dict]:
     return table, correlation.best_lag(table)
 
 
-def run_demo(db: Database, out_dir: Path, directory: Path = DEMO_DIR) -> DemoResult:
-    """Import the demo files, score day by day, store alerts, render the chart; returns what to print."""
+def run_demo(db: Database, out_dir: Path, directory: Path = DEMO_DIR, lang: str = "en") -> DemoResult:
+    """Import the demo files, score day by day, store alerts, render the chart; returns what to print (in lang)."""
     market, attention, notices = demo_files(directory)
     stocks = directory / STOCKS_NAME  # reconstructed stock bars for the limit board (optional)
     result = replay.replay(db, [market, stocks] if stocks.is_file() else market, attention, notices)
-    lines = [BANNER, "",
-             f"imported {result.bars} bars, {result.observations} attention values, {result.notices} notice "
-             f"({result.first} .. {result.last}); scored day by day", "", "Timeline (reconstructed):"]
+    banner = i18n.t(lang, BANNER)
+    lines = [banner, "",
+             i18n.t(lang, "imported {bars} bars, {observations} attention values, {notices} notices ({first} .. "
+                          "{last}); scored day by day", bars=result.bars, observations=result.observations,
+                    notices=result.notices, first=result.first, last=result.last),
+             "", i18n.t(lang, "Timeline (reconstructed):")]
     lines += _timeline(db, result.alerts)
     growth = _wechat_growth(db)
     if growth:
-        lines.append(f"WeChat index 北交所, 2023-10-27 → 2023-11-27: ×{growth:.1f} (reported: about 40-fold in the "
-                     "month before 27 Nov; the reconstruction is built to match)")
-    lines += ["", f"Alerts ({len(result.alerts)}):"]
+        lines.append(i18n.t(lang, "WeChat index 北交所, 2023-10-27 → 2023-11-27: ×{growth} (reported: about 40-fold "
+                                  "in the month before 27 Nov; the reconstruction is built to match)",
+                            growth=format(growth, ".1f")))
+    lines += ["", i18n.t(lang, "Alerts ({n}):", n=len(result.alerts))]
     for a in result.alerts:
-        score = "" if a.score is None else f" score {a.score:.0f}"
+        score = "" if a.score is None else i18n.t(lang, " score {score}", score=format(a.score, ".0f"))
         lines.append(f"  {a.ts[:16]}  {a.kind.value:17} {a.level:8}{score}  {a.title}")
-        if a.reasons:
-            lines.append(f"  {'':16}  why: {'; '.join(a.reasons)}")
+        if a.reasons:  # the stored reasons are English sentences (scoring writes them)
+            lines.append(f"  {'':16}  " + i18n.t(lang, "why: {reasons}", reasons="; ".join(a.reasons)))
     table, best = lead_lag_at(db, LEADLAG_DAY)
-    lines += ["", f"Lead-lag, 60 trading days to {LEADLAG_DAY} (Δln attention vs Δln turnover; k>0: attention first):",
+    lines += ["", i18n.t(lang, "Lead-lag, 60 trading days to {day} (Δln attention vs Δln turnover; k>0: attention "
+                               "first):", day=LEADLAG_DAY),
               "  " + "  ".join(f"{int(lag):+d}:{corr:+.2f}" for lag, corr in zip(table["lag"], table["corr"]) if pd.notna(corr)),
-              "  → " + describe_lead_lag(best) + " (built into the reconstruction: shows the method, not a finding)"]
+              "  → " + i18n.t(lang, "{lead_lag} (built into the reconstruction: shows the method, not a finding)",
+                              lead_lag=describe_lead_lag(best, lang))]
     from sentibot.views.chart import render_chart  # matplotlib is loaded only here
 
-    chart_path = render_chart(db, Path(out_dir) / CHART_NAME, days=CHART_DAYS, title=CHART_TITLE)
-    lines += ["", f"chart: {chart_path}", "", BANNER]
+    chart_path = render_chart(db, Path(out_dir) / CHART_NAME, days=CHART_DAYS, title=CHART_TITLE, lang="zh")
+    lines += ["", i18n.t(lang, "chart: {path}", path=chart_path), "", banner]
     return DemoResult(lines, result.alerts, chart_path, best)

@@ -54,7 +54,7 @@ def test_heat_after_the_demo(demo_run):
     proc = subprocess.run([sys.executable, "-m", "sentibot", "heat", "--db", str(tmp / "data" / "out" / "demo.db")],
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
-    assert "BSE heat 2023-12-29" in proc.stdout and "(reconstructed demo data)" in proc.stdout
+    assert "BSE heat Fri 29 Dec 2023" in proc.stdout and "(reconstructed demo data)" in proc.stdout
     assert "attention leads turnover by 1 day" in proc.stdout and "北交所加强交易监管" in proc.stdout
 
 

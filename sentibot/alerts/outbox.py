@@ -27,9 +27,9 @@ from telegram.error import (BadRequest, ChatMigrated, Forbidden, InvalidToken, N
                             TelegramError, TimedOut)
 
 from sentibot.alerts import broadcasts
-from sentibot.alerts.rules import format_alert
 from sentibot import timeutil
 from sentibot.store import subscriptions
+from sentibot.store import chats
 from sentibot.store.db import alert_from_row
 
 log = logging.getLogger(__name__)
@@ -63,6 +63,7 @@ class SenderConfig:
     max_backoff_s: float = 300.0
     max_attempts: int = 8  # 5xx / connection errors beyond this many attempts end as failed
     stale_sending_s: float = 60.0  # a 'sending' row this old and not in flight here was interrupted
+    default_language: str = "en"  # for a recipient with no /lang choice and no known Telegram language
 
 
 @dataclass
@@ -85,9 +86,14 @@ def _parse(stamp: str | None) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=timeutil.SHANGHAI)
 
 
-def render(row: dict) -> str:
-    """The Telegram HTML of an alert row; one formatter per kind lives in sentibot.alerts.rules."""
-    return format_alert(alert_from_row(row))
+def render(row: dict, lang: str = "en", db: Database | None = None, bot_username: str | None = None) -> str:
+    """The Telegram HTML of an alert row in lang; one formatter per kind lives in sentibot.alerts.texts, and the
+    facts it words (the day's score, the notice and its stocks) come from db when given."""
+    from sentibot.alerts.facts import alert_facts
+    from sentibot.alerts.texts import format_alert
+
+    alert = alert_from_row(row)
+    return format_alert(alert, lang, alert_facts(db, alert, bot_username) if db is not None else None)
 
 
 class Pacer:
@@ -117,7 +123,8 @@ class Sender:
         self._pacer = Pacer(config.limits.overall_per_s)
         self._chat_ready: dict[int, float] = {}  # chat_id -> monotonic time of its next allowed send
         self._in_flight: set[tuple[int, int]] = set()
-        self._texts: dict[int, str] = {}
+        self._texts: dict[tuple[int, str], str] = {}  # (alert_id, language) -> text: rendered once per language
+        self._languages: dict[int, str] = {}  # chat_id -> language, read once per drain (store.chats)
         self._task: asyncio.Task | None = None
         self._broadcasting: set[int] = set()  # broadcast ids being sent by this process
         self._broadcast_tasks: set[asyncio.Task] = set()
@@ -150,7 +157,16 @@ class Sender:
             self._chat_ready = {c: t for c, t in self._chat_ready.items() if t > now}  # keeps the map small
             self._settle_interrupted()
             self._cancel_unsubscribed(stats)
-            heap = [(self._chat_ready.get(r["chat_id"], 0.0), n, r) for n, r in enumerate(self._due_rows())]
+            due = self._due_rows()
+            unknown = list({r["chat_id"] for r in due} - self._languages.keys())
+            if unknown:  # one batched read of the recipients' languages, not one query per message
+                self._languages.update(chats.recipient_languages(self.db, unknown, self.config.default_language))
+            for r in due:  # render before pacing starts: a first render (jieba for a notice's stocks) is slow
+                try:
+                    self._text(r)
+                except Exception as exc:  # noqa: BLE001 - _send meets it again and settles the row as failed
+                    log.debug("alert %s does not render yet: %r", r["alert_id"], exc)
+            heap = [(self._chat_ready.get(r["chat_id"], 0.0), n, r) for n, r in enumerate(due)]
             if not heap:
                 if tasks:
                     await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
@@ -181,13 +197,14 @@ class Sender:
         if tasks:
             await asyncio.gather(*tasks, return_exceptions=True)
         self._texts.clear()
+        self._languages.clear()
         return stats
 
     def _due_rows(self, limit: int = 5000) -> list[dict]:
         now = self.clock()
         rows = self.db.query(
             "select d.alert_id, d.chat_id, d.attempts, d.next_attempt_at, a.kind, a.ts, a.level, a.score, a.title,"
-            " a.reasons, a.dedupe_key from deliveries d join alerts a on a.id = d.alert_id"
+            " a.reasons, a.dedupe_key, a.stocks from deliveries d join alerts a on a.id = d.alert_id"
             " where d.status = 'pending' order by d.next_attempt_at, d.alert_id, d.chat_id limit ?", [limit])
         return [r for r in rows if _parse(r["next_attempt_at"]) <= now]
 
@@ -241,10 +258,16 @@ class Sender:
         for _ in range(max(cursor.rowcount, 0)):
             stats.add("cancelled")
 
+    def _language(self, chat_id: int) -> str:
+        if chat_id not in self._languages:
+            self._languages.update(chats.recipient_languages(self.db, [chat_id], self.config.default_language))
+        return self._languages[chat_id]
+
     def _text(self, row: dict) -> str:
-        if row["alert_id"] not in self._texts:
-            self._texts[row["alert_id"]] = render(row)
-        return self._texts[row["alert_id"]]
+        key = (row["alert_id"], self._language(row["chat_id"]))
+        if key not in self._texts:
+            self._texts[key] = render(row, key[1], self.db, _username(self.bot))
+        return self._texts[key]
 
     async def _send(self, row: dict, stats: DrainStats) -> None:
         chat_id, attempts = row["chat_id"], row["attempts"] + 1
@@ -381,6 +404,14 @@ class Sender:
         if next(self.db.query("select 1 from subscribers where chat_id = ?", [new]), None) is None:
             self.db.execute("update subscribers set chat_id = ?, updated_at = ? where chat_id = ?",
                             [new, _stamp(self.clock()), old])
+
+
+def _username(bot) -> str | None:
+    """The bot's @username for deep links, or None before getMe ran (PTB raises then)."""
+    try:
+        return bot.username or None
+    except RuntimeError:  # PTB: "ExtBot is not properly initialized"
+        return None
 
 
 def _seconds(exc: RetryAfter) -> float:

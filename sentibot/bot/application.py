@@ -6,7 +6,7 @@ import asyncio
 import logging
 import signal
 import sqlite3
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from collections.abc import Callable, Coroutine
 from typing import Any
@@ -112,6 +112,11 @@ def _is_admin(update: Update, context) -> bool:
 
 
 async def cmd_start(update: Update, context) -> None:
+    payload = context.args[0] if context.args else ""
+    if payload.startswith("stock_") and "stock" in HANDLERS:  # a t.me deep link from an alert's named stock
+        context.args = [payload[len("stock_"):]]
+        await HANDLERS["stock"](update, context)
+        return
     lang = update_language(update, context)
     await reply(update, help_text(lang, _is_admin(update, context)) + "\n\n"
                 + i18n.h(lang, "Start with /subscribe or /heat."))
@@ -168,78 +173,84 @@ async def cmd_unsubscribe(update: Update, context) -> None:
 
 
 class HeatCache:
-    """The /heat text, recomputed when the database changed (any connection, any table) or a minute has passed
-    (the text says how old the data are)."""
+    """The /heat text per language, recomputed only when the database changed (any connection, any table)."""
 
     def __init__(self) -> None:
         self._key: tuple | None = None
-        self._text = ""
+        self._texts: dict[str, str] = {}
 
-    def text(self, db: Database) -> str:
+    def text(self, db: Database, lang: str = "en") -> str:
         from sentibot.views.heat import format_heat, heat_snapshot
 
         key = (db.execute("PRAGMA data_version").fetchone()[0], db.conn.total_changes, timeutil.now().minute)
         if key != self._key:
-            self._text, self._key = format_heat(heat_snapshot(db), html=True), key
-        return self._text
+            self._texts, self._key = {}, key
+        if lang not in self._texts:
+            self._texts[lang] = format_heat(heat_snapshot(db), html=True, lang=lang)
+        return self._texts[lang]
 
 
 async def cmd_heat(update: Update, context) -> None:
-    await reply(update, context.bot_data["heat_cache"].text(_db(context)),
-                markup=chat_settings.heat_keyboard(update_language(update, context)))
+    from sentibot.views.heat import heat_explanation
+
+    lang, db = update_language(update, context), _db(context)
+    text = context.bot_data["heat_cache"].text(db, lang)
+    chat = update.effective_chat
+    if chat is not None and chats.first_heat(db, chat.id, timeutil.now_iso()):
+        text = f"{text}\n\n{heat_explanation(lang)}"  # a chat's first /heat says what the score means
+    await reply(update, text, markup=chat_settings.heat_keyboard(lang))
 
 
 def _db_path(db: Database) -> str:
     return next(r for r in db.execute("PRAGMA database_list").fetchall() if r[1] == "main")[2]
 
 
-def _render_chart(db_path: str, out: Path) -> Path:
-    """Render on a separate read connection: this runs in a worker thread."""
-    from sentibot.views.chart import render_chart
+def _render_chart(db_path: str, out: Path, lang: str) -> tuple[Path, str]:
+    """Render on a separate read connection (this runs in a worker thread); the PNG and its caption."""
+    from sentibot.views.chart import chart_caption, render_chart
 
     conn = sqlite3.connect(db_path, timeout=10)
     try:
-        return render_chart(Database(conn), out, days=90)
+        db = Database(conn)
+        return render_chart(db, out, days=90, lang=lang), chart_caption(db, lang, days=90)
     finally:
         conn.close()
 
 
 async def cmd_chart(update: Update, context) -> None:
     await update.effective_chat.send_action(ChatAction.UPLOAD_PHOTO)
-    db = _db(context)
-    key = (db.execute("PRAGMA data_version").fetchone()[0], db.conn.total_changes)
-    cache = context.bot_data["chart_cache"]
+    lang, db = update_language(update, context), _db(context)
+    key = (db.execute("PRAGMA data_version").fetchone()[0], db.conn.total_changes, lang)
+    cache = context.bot_data["chart_cache"].setdefault(lang, {})  # one PNG per language: its labels differ
     # a stat and a read of one small local PNG: not worth a thread hop
     if cache.get("key") != key or not Path(cache.get("path", "")).is_file():  # noqa: ASYNC240
-        out = Path(context.bot_data["chart_dir"]) / "chart.png"
+        out = Path(context.bot_data["chart_dir"]) / f"chart_{lang}.png"
         try:
-            cache.update(path=str(await asyncio.to_thread(_render_chart, _db_path(db), out)), key=key)
+            path, caption = await asyncio.to_thread(_render_chart, _db_path(db), out, lang)
+            cache.update(path=str(path), caption=caption, key=key)
         except SentibotError as exc:  # e.g. no scores yet
             await reply(update, e(str(exc)))
             return
         except Exception:
             log.exception("chart rendering failed")
-            await reply(update, i18n.h(update_language(update, context),
-                                       "Sorry, the chart could not be drawn right now; the error was logged."))
+            await reply(update, i18n.h(lang, "Sorry, the chart could not be drawn right now; the error was logged."))
             return
     with open(cache["path"], "rb") as fh:  # noqa: ASYNC230
-        await update.effective_message.reply_photo(fh, caption=i18n.t(update_language(update, context),
-                                                                  "北证50: index, turnover, attention and heat, "
-                                                                  "90 days"),
-                                                   do_quote=False)
+        await update.effective_message.reply_photo(fh, caption=cache["caption"], do_quote=False)
 
 
 async def cmd_history(update: Update, context) -> None:
-    n, note = replies.parse_history_arg(context.args)
+    lang = update_language(update, context)
+    n, note = replies.parse_history_arg(context.args, lang)
     if n is None:
         await reply(update, note)
         return
-    text = replies.history_text(_db(context), n)
+    text = replies.history_text(_db(context), n, lang)
     await reply(update, f"{text}\n{note}" if note else text)
 
 
 async def cmd_warnings(update: Update, context) -> None:
-    await reply(update, replies.warnings_text(_db(context)))
+    await reply(update, replies.warnings_text(_db(context), lang=update_language(update, context)))
 
 
 async def cmd_status(update: Update, context) -> None:
@@ -282,8 +293,9 @@ async def cmd_broadcast(update: Update, context) -> None:
 async def cmd_sources(update: Update, context) -> None:
     from sentibot.collect.guba.collector import forum_status  # which bar is read as the BSE 50 forum (issue 15)
 
-    forum = e(forum_status(_db(context), context.bot_data["settings"]))
-    await reply(update, f"{replies.sources_text(_db(context))}\n{forum}")
+    db = _db(context)
+    forum = e(forum_status(db, context.bot_data["settings"]))
+    await reply(update, f"{replies.sources_text(db, update_language(update, context))}\n{forum}")
 
 
 def admin_only(name: str, handler: Handler) -> Handler:
@@ -381,9 +393,11 @@ def build_application(settings: Settings, db: Database, *, limits: Limits = Limi
             overall_max_rate=limits.overall_per_s, overall_time_period=1,
             group_max_rate=limits.group_per_min, group_time_period=60, max_retries=0))  # type: ignore[arg-type]
     application = builder.build()
+    language = i18n.default_language(settings.language)
     application.bot_data.update(db=db, settings=settings, heat_cache=HeatCache(), chart_cache={},
-                                default_language=i18n.default_language(settings.language),
-                                sender_config=sender_config or SenderConfig(limits=limits),
+                                default_language=language,
+                                sender_config=replace(sender_config or SenderConfig(limits=limits),
+                                                      default_language=language),
                                 chart_dir=str(chart_dir or Path(_db_path(db)).parent))
     for command in COMMANDS:
         handler = HANDLERS[command.name]
@@ -409,6 +423,7 @@ async def serve(settings: Settings, db: Database, *, limits: Limits = Limits(),
     sender_config = sender_config or SenderConfig(limits=limits)
     application = build_application(settings, db, limits=limits, sender_config=sender_config)
     link = BotLink(application, settings, poll_timeout_s=poll_timeout_s)
+    sender_config = application.bot_data["sender_config"]  # with the settings' default language
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -132,7 +132,7 @@ async def _serve_telegram(rt: Runtime, collect_jobs: list, stop: asyncio.Event, 
 
     app = build_application(rt.settings, rt.db)
     link = BotLink(app, rt.settings)
-    rt.sender = Sender(app.bot, rt.db, online=lambda: link.online)  # one per process: rate limits across drains
+    rt.sender = Sender(app.bot, rt.db, app.bot_data["sender_config"], online=lambda: link.online)  # one per process
     app.bot_data["sender"] = rt.sender  # /broadcast sends through it too
     serving = asyncio.ensure_future(link.serve(stop))
     stopped = asyncio.ensure_future(stop.wait())

@@ -49,3 +49,14 @@ def recipient_languages(db: Database, chat_ids: list[int], default: str) -> dict
                           part):
             found[r["chat_id"]] = i18n.resolve(r["language"], r["telegram_language"], default)
     return {chat_id: found.get(chat_id, i18n.resolve(None, None, default)) for chat_id in chat_ids}
+
+
+def first_heat(db: Database, chat_id: int, now: str) -> bool:
+    """True (and remembered) the first time a chat asks for /heat, which then explains what the score means."""
+    with db.atomic():
+        row = _row(db, chat_id)
+        if row and row.get("heat_explained_at"):
+            return False
+        db.execute("insert into chat_prefs (chat_id, heat_explained_at, updated_at) values (?, ?, ?) on conflict"
+                   "(chat_id) do update set heat_explained_at = excluded.heat_explained_at", [chat_id, now, now])
+    return True

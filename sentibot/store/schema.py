@@ -137,4 +137,10 @@ def m007_subscriber_settings(db: Database) -> None:
     db.table("subscribers").add_column("muted_kinds", str)
 
 
+@migrations()
+def m007_heat_explained(db: Database) -> None:
+    # The first /heat a chat sees explains what the score means; later ones do not repeat it.
+    db.table("chat_prefs").add_column("heat_explained_at", str)
+
+
 KNOWN_MIGRATIONS = {m.name for m in migrations._migrations}

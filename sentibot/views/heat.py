@@ -14,9 +14,13 @@ from sentibot.store.db import alert_from_row
 from sentibot.telegram_html import escape
 from sentibot.timeutil import SHANGHAI
 from sentibot.timeutil import now as shanghai_now
+from sentibot import i18n
+from sentibot.alerts.texts import MEANINGS, day, meaning, series_name
+from sentibot.i18n import N_
+from sentibot.views.replies import kind_name
 
 UNHEALTHY = ("blocked", "paused", "failed")  # source_health.status values written by sources/health.py
-EMPTY_MESSAGE = "no scores yet: run `sentibot collect` or `sentibot replay` first"
+EMPTY_MESSAGE = N_("no scores yet: run `sentibot collect` or `sentibot replay` first")  # English in --json
 
 
 @dataclass(frozen=True)
@@ -122,61 +126,103 @@ def describe_breadth(board: dict | None) -> str | None:
     return "limit board: " + " · ".join(parts)
 
 
-def describe_lead_lag(lead_lag: dict) -> str:
+def describe_lead_lag(lead_lag: dict, lang: str = "en") -> str:
     """'attention leads turnover by 2 days (r=0.61)' from a stored lead-lag dict."""
     if not lead_lag or lead_lag.get("lag") is None:
-        return "attention/turnover lead-lag: not enough history"
+        return i18n.t(lang, "attention/turnover lead-lag: not enough history")
     lag, corr = int(lead_lag["lag"]), lead_lag.get("corr")
     r = f" (r={corr:.2f})" if corr is not None else ""
     if lag > 0:
-        return f"attention leads turnover by {lag} day{'s' if lag > 1 else ''}{r}"
+        return i18n.tn(lang, "attention leads turnover by {n} day{r}", "attention leads turnover by {n} days{r}",
+                       lag, r=r)
     if lag < 0:
-        return f"turnover leads attention by {-lag} day{'s' if lag < -1 else ''}{r}"
-    return f"attention and turnover move the same day{r}"
+        return i18n.tn(lang, "turnover leads attention by {n} day{r}", "turnover leads attention by {n} days{r}",
+                       -lag, r=r)
+    return i18n.t(lang, "attention and turnover move the same day{r}", r=r)
 
 
-def _num(value, fmt: str) -> str:
-    return "n/a" if value is None else format(value, fmt)
+def _num(value, fmt: str, lang: str = "en") -> str:
+    return i18n.t(lang, "n/a") if value is None else format(value, fmt)
 
 
-def format_heat(snapshot: HeatSnapshot | None, html: bool = True) -> str:
-    """The /heat message: Telegram HTML (escaped) or plain text."""
+def heat_explanation(lang: str) -> str:
+    """What the score means, shown under a chat's first /heat (Telegram HTML)."""
+    from sentibot.score.scoring import THRESHOLDS
+
+    levels = "\n".join(i18n.h(lang, "• <b>{level}</b>: {meaning}", level=i18n.level_name(lang, lv),
+                              meaning=meaning(lang, lv)) for lv in MEANINGS)
+    head = i18n.h(lang, "<i>How to read this:</i> the score (0–100) compares today's retail attention (forum posts, "
+                        "search indexes) and trading (turnover, price run-up, RSI) with their own recent history; "
+                        "higher means further above normal. Warming starts at {warming}, hot at {hot}, frenzy at "
+                        "{frenzy}, and frenzy also needs two attention sources and the market (turnover or RSI) to "
+                        "agree. It measures crowd excitement, not value; it is no advice to buy or sell.",
+                  warming=int(THRESHOLDS["warming"]), hot=int(THRESHOLDS["hot"]), frenzy=int(THRESHOLDS["frenzy"]))
+    return f"{head}\n{levels}"
+
+
+def _why_zh(c: dict, lang: str) -> list[str]:
+    """The parts of the reasons that have no line of their own, from the components (the stored reasons are
+    English sentences)."""
+    out = []
+    if isinstance(c.get("ret_from_low"), (int, float)) and c["ret_from_low"] >= 0.10:
+        out.append(i18n.t(lang, "BSE 50 {change} from its 60-day low", change=format(c["ret_from_low"], "+.0%")))
+    if c.get("limit_up"):
+        out.append(i18n.tn(lang, "{n} stock closed at the +30% limit", "{n} stocks closed at the +30% limit",
+                           int(c["limit_up"])))
+    return out
+
+
+def format_heat(snapshot: HeatSnapshot | None, html: bool = True, lang: str = "en") -> str:
+    """The /heat message in lang: Telegram HTML (escaped) or plain text."""
     esc = escape if html else str
     bold = (lambda s: f"<b>{s}</b>") if html else (lambda s: s)
     if snapshot is None:
-        return esc(EMPTY_MESSAGE)
+        return esc(i18n.t(lang, EMPTY_MESSAGE))
     c = snapshot.components
-    score = "n/a" if snapshot.score is None else f"{snapshot.score:.0f}/100"
-    lines = [bold(f"BSE heat {esc(snapshot.date)}: {esc(snapshot.level.upper())}") + f" · score {score}"]
+    score = i18n.t(lang, "n/a") if snapshot.score is None else f"{snapshot.score:.0f}/100"
+    level = i18n.level_name(lang, snapshot.level)
+    lines = [bold(esc(i18n.t(lang, "BSE heat {day}: {level}", day=i18n.full_date(lang, snapshot.date),
+                             level=level.upper()))) + esc(i18n.t(lang, " · score {score}", score=score))]
     lines += [esc(line) for line in describe_time(snapshot)]
     if c.get("reconstructed"):
-        lines.append("(reconstructed demo data)")
+        lines.append(esc(i18n.t(lang, "(reconstructed demo data)")))
     lines.append(esc(describe_basis(snapshot.basis)))
-    market = [f"BSE 50 {_num(c.get('close'), '.2f')}"]
+    market = [i18n.t(lang, "BSE 50 {close}", close=_num(c.get("close"), ".2f", lang))]
     if c.get("pct_change") is not None:
         market.append(f"{c['pct_change']:+.2f}%")
-    market += [f"turnover {_num(c.get('turnover_ratio'), '.1f')}x 20-day mean", f"RSI {_num(c.get('rsi'), '.0f')}"]
-    lines.append(" · ".join(market))
+    ratio = _num(c.get("turnover_ratio"), ".1f", lang)
+    if isinstance(c.get("amount"), (int, float)):  # 123.46亿元 / 12.35 bn yuan
+        market.append(i18n.t(lang, "turnover {amount}, {ratio}x 20-day mean", amount=i18n.yuan(lang, c["amount"]),
+                             ratio=ratio))
+    else:
+        market.append(i18n.t(lang, "turnover {ratio}x 20-day mean", ratio=ratio))
+    market.append(i18n.t(lang, "RSI {rsi}", rsi=_num(c.get("rsi"), ".0f", lang)))
+    lines.append(esc(" · ".join(market)))
     for name, s in (c.get("attention") or {}).items():
-        lines.append(f"• {esc(name)}: {_num(s.get('ratio'), '.1f')}x its median, z {_num(s.get('z'), '.1f')}")
+        lines.append(esc(i18n.t(lang, "• {series}: {ratio}x its median, z {z}", series=series_name(lang, name),
+                                ratio=_num(s.get("ratio"), ".1f", lang), z=_num(s.get("z"), ".1f", lang))))
     if c.get("bullish_share") is not None:
-        lines.append(f"• bullish share of forum titles {c['bullish_share']:.0%}")
+        lines.append(esc(i18n.t(lang, "• bullish share of forum titles {share}", share=format(c["bullish_share"], ".0%"))))
     board = describe_breadth(snapshot.breadth)
     if board:
         lines.append(esc(board))
-    lines.append(esc(describe_lead_lag(snapshot.lead_lag)))
-    # lead-lag, basis and provisional have their own lines
-    reasons = [r for r in snapshot.reasons if not r.startswith(("attention leads", "market data only", "provisional"))]
+    lines.append(esc(describe_lead_lag(snapshot.lead_lag, lang)))
+    if lang == i18n.SOURCE_LANGUAGE:
+        reasons = [r for r in snapshot.reasons if not r.startswith(("attention leads", "market data only", "provisional"))]
+        # (lead-lag, basis and provisional have their own lines)
+    else:
+        reasons = _why_zh(c, lang)
     if reasons:
-        lines.append(bold("why") + ": " + esc("; ".join(reasons)))
+        lines.append(bold(esc(i18n.t(lang, "why"))) + esc(i18n.t(lang, ": {reasons}", reasons="; ".join(reasons))))
     for w in snapshot.warnings:
-        lines.append(f"⚠️ {esc(w['published_at'][:10])} {esc(w['title'])}")
+        lines.append(f"⚠️ {esc(day(lang, w['published_at']))} {esc(w['title'])}")
     for a in snapshot.recent_alerts[:3]:
-        lines.append(f"· {esc(a.ts[:10])} {esc(a.kind.value)} {esc(a.level)}")
+        kind = kind_name(lang, a.kind.value)
+        lines.append(f"· {esc(a.ts[:10])} {esc(kind)} {esc(i18n.level_name(lang, a.level))}")
     unhealthy = [s["source"] for s in snapshot.sources if s.get("status") in UNHEALTHY]
     if unhealthy:
-        lines.append("sources unhealthy: " + esc(", ".join(unhealthy)))
+        lines.append(esc(i18n.t(lang, "sources unhealthy: {sources}", sources=", ".join(unhealthy))))
     idle = [s["source"] for s in snapshot.sources if s.get("status") == "not_configured"]
     if idle:
-        lines.append("not configured: " + esc(", ".join(idle)))
+        lines.append(esc(i18n.t(lang, "not configured: {sources}", sources=", ".join(idle))))
     return "\n".join(lines)

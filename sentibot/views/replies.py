@@ -1,4 +1,4 @@
-"""The text of the bot's replies, built from the stored history (pure: db in, Telegram HTML out)."""
+"""The text of the bot's replies, built from the stored history (pure: db and language in, Telegram HTML out)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,10 @@ import re
 from sqlite_utils import Database
 
 from sentibot.telegram_html import escape as e
+
+from sentibot import i18n
+from sentibot.i18n import N_, Safe
+from sentibot.models import Alert, AlertKind
 
 HISTORY_DEFAULT, HISTORY_MAX = 10, 50
 WARNINGS_SHOWN = 10
@@ -29,32 +33,63 @@ def parse_int(raw: str) -> int | None:
     return int(raw) if len(raw) <= 18 else 10**18  # int() refuses past 4,300 digits; no count is that big
 
 
-def parse_history_arg(args: list[str]) -> tuple[int | None, str]:
+KIND_NAMES = {"frenzy": N_("heat"), "cooling": N_("cooling"), "regulator_warning": N_("regulator warning"),
+              "source_down": N_("source down")}
+STATUS_NAMES = {"ok": N_("ok"), "empty": N_("ok, nothing new"), "healthy": N_("ok"), "blocked": N_("blocked"),
+                "failed": N_("failing"), "paused": N_("paused"), "not_configured": N_("not configured")}
+
+
+def kind_name(lang: str, kind: str) -> str:
+    return i18n.t(lang, KIND_NAMES[kind]) if kind in KIND_NAMES else kind
+
+
+def status_name(lang: str, status: str | None) -> str:
+    return i18n.t(lang, STATUS_NAMES[status]) if status in STATUS_NAMES else str(status or "-")
+
+
+def parse_history_arg(args: list[str], lang: str = "en") -> tuple[int | None, str]:
     """(n, note) for /history [n]; n None means the argument was not a number (note says why)."""
     if not args:
         return HISTORY_DEFAULT, ""
     raw = args[0]
     n = parse_int(raw)
     if not n:
-        return None, (f"“{e(clip(raw))}” is not a number of alerts. Use /history or /history N "
-                      f"with N from 1 to {HISTORY_MAX}, e.g. /history 5.")
+        return None, i18n.h(lang, "“{value}” is not a number of alerts. Use /history or /history N with N from 1 "
+                                  "to {most}, e.g. /history 5.", value=clip(raw), most=HISTORY_MAX)
     if n > HISTORY_MAX:
-        return HISTORY_MAX, f"(showing the last {HISTORY_MAX}, the most /history shows)"
+        return HISTORY_MAX, i18n.h(lang, "(showing the last {most}, the most /history shows)", most=HISTORY_MAX)
     return n, ""
 
 
-def history_text(db: Database, n: int) -> str:
+def _alert_line(lang: str, r: dict) -> str:
+    from sentibot.alerts.texts import (  # alerts.texts reads this module's limits
+        moment,
+        previous_level,
+    )
+
+    when = moment(lang, r["ts"]) if len(r["ts"] or "") >= 16 else r["ts"]
+    score = "" if r["score"] is None else f" {r['score']:.0f}"
+    title = r["title"]
+    if r["kind"] in ("frenzy", "cooling") and lang != i18n.SOURCE_LANGUAGE:  # the stored title is English
+        from sentibot.alerts.texts import (
+            previous_level,  # alerts.texts reads this module's limits
+        )
+
+        before = previous_level(Alert(kind=AlertKind(r["kind"]), ts=r["ts"], title=title))
+        title = " → ".join(i18n.level_name(lang, lv) for lv in (before, r["level"]) if lv)
+    return i18n.h(lang, "• {when} <b>{kind}</b> {level}{score}: {title}", when=when,
+                  kind=kind_name(lang, r["kind"]), level=i18n.level_name(lang, r["level"] or ""), score=score,
+                  title=title)
+
+
+def history_text(db: Database, n: int, lang: str = "en") -> str:
     """The last n alerts sent to subscribers, newest first."""
     rows = list(db.query("select ts, kind, level, score, title from alerts where audience = 'subscribers'"
                          " order by ts desc, id desc limit ?", [n]))
     if not rows:
-        return "No alerts yet."
-    lines = [f"<b>Last {len(rows)} alert{'s' if len(rows) > 1 else ''}</b>"]
-    for r in rows:
-        level = f" {e(r['level'])}" if r["level"] else ""
-        score = f" {r['score']:.0f}" if r["score"] is not None else ""
-        lines.append(f"• {e(r['ts'][:16])} <b>{e(r['kind'])}</b>{level}{score}: {e(r['title'])}")
-    return "\n".join(lines)
+        return i18n.h(lang, "No alerts yet.")
+    lines = [i18n.hn(lang, "<b>Last alert</b>", "<b>Last {n} alerts</b>", len(rows))]
+    return "\n".join(lines + [_alert_line(lang, r) for r in rows])
 
 
 def _link(url: str | None, title: str) -> str:
@@ -63,54 +98,75 @@ def _link(url: str | None, title: str) -> str:
     return e(title)
 
 
-def warnings_text(db: Database, n: int = WARNINGS_SHOWN) -> str:
+def warnings_text(db: Database, n: int = WARNINGS_SHOWN, lang: str = "en") -> str:
     """Recent regulator warnings with links."""
     rows = list(db.query("select published_at, source, title, url from notices where notice_class ="
                          " 'regulator_warning' order by published_at desc limit ?", [n]))
     if not rows:
-        return "No regulator warnings stored yet."
-    lines = ["<b>Recent regulator warnings</b>"]
-    lines += [f"• {e(r['published_at'][:10])} {_link(r['url'], r['title'])} ({e(r['source'])})" for r in rows]
+        return i18n.h(lang, "No regulator warnings stored yet.")
+    lines = [i18n.h(lang, "<b>Recent regulator warnings</b>")]
+    lines += [i18n.h(lang, "• {day} {notice} ({source})", day=_day(lang, r["published_at"]),
+                     notice=Safe(_link(r["url"], r["title"])), source=r["source"]) for r in rows]
     return "\n".join(lines)
+
+
+def _day(lang: str, stamp: str) -> str:
+    from sentibot.alerts.texts import day
+
+    return day(lang, stamp)
 
 
 def _health_rows(db: Database) -> list[dict]:
     return list(db.query("select * from source_health order by source")) if db["source_health"].exists() else []
 
 
-def status_text(db: Database) -> str:
+def _moment(lang: str, stamp: str | None) -> str:
+    from sentibot.alerts.texts import moment
+
+    return moment(lang, stamp) if stamp and len(stamp) >= 16 else (stamp or "")
+
+
+def status_text(db: Database, lang: str = "en") -> str:
     """Source health and the last successful collection of each source."""
     rows = _health_rows(db)
     if not rows:
-        return "No collection has run yet."
-    lines = ["<b>Sources</b>"]
+        return i18n.h(lang, "No collection has run yet.")
+    lines = [i18n.h(lang, "<b>Sources</b>")]
     for r in rows:
         ok = r["status"] in ("ok", "empty", "healthy")
         mark = "✅" if ok else ("⏸" if r["status"] in ("paused", "not_configured") else "⚠️")
-        last = e(r["last_success_at"][:16]) if r["last_success_at"] else "never"
-        detail = "" if ok or not r["detail"] else f" ({e(clip(r['detail'], 120))})"
-        lines.append(f"{mark} <b>{e(r['source'])}</b>: {e(r['status'])}, last success {last}{detail}")
+        values = {"mark": mark, "source": r["source"], "status": status_name(lang, r["status"])}
+        if r["last_success_at"]:
+            line = i18n.h(lang, "{mark} <b>{source}</b>: {status}, last success {last}",
+                          last=_moment(lang, r["last_success_at"]), **values)
+        else:
+            line = i18n.h(lang, "{mark} <b>{source}</b>: {status}, never succeeded yet", **values)
+        detail = "" if ok or not r["detail"] else f" ({e(clip(r['detail'], 120))})"  # the source's own words
+        lines.append(line + detail)
     return "\n".join(lines)
 
 
-def sources_text(db: Database) -> str:
+def sources_text(db: Database, lang: str = "en") -> str:
     """The admin view: per-source counters, the outbox and broadcast recipients by status."""
-    lines = ["<b>Sources (admin)</b>"]
+    lines = [i18n.h(lang, "<b>Sources (admin)</b>")]
     for r in _health_rows(db):
-        lines.append(
-            f"• <b>{e(r['source'])}</b> {e(r['status'])}; attempt {e(r['last_attempt_at'] or '-')}; success "
-            f"{e(r['last_success_at'] or 'never')}; failures {r['consecutive_failures'] or 0}, blocks "
-            f"{r['consecutive_blocks'] or 0}; paused until {e(r['paused_until'] or '-')}; "
-            f"detail {e(clip(r['detail'] or '-', 200))}")
+        lines.append(i18n.h(
+            lang, "• <b>{source}</b> {status}; attempt {attempt}; success {success}; failures {failures}, blocks "
+                  "{blocks}; paused until {paused}; detail {detail}", source=r["source"], status=r["status"],
+            attempt=r["last_attempt_at"] or "-", success=r["last_success_at"] or i18n.t(lang, "never"),
+            failures=r["consecutive_failures"] or 0, blocks=r["consecutive_blocks"] or 0,
+            paused=r["paused_until"] or "-", detail=clip(r["detail"] or "-", 200)))
     if len(lines) == 1:
-        lines.append("no collection has run yet")
+        lines.append(i18n.h(lang, "no collection has run yet"))
     outbox = {r["status"]: r["n"] for r in db.query("select status, count(*) as n from deliveries group by status")}
     subs = {r["active"]: r["n"] for r in db.query("select active, count(*) as n from subscribers group by active")}
-    lines.append(f"<b>Outbox</b>: {e(json.dumps(outbox, sort_keys=True))}")
+    lines.append(i18n.h(lang, "<b>Outbox</b>: {counts}", counts=json.dumps(outbox, sort_keys=True)))
     sent = {r["status"]: r["n"] for r in db.query("select status, count(*) as n from broadcast_deliveries"
                                                   " group by status")}
     if sent:
         unfinished = next(db.query("select count(*) as n from broadcasts where finished_at is null"))["n"]
-        lines.append(f"<b>Broadcasts</b>: {e(json.dumps(sent, sort_keys=True))}; {unfinished} unfinished")
-    lines.append(f"<b>Subscribers</b>: {subs.get(1, 0)} active, {subs.get(0, 0)} inactive")
+        lines.append(i18n.h(lang, "<b>Broadcasts</b>: {counts}; {unfinished} unfinished",
+                            counts=json.dumps(sent, sort_keys=True), unfinished=unfinished))
+    lines.append(i18n.h(lang, "<b>Subscribers</b>: {active} active, {inactive} inactive", active=subs.get(1, 0),
+                        inactive=subs.get(0, 0)))
     return "\n".join(lines)

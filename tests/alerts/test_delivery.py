@@ -260,3 +260,41 @@ def test_a_group_that_became_a_supergroup_moves_its_subscription_and_gets_the_ne
     assert rows[(2, supergroup)]["status"] == "sent" and (2, group) not in rows
     assert sorted(s.chat_id for s in fake.sent) == sorted([10_000, 10_000, supergroup])
     assert db["subscribers"].get(supergroup)["active"] == 1 and db["subscribers"].count_where("chat_id = ?", [group]) == 0
+
+
+def test_each_recipient_gets_its_language_and_each_language_is_rendered_once(tmp_path, monkeypatch):
+    """1,000 recipients: odd chats chose Chinese (/lang), even ones subscribed from an English Telegram; the last
+    one is unknown to chat_prefs and gets SENTIBOT_LANGUAGE (the sender's default, zh here)."""
+    from sentibot.alerts import outbox
+    from sentibot.store import chats
+
+    db = make_db(tmp_path / "o.db", private=1000)
+    for i in range(999):
+        if i % 2:
+            chats.set_language(db, 10_000 + i, "zh", NOW)
+        else:
+            chats.remember_telegram_language(db, 10_000 + i, "en-GB", NOW)
+    add_alert(db, alert(), NOW)
+    rendered = Counter()
+    real = outbox.render
+
+    def counting(row, lang="en", db=None, bot_username=None):  # instrumentation, not a fake: the real render runs
+        rendered[(row["alert_id"], lang)] += 1
+        return real(row, lang, db, bot_username)
+
+    monkeypatch.setattr(outbox, "render", counting)
+
+    async def main():
+        async with FakeTelegram() as fake:
+            async with Bot(TOKEN, base_url=fake.base_url, request=HTTPXRequest(connection_pool_size=8)) as bot:
+                await drain_outbox(bot, db, config=SenderConfig(limits=NO_LIMITS, default_language="zh"))
+            return {s.chat_id: s.text for s in fake.sent if s.method == "sendMessage"}
+
+    texts = asyncio.run(main())
+    assert statuses(db) == Counter(sent=1000)
+    assert rendered == Counter({(1, "zh"): 1, (1, "en"): 1})
+    for i in range(1000):
+        text = texts[10_000 + i]
+        want = "监管警示" if i % 2 or i == 999 else "Regulator warning"
+        assert want in text, (i, text)
+    assert "北交所 &lt;监管&gt; 警示 &amp; 提示" in texts[10_001] and "bse.cn 发布于" in texts[10_001]

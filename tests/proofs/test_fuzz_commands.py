@@ -1,8 +1,8 @@
 """Hostile chat input to every command through the real PTB Application: no crash, no hang, every reply valid.
 
 Each command gets COMMAND_MESSAGES hostile messages (arbitrary Unicode arguments, HTML and entity look-alikes,
-4,000-character arguments, newlines, addressed to this or another bot, from admins and strangers, in private chats,
-groups, supergroups and channels) while the stored history itself holds hostile scraped strings. Every reply must be
+4,000-character arguments, newlines, addressed to this or another bot, from admins and strangers whose Telegram
+language is Chinese, English, absent or garbage, in private chats, groups, supergroups and channels) while the stored history itself holds hostile scraped strings. Every reply must be
 non-empty, under 4,096 characters (also counted in UTF-16 units after entity parsing, as Telegram counts) and valid
 Telegram HTML (validate_telegram_html below); no handler may raise; each message is answered within 2 s.
 
@@ -24,17 +24,18 @@ import time
 from html.parser import HTMLParser
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from telegram import Update
 from telegram.request import BaseRequest
 
-from tests.support.fake_telegram import BOT_USERNAME, TOKEN, FakeTelegram
+from sentibot.alerts.outbox import NO_LIMITS
 from sentibot.bot.application import COMMANDS, build_application
 from sentibot.config import load_settings
-from sentibot.alerts.outbox import NO_LIMITS
-from sentibot.models import BSE50_CODE, Bar, Notice
-from sentibot.telegram_html import units
+from sentibot.models import BSE50_CODE, AlertKind, Bar, Notice
+from sentibot.telegram_html import text_limit, units
 from sentibot.store.db import open_store, save_scores, upsert_bars, upsert_notice
+from tests.support.fake_telegram import BOT_USERNAME, TOKEN, FakeTelegram
 
 
 def scaled(full: int, ci: int) -> int:
@@ -201,15 +202,17 @@ DIGITS = st.one_of(st.text(DIGIT, min_size=1, max_size=6), st.sampled_from(["①
                    .map("-".join))
 ARGS = st.one_of(SHORT, SPECIAL, DIGITS,
                  st.tuples(SHORT | SPECIAL, st.integers(50, 400)).map(lambda t: (t[0] * t[1])[:4000]))
+LANGUAGE_CODES = ["zh-hans", "zh", "en", None, "de", "zh-TW", "<b>&"]  # Telegram's IETF tags, absent, garbage
 MESSAGE = st.tuples(
     st.sampled_from(["", "@" + BOT_USERNAME, "@" + BOT_USERNAME.upper(), "@other_bot"]),  # addressed to
     st.sampled_from([" ", "\n", "  ", "\t"]), ARGS,
     st.sampled_from([ADMIN, 1001, 1087968824]),  # admin, stranger, GroupAnonymousBot
-    st.sampled_from(["private", "group", "supergroup", "channel"]))
+    st.sampled_from(["private", "group", "supergroup", "channel"]),
+    st.sampled_from(LANGUAGE_CODES))  # every reply in both languages: Chinese counts differently in UTF-16
 
 
 def update_dict(update_id: int, command: str, message: tuple) -> dict:
-    suffix, sep, args, user_id, chat_type = message
+    suffix, sep, args, user_id, chat_type, language_code = message
     head = f"/{command}{suffix}"
     text = f"{head}{sep}{args}" if args else head
     chat_id = user_id if chat_type == "private" else -1001234567890
@@ -221,6 +224,8 @@ def update_dict(update_id: int, command: str, message: tuple) -> dict:
         body["sender_chat"] = chat
         return {"update_id": update_id, "channel_post": body}
     body["from"] = {"id": user_id, "is_bot": user_id == 1087968824, "first_name": "<i>x", "username": "a&b"}
+    if language_code is not None:
+        body["from"]["language_code"] = language_code
     return {"update_id": update_id, "message": body}
 
 
@@ -265,7 +270,7 @@ def test_hostile_messages_to_every_command(tmp_path, command):
 
     # One plain command first, outside the 2 s bound: a first call pays one-off costs (the chart imports matplotlib
     # and renders cold, which took over 2 s once on a busy machine). The bound is for hangs on hostile input.
-    warm_up = Update.de_json(update_dict(next(ids), command, ("", "", "", ADMIN, "private")), app.bot)
+    warm_up = Update.de_json(update_dict(next(ids), command, ("", "", "", ADMIN, "private", "zh")), app.bot)
     loop.run_until_complete(asyncio.wait_for(app.process_update(warm_up), timeout=60.0))
     try:
         run()
@@ -290,3 +295,38 @@ def test_chart_with_scores_but_no_index_bars_still_answers(tmp_path):
                 "2023-11-27T20:00:00+08:00")
     out = render_chart(db, tmp_path / "chart.png")  # KeyError('date') in chart._frames: bars frame has no columns
     assert out.stat().st_size > 0
+
+
+# --- alerts in both languages: hostile stored strings, Chinese and astral lengths --------------------------------
+
+PIECES = list("北交所监管警示凯华材料<>&\"'") + ["𐀀", "🔥", "\u202e", "&amp;", "<b>", "</a>"]  # astral: 2 units each
+WIDE = st.lists(st.sampled_from(PIECES), max_size=3000).map("".join)
+
+
+@settings(max_examples=scaled(2_000, 200), deadline=None, database=None, derandomize=True,
+          suppress_health_check=list(HealthCheck))
+@given(kind=st.sampled_from(list(AlertKind)), title=WIDE, reason=WIDE, text=WIDE, name=WIDE,
+       stocks=st.integers(0, 400), level=st.sampled_from(["", "hot", "frenzy", "calm", "<i>"]),
+       score=st.none() | st.floats(-1e9, 1e9), lang=st.sampled_from(["zh", "en"]))
+def test_every_alert_in_both_languages_is_valid_telegram_html_under_the_limit(kind, title, reason, text, name, stocks,
+                                                                             level, score, lang):
+    from sentibot.alerts.texts import Facts, format_alert
+    from sentibot.models import Alert
+
+    alert = Alert(kind=kind, ts="2023-11-27T19:00:00+08:00", title=title, level=level, score=score,
+                  reasons=(reason, f"measure: {reason}", "source: " + reason) * 5,
+                  dedupe_key="regulator_warning:https://www.bse.cn/x?a=<1>&b=\"2\"")
+    facts = Facts(attention=((name, 6.9), ("b", 2.0)), turnover_ratio=2.6, strongest_since="2023-11-06",
+                  notice_url="https://www.bse.cn/x?a=<1>&b=\"2\"", notice_source=name, notice_text=text,
+                  stocks=tuple((f"920{i:03d}", name) for i in range(stocks)), bot_username="bot_<x>")
+    out = format_alert(alert, lang, facts)
+    assert units(out) <= text_limit() and not (problems := validate_telegram_html(out)), (out[:300], problems)
+
+
+def test_chinese_and_astral_replies_split_in_utf16_units():
+    from sentibot.telegram_html import split_message
+
+    for text in ("北交所" * 5000, "监管" * 1000 + "\n" + "𐀀" * 3000, "\n".join(["• 北交所&amp;监管 🔥"] * 900)):
+        chunks = split_message(text)
+        assert len(chunks) > 1 and all(units(c) <= text_limit() for c in chunks)
+        assert "".join(chunks).replace("\n", "") == text.replace("\n", "")

@@ -58,7 +58,7 @@ def test_run_end_to_end(tmp_path):
             world.serve_market(today, close=CALM_CLOSE * 1.08, amount=CALM_AMOUNT * 3, clist_scale=3.0)
             # a one-day surge reads hot or frenzy: the bounded score keeps frenzy for a rally that the RSI, the
             # return from the low or the limit board confirm too (docs/scoring.md)
-            frenzy = fake.wait_text(USER, "BSE heat calm →", timeout=20).text
+            frenzy = fake.wait_text(USER, "calm →", timeout=20).text
             assert "→ hot" in frenzy or "→ frenzy" in frenzy
             heat = subprocess.run([sys.executable, "-m", "sentibot", "heat", "--db", str(db)], env=env,
                                   capture_output=True, text=True, timeout=60)

@@ -36,9 +36,13 @@ def test_company_notice_is_not_a_regulator_warning():
 
 def test_every_kind_has_a_formatter_that_escapes():
     nasty = '<script>alert("x")</script> & co'
-    for kind in AlertKind:
-        text = alerts.format_alert(Alert(kind=kind, ts=NOW, title=nasty, level="hot", score=77.4, reasons=(nasty,)))
-        assert "<script>" not in text and "&lt;script&gt;" in text and "&amp; co" in text
+    for lang in ("en", "zh"):
+        for kind in AlertKind:
+            alert = Alert(kind=kind, ts=NOW, title=nasty, level="hot", score=77.4, reasons=(nasty, nasty))
+            text = alerts.format_alert(alert, lang)
+            assert "<script>" not in text, (lang, kind)
+            if kind in (AlertKind.REGULATOR_WARNING, AlertKind.SOURCE_DOWN) or lang == "en":
+                assert "&lt;script&gt;" in text and "&amp; co" in text, (lang, kind)  # stored text shown, escaped
 
 
 def test_format_alert_stays_under_the_telegram_limit():
@@ -95,3 +99,23 @@ def test_exchange_turnover_observations_are_not_attention():
     assert not is_market_series("market", "北交所", "amount")
     assert is_market_series("wechat_index", "北交所", "index")
     assert is_market_series("guba", "北交所", "posts")
+
+
+def test_the_cli_follows_sentibot_language_or_the_locale_and_json_stays_english(tmp_path):
+    db = open_store(tmp_path / "h.db")
+    save_scores(db, [{"date": "2023-11-27", "score": 97.5, "level": "frenzy",
+                      "components": {"close": 1101.5, "amount": 2.6e10, "turnover_ratio": 3.1, "limit_up": 12,
+                                     "attention": {"WeChat index 北交所": {"ratio": 38.0, "z": 9.1}}}}], NOW)
+    args = ["heat", "--db", str(tmp_path / "h.db")]
+    zh = CliRunner().invoke(cli, args, env={"SENTIBOT_LANGUAGE": "zh"})
+    assert zh.exit_code == 0 and "北交所热度 2023年11月27日（周一）：狂热 · 热度分 98/100" in zh.output
+    assert "• 微信指数 北交所：中位数的 38.0 倍" in zh.output and "12 只股票收于 +30% 涨停" in zh.output
+    assert "成交额 260.00亿元，为 20 日均值的 3.1 倍" in zh.output  # 亿 for turnover
+    by_locale = CliRunner().invoke(cli, args, env={"SENTIBOT_LANGUAGE": "", "LANGUAGE": "", "LC_ALL": "zh_CN.UTF-8"})
+    assert "北交所热度" in by_locale.output
+    english = CliRunner().invoke(cli, args, env={"SENTIBOT_LANGUAGE": "en", "LC_ALL": "zh_CN.UTF-8"})
+    assert "BSE heat Mon 27 Nov 2023: FRENZY · score 98/100" in english.output  # the setting beats the locale
+    as_json = CliRunner().invoke(cli, [*args, "--json"], env={"SENTIBOT_LANGUAGE": "zh"})
+    assert json.loads(as_json.output)["level"] == "frenzy"  # DESIGN.md's JSON is never translated
+    empty = CliRunner().invoke(cli, ["heat", "--db", str(tmp_path / "e.db"), "--json"], env={"SENTIBOT_LANGUAGE": "zh"})
+    assert json.loads(empty.output)["message"].startswith("no scores yet")

@@ -127,7 +127,7 @@ def test_chart_renders_and_falls_back_without_a_cjk_font(tmp_path, monkeypatch):
         chart.render_chart(db, tmp_path / "c.png")
     seed(db)
     pipeline.rescore(db, at(DAYS[-1]), since=DAYS[0].date())
-    path = chart.render_chart(db, tmp_path / "zh.png", days=60)
+    path = chart.render_chart(db, tmp_path / "zh.png", days=60, lang="zh")
     assert path.read_bytes()[:4] == b"\x89PNG"
     monkeypatch.setattr(chart, "cjk_font", lambda: None)  # fault injection: a machine without CJK fonts
     path = chart.render_chart(db, tmp_path / "en.png", days=60)
