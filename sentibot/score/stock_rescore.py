@@ -1,0 +1,170 @@
+"""Stock heat from the store: load every stock's bars and attention, score (score/stocks.py), save, add alerts."""
+
+from __future__ import annotations
+
+import math
+from datetime import date, datetime, timedelta
+
+import pandas as pd
+from sqlite_utils import Database
+
+from sentibot import codes
+from sentibot.models import BSE50_CODE, Alert, AlertKind
+from sentibot.score import stocks as core
+from sentibot.score.rescore import ALERT_LOOKBACK_DAYS, _local
+from sentibot.store.db import add_alert
+from sentibot.store.stock_names import names as stock_names
+from sentibot.timeutil import SHANGHAI
+
+CLOSE_TIME = "T15:00:00+08:00"  # stock heat, like the market's, is scored on the daily close
+ALERT_LEVELS = ("hot", "frenzy")  # entering one of these raises a stock alert
+RESAVE_DAYS = 10  # a live rescore rewrites only the last days' rows (older ones cannot change)
+STOCK_SUBJECT = "[0-9][0-9][0-9][0-9][0-9][0-9]"
+OBSERVATIONS_SQL = (
+    "select source, subject, metric, ts as date, value from observations where length(ts) = 10 and ts <= ? "
+    f"and subject glob '{STOCK_SUBJECT}' and ((source = 'guba' and metric in ('posts', 'reads', 'comments')) "
+    "or (source = 'em_rank' and metric = 'rank'))")
+SAVE_SQL = (
+    "INSERT INTO stock_scores (code, date, score, level, attention_ratio, forum_ratio, popularity_ratio, "
+    "turnover_ratio, turnover_rate, limit_streak, coupling, close, computed_at) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(code, date) DO UPDATE SET score = excluded.score, "
+    "level = excluded.level, attention_ratio = excluded.attention_ratio, forum_ratio = excluded.forum_ratio, "
+    "popularity_ratio = excluded.popularity_ratio, turnover_ratio = excluded.turnover_ratio, "
+    "turnover_rate = excluded.turnover_rate, limit_streak = excluded.limit_streak, coupling = excluded.coupling, "
+    "close = excluded.close, computed_at = excluded.computed_at")
+
+
+def _canonical(frame: pd.DataFrame, column: str = "code") -> pd.DataFrame:
+    """Codes as stored under their 920xxx code; only BSE stock codes (not the index, not other exchanges)."""
+    frame = frame[[codes.is_bse_code(str(c)) for c in frame[column]]].copy()
+    frame[column] = [codes.canonical(str(c)) for c in frame[column]]
+    return frame
+
+
+def load_inputs(db: Database, until: date) -> core.StockInputs | None:
+    """Every BSE stock's daily bars and attention up to `until`, as wide frames on the stocks' trading days."""
+    day = until.isoformat()
+    bars = pd.DataFrame(db.query("select code, date, close, amount, turnover_rate from bars where code != ? "
+                                 "and date <= ?", [BSE50_CODE, day]))
+    if bars.empty:
+        return None
+    bars = _canonical(bars)
+    if bars.empty:
+        return None
+    # the same stock under its old and its new code on one day (before and after the switch): the last row wins
+    wide = {c: bars.pivot_table(index="date", columns="code", values=c, aggfunc="last") for c in
+            ("close", "amount", "turnover_rate")}
+    index = pd.to_datetime(wide["close"].index)
+    for frame in wide.values():
+        frame.index = pd.to_datetime(frame.index)
+    attention: dict[str, pd.DataFrame] = {}
+    obs = pd.DataFrame(db.query(OBSERVATIONS_SQL, [day]))
+    if not obs.empty:
+        obs = _canonical(obs, "subject")
+        obs.loc[obs["source"] == "em_rank", "value"] = 1000.0 / obs["value"].where(obs["value"] > 0)
+        obs.loc[obs["source"] == "em_rank", "metric"] = core.POPULARITY
+        for metric, part in obs.groupby("metric"):
+            frame = part.pivot_table(index="date", columns="subject", values="value", aggfunc="last")
+            frame.index = pd.to_datetime(frame.index)
+            attention[str(metric)] = frame.reindex(index)
+    close = wide["close"].reindex(index)
+    return core.build_inputs(close, wide["amount"], wide["turnover_rate"], attention)
+
+
+def _num(value) -> float | None:
+    return None if value is None or (isinstance(value, float) and (math.isnan(value) or math.isinf(value))) \
+        else round(float(value), 4)
+
+
+def save(db: Database, heat: core.StockHeat, stamp: str, since: str | None = None) -> int:
+    """Store each stock's scored days (from `since` on, or all) in one transaction."""
+    frames = heat.frames
+    keep = frames["score"].index >= pd.Timestamp(since) if since else slice(None)
+    part = {k: frames[k].loc[keep] for k in ("score", "level", "attention_all", "attention", "popularity",
+                                             "turnover_ratio", "turnover_rate", "limit_streak", "coupling", "close")}
+    long = pd.DataFrame({k: v.stack() for k, v in part.items()})
+    long = long[long["score"].notna() | long["attention_all"].notna() | long["turnover_ratio"].notna()]
+    if long.empty:
+        return 0
+    exp = lambda s: s.map(lambda x: None if pd.isna(x) else math.exp(x))  # noqa: E731  log-ratios -> ratios
+    rows = list(zip(
+        long.index.get_level_values(1), [d.date().isoformat() for d in long.index.get_level_values(0)],
+        map(_num, long["score"]), [core.level_name(v) for v in long["level"]],
+        map(_num, exp(long["attention_all"])), map(_num, exp(long["attention"])), map(_num, exp(long["popularity"])),
+        map(_num, long["turnover_ratio"]), map(_num, long["turnover_rate"]),
+        [int(v) if v == v else 0 for v in long["limit_streak"]], map(_num, long["coupling"]),
+        map(_num, long["close"]), [stamp] * len(long)))
+    with db.atomic():
+        db.conn.executemany(SAVE_SQL, rows)
+    return len(rows)
+
+
+def reasons_for(frames: dict[str, pd.DataFrame], day: pd.Timestamp, code: str) -> tuple[str, ...]:
+    """Short reasons for one stock on one day, like the market's."""
+    v = {k: frames[k].at[day, code] for k in ("ratio_posts", "ratio_reads", "ratio_comments", "ratio_popularity",
+                                              "turnover_ratio", "turnover_rate", "limit_streak", "coupling")}
+    out = [f"forum {m} {v[f'ratio_{m}']:.1f}x its {core.WINDOW}-day median" for m in core.FORUM_METRICS
+           if v[f"ratio_{m}"] == v[f"ratio_{m}"] and v[f"ratio_{m}"] >= 1.5]
+    if v["ratio_popularity"] == v["ratio_popularity"] and v["ratio_popularity"] >= 1.5:
+        out.append(f"popularity rank {v['ratio_popularity']:.1f}x better than its {core.WINDOW}-day median")
+    if v["turnover_ratio"] == v["turnover_ratio"] and v["turnover_ratio"] >= 1.2:
+        out.append(f"turnover {v['turnover_ratio']:.1f}x its {core.WINDOW}-day mean")
+    if v["turnover_rate"] == v["turnover_rate"] and v["turnover_rate"] >= 5:
+        out.append(f"turnover rate {v['turnover_rate']:.1f}%")
+    if v["limit_streak"] >= 1:
+        n = int(v["limit_streak"])
+        out.append(f"{n} limit-up close{'s' if n > 1 else ''} in a row")
+    if v["coupling"] == v["coupling"] and v["coupling"] >= 0.5:
+        out.append(f"attention and turnover rise together (rank correlation {v['coupling']:.2f})")
+    return tuple(out)
+
+
+def stock_alert(code: str, name: str, iso: str, level: str, previous: str, score: float | None,
+                reasons: tuple[str, ...]) -> Alert:
+    """A stock entering hot or frenzy: kind frenzy, `stocks: [code]`, deduped per stock, day and level."""
+    return Alert(kind=AlertKind.FRENZY, ts=iso + CLOSE_TIME, title=f"{name} ({code}) heat {previous} → {level}",
+                 level=level, score=score, reasons=reasons, dedupe_key=f"stock:{code}:{iso}:{level}", stocks=(code,))
+
+
+def alerts_from(db: Database, heat: core.StockHeat, since: date) -> list[Alert]:
+    """An alert for every stock entering hot or frenzy on a day >= since."""
+    frames = heat.frames
+    event, level = frames["event"], frames["level"]
+    recent = event.loc[event.index >= pd.Timestamp(since)]
+    hits = recent.stack()
+    hits = hits[hits == 1]
+    labels = stock_names(db)
+    out = []
+    for day, code in hits.index:
+        new = core.level_name(level.at[day, code])
+        if new not in ALERT_LEVELS:
+            continue
+        score = frames["score"].at[day, code]
+        out.append(stock_alert(code, labels.get(code, code), day.date().isoformat(), new,
+                               core.level_name(frames["previous"].at[day, code]),
+                               None if score != score else round(float(score), 1), reasons_for(frames, day, code)))
+    return sorted(out, key=lambda a: (a.ts, a.stocks))
+
+
+def evaluate(db: Database, now: datetime, since: date | None = None, save_all: bool = False) -> list[Alert]:
+    """Score every stock up to `now`, save the recent scores (all with save_all or on a first run), return alerts."""
+    now = _local(now)
+    since = since or (now.date() - timedelta(days=ALERT_LOOKBACK_DAYS))
+    inputs = load_inputs(db, now.date())
+    if inputs is None:
+        return []
+    heat = core.score_stocks(inputs)
+    stamp = now.isoformat(timespec="seconds")
+    newest = next(db.query("select max(date) as d from stock_scores"))["d"]
+    first = None if save_all or newest is None else \
+        (date.fromisoformat(newest) - timedelta(days=RESAVE_DAYS)).isoformat()
+    save(db, heat, stamp, first if first is None else min(first, since.isoformat()))
+    return alerts_from(db, heat, since)
+
+
+def rescore(db: Database, now: datetime, admin_ids=(), since: date | None = None,
+            cooldown_s: float = 0.0) -> list[Alert]:
+    """evaluate + store the new alerts with their deliveries (watchers, opt-ins); cooldown per stock and level."""
+    stamp = _local(now).astimezone(SHANGHAI).isoformat(timespec="seconds")
+    return [a for a in evaluate(db, now, since)
+            if add_alert(db, a, stamp, admin_ids, cooldown_s=cooldown_s) is not None]
