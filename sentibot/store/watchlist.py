@@ -13,7 +13,7 @@ OPTIN_DEFAULT = "frenzy"
 
 def watchlist(db: Database, chat_id: int) -> list[str]:
     """The codes a chat watches, in the order it added them."""
-    return [r["code"] for r in db.query("select code from watches where chat_id = ? order by added_at, code",
+    return [r["code"] for r in db.query("select code from watches where chat_id = ? order by rowid",
                                         [chat_id])]
 
 

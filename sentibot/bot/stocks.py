@@ -1,0 +1,262 @@
+"""The bot's stock commands: /top, /stock (with a chart button), /watch, /unwatch, /watchlist, and the every-stock
+opt-in of /subscribe stocks. Thin shells: parse, call one core function (views/, store/), format, reply."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import sqlite3
+from pathlib import Path
+
+from sqlite_utils import Database
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, Update
+from telegram.constants import ChatAction, ParseMode
+
+from sentibot import timeutil
+from sentibot.errors import InputError, SentibotError
+from sentibot.store import watchlist as watches
+from sentibot.store.stock_names import Stock, resolve
+from sentibot.views import replies, stocks as views
+from sentibot.views.replies import e
+
+log = logging.getLogger(__name__)
+CHART_PREFIX = "stockchart:"  # callback data of the /stock chart button: stockchart:<920xxx>
+CHART_DATA = re.compile(r"^stockchart:(\d{6})$")
+ARGS_MAX = 10  # stocks one /watch or /unwatch message may name
+ARG_CHARS = 300  # longer arguments are refused before any lookup
+STOCK_WORDS = ("stocks", "stock", "个股", "股票")  # `/subscribe stocks [hot|frenzy]`
+
+
+async def _reply(update: Update, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
+    chunks = replies.split_message(text)
+    for i, chunk in enumerate(chunks):
+        await update.effective_message.reply_text(
+            chunk, parse_mode=ParseMode.HTML, do_quote=False, link_preview_options=LinkPreviewOptions(is_disabled=True),
+            reply_markup=markup if i == len(chunks) - 1 else None)
+
+
+def _db(context) -> Database:
+    return context.bot_data["db"]
+
+
+def _arg_text(update: Update) -> str:
+    parts = (update.effective_message.text or "").split(None, 1)
+    return parts[1].strip() if len(parts) > 1 else ""
+
+
+class TopCache:
+    """/top texts by n, recomputed only when the database changed (like /heat's cache)."""
+
+    def __init__(self) -> None:
+        self._key: tuple | None = None
+        self._texts: dict[int, str] = {}
+
+    def text(self, db: Database, n: int) -> str:
+        key = (db.execute("PRAGMA data_version").fetchone()[0], db.conn.total_changes)
+        if key != self._key:
+            self._key, self._texts = key, {}
+        if n not in self._texts:
+            self._texts[n] = views.format_top(views.top(db, n), html=True, day=views.latest_dates(db)[0])
+        return self._texts[n]
+
+
+def parse_top_arg(args: list[str]) -> tuple[int | None, str]:
+    """(n, note) for /top [n]; n None means the argument was not a number (note says why)."""
+    if not args:
+        return views.TOP_DEFAULT, ""
+    raw = args[0]
+    if not raw.isdecimal() or not raw.isascii() or int(raw) == 0:
+        return None, (f"“{e(replies.clip(raw))}” is not a number of stocks. Use /top or /top N with N from 1 to "
+                      f"{views.TOP_MAX}, e.g. /top 5.")
+    if int(raw) > views.TOP_MAX:
+        return views.TOP_MAX, f"(showing the top {views.TOP_MAX}, the most /top shows)"
+    return int(raw), ""
+
+
+async def cmd_top(update: Update, context) -> None:
+    n, note = parse_top_arg(context.args or [])
+    if n is None:
+        await _reply(update, note)
+        return
+    cache = context.bot_data.setdefault("top_cache", TopCache())
+    text = cache.text(_db(context), n)
+    await _reply(update, f"{text}\n{note}" if note else text)
+
+
+def _resolve(db: Database, raw: str) -> tuple[Stock | None, str]:
+    try:
+        return resolve(db, raw), ""
+    except InputError as exc:
+        return None, e(str(exc))
+
+
+async def cmd_stock(update: Update, context) -> None:
+    raw = _arg_text(update)
+    if not raw:
+        await _reply(update, "Usage: /stock &lt;code|name&gt;, e.g. /stock 920526 or /stock 凯华材料")
+        return
+    if len(raw) > ARG_CHARS:
+        await _reply(update, f"That is {len(raw):,} characters; a stock code or name is at most a few. "
+                             "Use /stock 920526 or /stock 凯华材料.")
+        return
+    stock, problem = _resolve(_db(context), raw)
+    if stock is None:
+        await _reply(update, problem)
+        return
+    snap = views.stock_snapshot(_db(context), stock)
+    button = InlineKeyboardMarkup([[InlineKeyboardButton("📈 chart", callback_data=CHART_PREFIX + stock.code)]]) \
+        if snap.row else None
+    watched = stock.code in watches.watchlist(_db(context), update.effective_chat.id)
+    hint = f"/unwatch {stock.code} stops its alerts here" if watched else \
+        f"/watch {stock.code} sends its alerts to this chat"
+    await _reply(update, views.format_stock(snap, html=True) + "\n" + hint, button)
+
+
+def _stock_args(update: Update) -> tuple[list[str], str]:
+    """The stocks a /watch or /unwatch message names (spaces, commas or 、 between them) and a note, if any."""
+    raw = _arg_text(update)
+    if len(raw) > ARG_CHARS:
+        return [], (f"That is {len(raw):,} characters; name at most {ARGS_MAX} stocks by code or name, "
+                    "e.g. /watch 920526 志晟信息.")
+    items = [p for p in re.split(r"[\s,，、;；]+", raw) if p]
+    note = f"(only the first {ARGS_MAX} were read)" if len(items) > ARGS_MAX else ""
+    return items[:ARGS_MAX], note
+
+
+async def cmd_watch(update: Update, context) -> None:
+    items, note = _stock_args(update)
+    if not items:
+        await _reply(update, note or f"Usage: /watch &lt;code|name&gt; ... — up to {watches.WATCH_MAX} stocks per "
+                                     "chat; their alerts and the regulator notices naming them come here.")
+        return
+    db, chat = _db(context), update.effective_chat.id
+    lines = []
+    for raw in items:
+        stock, problem = _resolve(db, raw)
+        if stock is None:
+            lines.append(f"✗ {problem}")
+            continue
+        outcome = watches.watch(db, chat, stock.code, timeutil.now_iso())
+        lines.append({"added": f"✓ watching {e(stock.label)}",
+                      "already": f"· already watching {e(stock.label)}",
+                      "full": f"✗ {e(stock.label)} not added: this chat watches {watches.WATCH_MAX} stocks, the "
+                              "most it can; /unwatch one first"}[outcome])
+    lines += [note] if note else []
+    await _reply(update, "\n".join(lines) + "\n/watchlist shows them all.")
+
+
+async def cmd_unwatch(update: Update, context) -> None:
+    items, note = _stock_args(update)
+    if not items:
+        await _reply(update, note or "Usage: /unwatch &lt;code|name&gt; ... — /watchlist shows what this chat watches.")
+        return
+    db, chat = _db(context), update.effective_chat.id
+    lines = []
+    for raw in items:
+        stock, problem = _resolve(db, raw)
+        if stock is None:
+            lines.append(f"✗ {problem}")
+        elif watches.unwatch(db, chat, stock.code, timeutil.now_iso()):
+            lines.append(f"✓ stopped watching {e(stock.label)}")
+        else:
+            lines.append(f"· {e(stock.label)} was not on this chat's watchlist")
+    lines += [note] if note else []
+    await _reply(update, "\n".join(lines))
+
+
+def watchlist_text(db: Database, chat_id: int) -> str:
+    """The chat's watched stocks with their newest level and score, and its every-stock opt-in."""
+    codes = watches.watchlist(db, chat_id)
+    level = watches.optin_level(db, chat_id)
+    optin = f"\nEvery stock's alerts at <b>{e(level)}</b> and above also come here (/unsubscribe stocks stops " \
+            "them)." if level else ""
+    if not codes:
+        return ("This chat watches no stocks yet. /watch &lt;code|name&gt; adds one (up to "
+                f"{watches.WATCH_MAX}).") + optin
+    labels = views.names(db)
+    latest = {}
+    if db["stock_scores"].exists():
+        marks = ",".join("?" * len(codes))
+        latest = {r["code"]: r for r in db.query(
+            f"select code, level, score, max(date) as date from stock_scores where code in ({marks}) group by code",
+            codes)}
+    lines = [f"<b>Watchlist</b> ({len(codes)} of {watches.WATCH_MAX})"]
+    for code in codes:
+        r = latest.get(code)
+        state = f"{views.LEVEL_ICON.get(r['level'] or 'calm', '')} {e(r['level'] or 'calm')} " \
+                f"{'n/a' if r['score'] is None else format(r['score'], '.0f')} ({e(r['date'])})" if r else "no score yet"
+        lines.append(f"• {e(labels.get(code, code))} {e(code)}: {state}")
+    return "\n".join(lines) + optin
+
+
+async def cmd_watchlist(update: Update, context) -> None:
+    await _reply(update, watchlist_text(_db(context), update.effective_chat.id))
+
+
+def is_stock_subscription(args: list[str] | None) -> bool:
+    return bool(args) and args[0].lower() in STOCK_WORDS
+
+
+async def subscribe_stocks(update: Update, context) -> None:
+    """/subscribe stocks [hot|frenzy]: every stock entering that level or above, beyond the watchlist."""
+    args = context.args[1:]
+    level = (args[0] if args else watches.OPTIN_DEFAULT).lower()
+    level = {"过热": "hot", "狂热": "frenzy"}.get(level, level)
+    if level not in watches.OPTIN_LEVELS:
+        await _reply(update, f"“{e(replies.clip(level))}” is not a stock alert level. Use /subscribe stocks frenzy "
+                             "(the default) or /subscribe stocks hot.")
+        return
+    change = watches.optin(_db(context), update.effective_chat.id, level, timeutil.now_iso())
+    what = f"every BSE stock entering <b>{level}</b> or above"
+    text = {"new": f"Subscribed to {what}.", "unchanged": f"Already subscribed to {what}; nothing changed."}.get(
+        change) or f"Changed from {e(change.split(':', 1)[1])}: this chat now gets {what}."
+    await _reply(update, text + "\n/unsubscribe stocks stops them; /watch keeps single stocks.")
+
+
+async def unsubscribe_stocks(update: Update, context) -> None:
+    if watches.optout(_db(context), update.effective_chat.id):
+        await _reply(update, "Stopped every-stock alerts; watched stocks (/watchlist) still alert here.")
+    else:
+        await _reply(update, "This chat had not subscribed to every stock's alerts; nothing changed.")
+
+
+def _render(db_path: str, stock: Stock, out: Path) -> Path:
+    """On a separate read connection: this runs in a worker thread."""
+    from sentibot.views.stock_chart import render_stock_chart
+
+    conn = sqlite3.connect(db_path, timeout=10)
+    try:
+        return render_stock_chart(Database(conn), stock, out)
+    finally:
+        conn.close()
+
+
+async def on_chart_button(update: Update, context) -> None:
+    """The /stock chart button: the stock's chart as a photo in the same chat."""
+    query = update.callback_query
+    match = CHART_DATA.match(query.data or "")
+    await query.answer()
+    if not match or update.effective_chat is None:
+        return
+    db = _db(context)
+    stock, problem = _resolve(db, match.group(1))
+    chat = update.effective_chat
+    if stock is None:
+        await context.bot.send_message(chat.id, problem, parse_mode=ParseMode.HTML)
+        return
+    await chat.send_action(ChatAction.UPLOAD_PHOTO)
+    path = next(r for r in db.execute("PRAGMA database_list").fetchall() if r[1] == "main")[2]
+    out = Path(context.bot_data["chart_dir"]) / f"stock_{stock.code}.png"
+    try:
+        drawn = await asyncio.to_thread(_render, path, stock, out)
+    except SentibotError as exc:
+        await context.bot.send_message(chat.id, e(str(exc)), parse_mode=ParseMode.HTML)
+        return
+    except Exception:
+        log.exception("stock chart rendering failed")
+        await context.bot.send_message(chat.id, "Sorry, the chart could not be drawn right now; the error was logged.")
+        return
+    with open(drawn, "rb") as fh:
+        await context.bot.send_photo(chat.id, fh, caption=f"{stock.name} {stock.code}: close, turnover, attention "
+                                                          "and heat, 90 days")
