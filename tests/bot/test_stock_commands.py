@@ -107,3 +107,33 @@ def test_watchers_and_optins_get_stock_alerts_and_regulator_alerts_naming_their_
         assert "Stopped every-stock" in (await chat.ask("/unsubscribe stocks", user_id=2002))[0]
 
     run_bot(tmp_path, scenario, prepared(tmp_path))
+
+
+def test_hostile_watch_input_gets_a_clear_reply_and_changes_nothing_beyond_the_cap(tmp_path):
+    hostile = {
+        "/watch " + "凯" * 10_000: "10,000 characters",
+        "/watch 🔥🚀💎": "no BSE stock named",
+        "/watch '; DROP TABLE watches; --": "no BSE stock named",
+        "/watch <b>920526</b>": "no BSE stock named",
+        "/watch 92052": "5 digits",
+        "/watch 9205260": "7 digits",
+        "/unwatch " + "x" * 10_000: "10,000 characters",
+        "/stock <script>alert(1)</script>": "no BSE stock named",
+        "/watch": "Usage: /watch",
+    }
+
+    async def scenario(chat, db, fake):
+        for text, expected in hostile.items():
+            reply = (await chat.ask(text, user_id=3001))[0]
+            assert expected in reply, (text[:40], reply)
+            assert "<script>" not in reply and "<b>920526" not in reply  # escaped
+        assert db["watches"].count == 0 and "watches" in db.table_names()
+        codes = _known_codes()
+        for i in range(100):  # 1,000 watches from one chat, 10 per message
+            await chat.ask("/watch " + " ".join(codes[(i * 10) % len(codes):(i * 10) % len(codes) + 10]),
+                           user_id=3001)
+        assert len(watches.watchlist(db, 3001)) == watches.WATCH_MAX == db["watches"].count
+        refusals = sum(s.text.count("the most it can") for s in fake.sent_to(3001))
+        assert refusals >= 243 - watches.WATCH_MAX  # every distinct stock past the cap was refused, in words
+
+    run_bot(tmp_path, scenario, prepared(tmp_path))
