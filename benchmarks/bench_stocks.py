@@ -20,7 +20,7 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from sentibot.score import stocks  # noqa: E402
+from sentibot.score import stocks
 
 STOCKS, DAYS, REPEATS = 300, 1250, 5
 QUICK_ARGV = ["--quick"]
@@ -96,10 +96,10 @@ def _top_db(path: Path) -> None:
 
 
 async def _latency(db_path: Path, samples: int) -> dict[str, list[float]]:
-    from tests.support.fake_telegram import TOKEN, FakeTelegram
     from sentibot.bot.application import serve
     from sentibot.config import load_settings
     from sentibot.store.db import open_store
+    from tests.support.fake_telegram import TOKEN, FakeTelegram
 
     db = open_store(db_path)
     out: dict[str, list[float]] = {"/help": [], "/top": [], "/top (db changed)": []}
@@ -111,7 +111,7 @@ async def _latency(db_path: Path, samples: int) -> dict[str, list[float]]:
             await asyncio.sleep(0.01)
         try:
             for i in range(samples + 5):
-                for name in out:
+                for name, times in out.items():
                     if name == "/top (db changed)":  # any write invalidates the cached /top text
                         db["cursors"].upsert({"source": "bench", "key": "k", "value": str(i), "updated_at": ""},
                                              pk=("source", "key"))
@@ -121,7 +121,7 @@ async def _latency(db_path: Path, samples: int) -> dict[str, list[float]]:
                     while len(fake.sent_to(42)) <= before:
                         await asyncio.sleep(0.0005)
                     if i >= 5:  # warm-up
-                        out[name].append((fake.sent_to(42)[before].ts - start) * 1000)
+                        times.append((fake.sent_to(42)[before].ts - start) * 1000)
         finally:
             stop.set()
             await task
@@ -158,7 +158,7 @@ def preload_stocks(db_path: Path, today, n: int = STOCKS, days: int = 250) -> No
                             turnover_rate=float(r), origin="imported"))
         for metric, source, scale in (("posts", "guba", 1), ("reads", "guba", 1), ("popularity", "em_rank", 0)):
             for d, v in zip(data.close.index + shift, data.attention[metric][code]):
-                if v == v:
+                if not np.isnan(v):
                     value = float(v) if scale else round(1000 / float(v))
                     obs.append(Observation(source, code, metric if scale else "rank", d.date().isoformat(), value,
                                            "imported"))
@@ -171,8 +171,8 @@ def _memory_child(with_stocks: bool, cycles: int, result) -> None:
     import logging
 
     from benchmarks.bench_run import _cycles, _serve_world
-    from tests.support.e2e_world import preload_calm_history
     from sentibot.timeutil import SHANGHAI
+    from tests.support.e2e_world import preload_calm_history
 
     logging.basicConfig(level=logging.ERROR)
     ctx = multiprocessing.get_context("spawn")

@@ -10,14 +10,15 @@ import sqlite3
 from pathlib import Path
 
 from sqlite_utils import Database
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, Message, Update
 from telegram.constants import ChatAction, ParseMode
 
 from sentibot import timeutil
 from sentibot.errors import InputError, SentibotError
 from sentibot.store import watchlist as watches
 from sentibot.store.stock_names import Stock, resolve
-from sentibot.views import replies, stocks as views
+from sentibot.views import replies
+from sentibot.views import stocks as views
 from sentibot.views.replies import e
 
 log = logging.getLogger(__name__)
@@ -28,10 +29,20 @@ ARG_CHARS = 300  # longer arguments are refused before any lookup
 STOCK_WORDS = ("stocks", "stock", "个股", "股票")  # `/subscribe stocks [hot|frenzy]`
 
 
+def _message(update: Update) -> Message:
+    assert update.effective_message is not None  # CommandHandler only passes updates with a message
+    return update.effective_message
+
+
+def _chat_id(update: Update) -> int:
+    assert update.effective_chat is not None
+    return update.effective_chat.id
+
+
 async def _reply(update: Update, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
     chunks = replies.split_message(text)
     for i, chunk in enumerate(chunks):
-        await update.effective_message.reply_text(
+        await _message(update).reply_text(
             chunk, parse_mode=ParseMode.HTML, do_quote=False, link_preview_options=LinkPreviewOptions(is_disabled=True),
             reply_markup=markup if i == len(chunks) - 1 else None)
 
@@ -41,7 +52,7 @@ def _db(context) -> Database:
 
 
 def _arg_text(update: Update) -> str:
-    parts = (update.effective_message.text or "").split(None, 1)
+    parts = (_message(update).text or "").split(None, 1)
     return parts[1].strip() if len(parts) > 1 else ""
 
 
@@ -107,7 +118,7 @@ async def cmd_stock(update: Update, context) -> None:
     snap = views.stock_snapshot(_db(context), stock)
     button = InlineKeyboardMarkup([[InlineKeyboardButton("📈 chart", callback_data=CHART_PREFIX + stock.code)]]) \
         if snap.row else None
-    watched = stock.code in watches.watchlist(_db(context), update.effective_chat.id)
+    watched = stock.code in watches.watchlist(_db(context), _chat_id(update))
     hint = f"/unwatch {stock.code} stops its alerts here" if watched else \
         f"/watch {stock.code} sends its alerts to this chat"
     await _reply(update, views.format_stock(snap, html=True) + "\n" + hint, button)
@@ -130,7 +141,7 @@ async def cmd_watch(update: Update, context) -> None:
         await _reply(update, note or f"Usage: /watch &lt;code|name&gt; ... — up to {watches.WATCH_MAX} stocks per "
                                      "chat; their alerts and the regulator notices naming them come here.")
         return
-    db, chat = _db(context), update.effective_chat.id
+    db, chat = _db(context), _chat_id(update)
     lines = []
     for raw in items:
         stock, problem = _resolve(db, raw)
@@ -151,7 +162,7 @@ async def cmd_unwatch(update: Update, context) -> None:
     if not items:
         await _reply(update, note or "Usage: /unwatch &lt;code|name&gt; ... — /watchlist shows what this chat watches.")
         return
-    db, chat = _db(context), update.effective_chat.id
+    db, chat = _db(context), _chat_id(update)
     lines = []
     for raw in items:
         stock, problem = _resolve(db, raw)
@@ -191,23 +202,23 @@ def watchlist_text(db: Database, chat_id: int) -> str:
 
 
 async def cmd_watchlist(update: Update, context) -> None:
-    await _reply(update, watchlist_text(_db(context), update.effective_chat.id))
+    await _reply(update, watchlist_text(_db(context), _chat_id(update)))
 
 
 def is_stock_subscription(args: list[str] | None) -> bool:
-    return bool(args) and args[0].lower() in STOCK_WORDS
+    return bool(args) and args is not None and args[0].lower() in STOCK_WORDS
 
 
 async def subscribe_stocks(update: Update, context) -> None:
     """/subscribe stocks [hot|frenzy]: every stock entering that level or above, beyond the watchlist."""
-    args = context.args[1:]
+    args = (context.args or [])[1:]
     level = (args[0] if args else watches.OPTIN_DEFAULT).lower()
     level = {"过热": "hot", "狂热": "frenzy"}.get(level, level)
     if level not in watches.OPTIN_LEVELS:
         await _reply(update, f"“{e(replies.clip(level))}” is not a stock alert level. Use /subscribe stocks frenzy "
                              "(the default) or /subscribe stocks hot.")
         return
-    change = watches.optin(_db(context), update.effective_chat.id, level, timeutil.now_iso())
+    change = watches.optin(_db(context), _chat_id(update), level, timeutil.now_iso())
     what = f"every BSE stock entering <b>{level}</b> or above"
     text = {"new": f"Subscribed to {what}.", "unchanged": f"Already subscribed to {what}; nothing changed."}.get(
         change) or f"Changed from {e(change.split(':', 1)[1])}: this chat now gets {what}."
@@ -215,7 +226,7 @@ async def subscribe_stocks(update: Update, context) -> None:
 
 
 async def unsubscribe_stocks(update: Update, context) -> None:
-    if watches.optout(_db(context), update.effective_chat.id):
+    if watches.optout(_db(context), _chat_id(update)):
         await _reply(update, "Stopped every-stock alerts; watched stocks (/watchlist) still alert here.")
     else:
         await _reply(update, "This chat had not subscribed to every stock's alerts; nothing changed.")
@@ -235,6 +246,8 @@ def _render(db_path: str, stock: Stock, out: Path) -> Path:
 async def on_chart_button(update: Update, context) -> None:
     """The /stock chart button: the stock's chart as a photo in the same chat."""
     query = update.callback_query
+    if query is None:
+        return
     match = CHART_DATA.match(query.data or "")
     await query.answer()
     if not match or update.effective_chat is None:
@@ -257,6 +270,6 @@ async def on_chart_button(update: Update, context) -> None:
         log.exception("stock chart rendering failed")
         await context.bot.send_message(chat.id, "Sorry, the chart could not be drawn right now; the error was logged.")
         return
-    with open(drawn, "rb") as fh:
-        await context.bot.send_photo(chat.id, fh, caption=f"{stock.name} {stock.code}: close, turnover, attention "
-                                                          "and heat, 90 days")
+    photo = await asyncio.to_thread(drawn.read_bytes)
+    await context.bot.send_photo(chat.id, photo, caption=f"{stock.name} {stock.code}: close, turnover, attention and "
+                                                      "heat, 90 days")

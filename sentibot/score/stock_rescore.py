@@ -76,6 +76,11 @@ def _num(value) -> float | None:
         else round(float(value), 4)
 
 
+def _exp(values: pd.Series) -> list[float | None]:
+    """Log-ratios back to ratios; missing stays None."""
+    return [None if pd.isna(x) else math.exp(x) for x in values]
+
+
 def save(db: Database, heat: core.StockHeat, stamp: str, since: str | None = None) -> int:
     """Store each stock's scored days (from `since` on, or all) in one transaction."""
     frames = heat.frames
@@ -86,13 +91,12 @@ def save(db: Database, heat: core.StockHeat, stamp: str, since: str | None = Non
     long = long[long["score"].notna() | long["attention_all"].notna() | long["turnover_ratio"].notna()]
     if long.empty:
         return 0
-    exp = lambda s: s.map(lambda x: None if pd.isna(x) else math.exp(x))  # noqa: E731  log-ratios -> ratios
     rows = list(zip(
         long.index.get_level_values(1), [d.date().isoformat() for d in long.index.get_level_values(0)],
         map(_num, long["score"]), [core.level_name(v) for v in long["level"]],
-        map(_num, exp(long["attention_all"])), map(_num, exp(long["attention"])), map(_num, exp(long["popularity"])),
+        map(_num, _exp(long["attention_all"])), map(_num, _exp(long["attention"])), map(_num, _exp(long["popularity"])),
         map(_num, long["turnover_ratio"]), map(_num, long["turnover_rate"]),
-        [int(v) if v == v else 0 for v in long["limit_streak"]], map(_num, long["coupling"]),
+        [0 if math.isnan(v) else int(v) for v in long["limit_streak"]], map(_num, long["coupling"]),
         map(_num, long["close"]), [stamp] * len(long)))
     with db.atomic():
         db.conn.executemany(SAVE_SQL, rows)
@@ -142,7 +146,7 @@ def alerts_from(db: Database, heat: core.StockHeat, since: date) -> list[Alert]:
         score = frames["score"].at[day, code]
         out.append(stock_alert(code, labels.get(code, code), day.date().isoformat(), new,
                                core.level_name(frames["previous"].at[day, code]),
-                               None if score != score else round(float(score), 1), reasons_for(frames, day, code)))
+                               None if math.isnan(score) else round(float(score), 1), reasons_for(frames, day, code)))
     return sorted(out, key=lambda a: (a.ts, a.stocks))
 
 

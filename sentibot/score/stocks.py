@@ -62,7 +62,10 @@ def build_inputs(close: pd.DataFrame, amount: pd.DataFrame, turnover_rate: pd.Da
                  attention: dict[str, pd.DataFrame] | None = None) -> StockInputs:
     """Align everything on the dates and codes of `close` (missing days stay missing, never zero)."""
     index, codes = close.index, close.columns
-    align = lambda f: (f if f is not None else pd.DataFrame()).reindex(index=index, columns=codes).astype(float)  # noqa: E731
+
+    def align(f: pd.DataFrame | None) -> pd.DataFrame:
+        return (f if f is not None else pd.DataFrame()).reindex(index=index, columns=codes).astype(float)
+
     return StockInputs(close.astype(float), align(amount), align(turnover_rate),
                        {m: align(f) for m, f in (attention or {}).items() if m in ATTENTION_METRICS})
 
@@ -140,7 +143,10 @@ def _attention(inputs: StockInputs) -> dict[str, pd.DataFrame]:
     stack = np.stack([ratios[m].to_numpy() for m in ATTENTION_METRICS if m in ratios]) if ratios else \
         np.full((1, len(index), len(codes)), np.nan)
     forum = [ratios[m].to_numpy() for m in FORUM_METRICS if m in ratios]
-    frame = lambda values: pd.DataFrame(values, index=index, columns=codes)  # noqa: E731
+
+    def frame(values) -> pd.DataFrame:
+        return pd.DataFrame(values, index=index, columns=codes)
+
     with np.errstate(all="ignore"), quiet():
         ratio = np.exp(stack)
         out = {"attention": frame(np.nanmean(np.stack(forum), axis=0) if forum else np.full(stack.shape[1:], np.nan)),
@@ -261,7 +267,10 @@ def score_latest_day(inputs: StockInputs, previous: StockHeat) -> StockHeat:
     up = frames["limit_streak"].to_numpy()[0] >= 1
     frames["limit_streak"] = pd.DataFrame([np.where(up, streak_before + 1, 0.0)], index=day, columns=codes)
     frames["limit"] = frames["limit_streak"]
-    both = lambda name: pd.concat([prev[name].iloc[-(CORR_WINDOW - 1):], frames[name]])  # noqa: E731
+
+    def both(name: str) -> pd.DataFrame:  # the window before the new day, and the new day
+        return pd.concat([prev[name].iloc[-(CORR_WINDOW - 1):], frames[name]])
+
     frames["coupling"] = rank_corr(both("attention_all"), both("turnover")).iloc[-1:]
     pct = {name: _latest_percentile(prev[name].to_numpy(), frames[name].to_numpy()[0])[None, :]
            for name in COMPONENTS}
@@ -279,4 +288,4 @@ def append_day(history: StockHeat, day: StockHeat) -> StockHeat:
 
 
 def level_name(rank: float) -> str:
-    return LEVELS[int(rank)] if rank == rank else "calm"
+    return "calm" if np.isnan(rank) else LEVELS[int(rank)]

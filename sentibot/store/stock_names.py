@@ -19,8 +19,8 @@ from sentibot.errors import InputError
 from sentibot.resources import DICT_DIR
 
 SUGGESTIONS = 5
-SPECIAL = re.compile(r"^(?:\*?S?\*?ST|S|N|C)(?=[\u4e00-\u9fff])", re.I)  # *ST, ST, S*ST, SST; N/C new-listing marks
-EXCHANGE_SUFFIX = re.compile(r"^(?:BJ)?(\d+)(?:\.BJ)?$", re.I)
+SPECIAL = re.compile(r"^(?:\*?S?\*?ST|S|N|C)(?=[\u4e00-\u9fff])", re.IGNORECASE)  # *ST, ST, S*ST, SST; N/C new-listing marks
+EXCHANGE_SUFFIX = re.compile(r"^(?:BJ)?(\d+)(?:\.BJ)?$", re.IGNORECASE)
 ARG_MAX = 40  # characters of the user's input quoted back
 
 

@@ -25,7 +25,7 @@ def watch(db: Database, chat_id: int, code: str, now: str, cap: int = WATCH_MAX)
         count = next(db.query("select count(*) as n from watches where chat_id = ?", [chat_id]))["n"]
         if count >= cap:
             return "full"
-        db["watches"].insert({"chat_id": chat_id, "code": code, "added_at": now}, pk=("chat_id", "code"))
+        db.table("watches").insert({"chat_id": chat_id, "code": code, "added_at": now}, pk=("chat_id", "code"))
     return "added"
 
 
@@ -49,7 +49,7 @@ def optin(db: Database, chat_id: int, level: str, now: str) -> str:
         old = next(db.query("select min_level from stock_optins where chat_id = ?", [chat_id]), None)
         if old and old["min_level"] == level:
             return "unchanged"
-        db["stock_optins"].upsert({"chat_id": chat_id, "min_level": level, "updated_at": now}, pk="chat_id")
+        db.table("stock_optins").upsert({"chat_id": chat_id, "min_level": level, "updated_at": now}, pk="chat_id")
     return f"level:{old['min_level']}" if old else "new"
 
 

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import json
 
-from tests.bot.test_bot import run_bot, until
-from tests.support.stock_world import write_stock_files
 from sentibot.models import Alert, AlertKind
 from sentibot.score import replay
 from sentibot.store import watchlist as watches
 from sentibot.store.db import add_alert
+from tests.bot.test_bot import run_bot, until
+from tests.support.stock_world import write_stock_files
 
 NOW = "2024-01-10T20:00:00+08:00"
 
@@ -45,7 +45,7 @@ def test_top_and_stock_answer_from_the_stored_history(tmp_path):
         before = len(fake.sent_to(1001))
         fake.inject_callback("stockchart:920526")
         await until(lambda: any(s.method == "sendPhoto" for s in fake.sent_to(1001)[before:]), timeout=30)
-        photo = [s for s in fake.sent_to(1001)[before:] if s.method == "sendPhoto"][0]
+        photo = next(s for s in fake.sent_to(1001)[before:] if s.method == "sendPhoto")
         assert photo.params["_photo_bytes"][:8] == b"\x89PNG\r\n\x1a\n" and "920526" in photo.text
 
     run_bot(tmp_path, scenario, prepared(tmp_path))

@@ -32,7 +32,7 @@ def world(days: int = 320, codes=("920526", "920171", "920146"), surge: str | No
             for t in range(days - 3, days):
                 c[t] = c[t - 1] * 1.30  # three limit-up closes in a row
         close[code], amount[code], rate[code], posts[code], reads[code], rank[code] = c, a, a / 1e7, p, r, k
-    frame = lambda d: pd.DataFrame(d, index=index)  # noqa: E731
+    frame = lambda d: pd.DataFrame(d, index=index)
     return stocks.build_inputs(frame(close), frame(amount), frame(rate),
                                {"posts": frame(posts), "reads": frame(reads), "popularity": 1000 / frame(rank)})
 

@@ -9,12 +9,12 @@ from datetime import date, datetime
 
 from click.testing import CliRunner
 
-from tests.support.stock_world import write_stock_files
 from sentibot.cli import cli
 from sentibot.models import Alert, AlertKind
 from sentibot.score import replay, stock_rescore
 from sentibot.store.db import add_alert, open_store
 from sentibot.timeutil import SHANGHAI
+from tests.support.stock_world import write_stock_files
 
 TOP_KEYS = ["code", "name", "rank", "rank_change", "score", "level", "attention_ratio", "turnover_ratio",
             "limit_streak"]
@@ -85,7 +85,7 @@ def test_read_only_commands_never_create_a_database(tmp_path):
 
 
 def test_live_rescore_saves_recent_rows_dedupes_and_cools_down_per_stock(tmp_path):
-    db, result, _ = replayed(tmp_path)
+    db, _, _ = replayed(tmp_path)
     full = {(r["code"], r["date"]): r["score"] for r in db.query("select code, date, score from stock_scores")}
     db["watches"].insert({"chat_id": 5, "code": "920526", "added_at": "x"}, pk=("chat_id", "code"))
     end = datetime(2024, 1, 10, 20, tzinfo=SHANGHAI)
