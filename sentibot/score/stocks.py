@@ -129,6 +129,13 @@ def log_ratio(wide: pd.DataFrame, window: int = WINDOW) -> pd.DataFrame:
     heat does not use; the numbers are the same (tests/score/test_stock_heat.py compares them).
     """
     positive = wide.where(wide > 0)
+    if len(positive) == window + 1:  # the newest day only (score_latest_day): one numpy median, no per-column loop
+        before = positive.to_numpy()[:-1]
+        with np.errstate(all="ignore"), quiet():
+            last = np.log(positive.to_numpy()[-1]) - np.log(np.nanmedian(before, axis=0))
+        values = np.full(positive.shape, np.nan)
+        values[-1] = np.where(np.sum(~np.isnan(before), axis=0) >= min_periods(window), last, np.nan)
+        return pd.DataFrame(values, index=wide.index, columns=wide.columns)
     median = positive.rolling(window, min_periods=min_periods(window)).median().shift(1)
     with np.errstate(all="ignore"):
         out = np.log(positive) - np.log(median)
@@ -162,16 +169,29 @@ def _attention(inputs: StockInputs) -> dict[str, pd.DataFrame]:
     return out
 
 
-def _components(inputs: StockInputs) -> dict[str, pd.DataFrame]:
-    """Every raw component of every stock and day (no percentiles yet)."""
+def _latest_turnover_ratio(amount: pd.DataFrame, window: int = scoring.TURNOVER_WINDOW) -> pd.DataFrame:
+    """scoring.turnover_ratio on the newest row of `window` + 1 rows, in numpy (no per-column rolling)."""
+    values = amount.to_numpy(float)
+    before = values[-(window + 1):-1]
+    with np.errstate(all="ignore"), quiet():
+        mean = np.nanmean(before, axis=0)
+    mean = np.where((np.sum(~np.isnan(before), axis=0) >= min_periods(window)) & (mean > 0), mean, np.nan)
+    out = np.full(values.shape, np.nan)
+    out[-1] = values[-1] / mean
+    return pd.DataFrame(out, index=amount.index, columns=amount.columns)
+
+
+def _components(inputs: StockInputs, latest: bool = False) -> dict[str, pd.DataFrame]:
+    """Every raw component of every stock and day (no percentiles yet); `latest`: only the last row is needed, and
+    the coupling is left to the caller (it needs the earlier days' attention)."""
     out = _attention(inputs)
-    out["turnover_ratio"] = scoring.turnover_ratio(inputs.amount)
+    out["turnover_ratio"] = _latest_turnover_ratio(inputs.amount) if latest else scoring.turnover_ratio(inputs.amount)
     with np.errstate(all="ignore"):
         out["turnover"] = np.log(out["turnover_ratio"].where(out["turnover_ratio"] > 0))
     out["turnover_rate"] = inputs.turnover_rate
     out["limit_streak"] = limit_streak(inputs.close)
     out["limit"] = out["limit_streak"]
-    out["coupling"] = rank_corr(out["attention_all"], out["turnover"])
+    out["coupling"] = out["turnover"] * np.nan if latest else rank_corr(out["attention_all"], out["turnover"])
     out["close"] = inputs.close
     return out
 
@@ -258,7 +278,7 @@ def _latest_percentile(history: np.ndarray, today: np.ndarray) -> np.ndarray:
 def score_latest_day(inputs: StockInputs, previous: StockHeat) -> StockHeat:
     """The newest day of `inputs` only, continuing `previous` (a StockHeat up to the day before): one row."""
     recent = inputs.tail(WINDOW + 1)  # the newest ratios need the window before them, nothing older
-    fresh = _components(recent)
+    fresh = _components(recent, latest=True)
     day = inputs.close.index[-1:]
     codes = inputs.close.columns
     prev = {k: v.reindex(columns=codes) for k, v in previous.tail(TAIL_ROWS).frames.items()}
