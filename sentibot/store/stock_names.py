@@ -14,14 +14,26 @@ from dataclasses import dataclass
 
 from sqlite_utils import Database
 
-from sentibot import codes
+from sentibot import codes, i18n
 from sentibot.errors import InputError
+from sentibot.i18n import N_
 from sentibot.resources import DICT_DIR
 
 SUGGESTIONS = 5
 SPECIAL = re.compile(r"^(?:\*?S?\*?ST|S|N|C)(?=[\u4e00-\u9fff])", re.IGNORECASE)  # *ST, ST, S*ST, SST; N/C new-listing marks
 EXCHANGE_SUFFIX = re.compile(r"^(?:BJ)?(\d+)(?:\.BJ)?$", re.IGNORECASE)
 ARG_MAX = 40  # characters of the user's input quoted back
+
+
+class StockInputError(InputError):
+    """Why an input names no single stock: a msgid and its values, so the bot can say it in the chat's language."""
+
+    def __init__(self, msgid: str, **values: object) -> None:
+        super().__init__(i18n.t("en", msgid, **values))
+        self.msgid, self.values = msgid, values
+
+    def text(self, lang: str, html: bool = False) -> str:
+        return i18n.h(lang, self.msgid, **self.values) if html else i18n.t(lang, self.msgid, **self.values)
 
 
 @dataclass(frozen=True)
@@ -89,7 +101,7 @@ def resolve(db: Database | None, raw: str) -> Stock:
     """The stock `raw` names; InputError (one line, with suggestions) when it is unknown, ambiguous or malformed."""
     text = normal(raw or "")
     if not text:
-        raise InputError("give a stock: a 920xxx code, an old 43/83/87xxxx code or a name, e.g. 凯华材料")
+        raise StockInputError(N_("give a stock: a 920xxx code, an old 43/83/87xxxx code or a name, e.g. 凯华材料"))
     known = directory(db)
     digits = EXCHANGE_SUFFIX.match(text)
     if digits:
@@ -99,10 +111,11 @@ def resolve(db: Database | None, raw: str) -> Stock:
 
 def _by_code(known: dict[str, Stock], code: str, raw: str) -> Stock:
     if len(code) != 6:
-        raise InputError(f"{_quoted(raw)} has {len(code)} digits; a BSE code has 6 (920xxx, or an old 43/83/87xxxx)")
+        raise StockInputError(N_("{value} has {n} digits; a BSE code has 6 (920xxx, or an old 43/83/87xxxx)"),
+                              value=_quoted(raw), n=len(code))
     if not codes.is_bse_code(code):
-        raise InputError(f"{code} is not a Beijing Stock Exchange code (BSE codes start with 920, or 43/83/87 "
-                         "before October 2025)")
+        raise StockInputError(N_("{code} is not a Beijing Stock Exchange code (BSE codes start with 920, or "
+                                 "43/83/87 before October 2025)"), code=code)
     new = codes.to_new(code)
     if new in known:
         return known[new]
@@ -110,8 +123,10 @@ def _by_code(known: dict[str, Stock], code: str, raw: str) -> Stock:
         if stock.old_code == code:
             return stock
     near = [s.label for c, s in sorted(known.items()) if c[-3:] == code[-3:]][:SUGGESTIONS]
-    hint = f"; did you mean {', '.join(near)}?" if near else "; try its name"
-    raise InputError(f"no BSE stock with code {code} is known{hint}")
+    if near:
+        raise StockInputError(N_("no BSE stock with code {code} is known; did you mean {suggestions}?"), code=code,
+                              suggestions=", ".join(near))
+    raise StockInputError(N_("no BSE stock with code {code} is known; try its name"), code=code)
 
 
 def _by_name(known: dict[str, Stock], text: str, raw: str) -> Stock:
@@ -124,11 +139,16 @@ def _by_name(known: dict[str, Stock], text: str, raw: str) -> Stock:
         return prefix[0]
     if prefix:
         shown = ", ".join(s.label for s in sorted(prefix, key=lambda s: s.code)[:SUGGESTIONS])
-        more = f" and {len(prefix) - SUGGESTIONS} more" if len(prefix) > SUGGESTIONS else ""
-        raise InputError(f"{_quoted(raw)} matches {len(prefix)} stocks: {shown}{more}; give more of the name or "
-                         "the code")
+        if len(prefix) > SUGGESTIONS:
+            raise StockInputError(N_("{value} matches {n} stocks: {shown} and {more} more; give more of the name or "
+                                     "the code"), value=_quoted(raw), n=len(prefix), shown=shown,
+                                  more=len(prefix) - SUGGESTIONS)
+        raise StockInputError(N_("{value} matches {n} stocks: {shown}; give more of the name or the code"),
+                              value=_quoted(raw), n=len(prefix), shown=shown)
     by_bare = {bare(s.name): s for s in known.values()}
     close = difflib.get_close_matches(key, list(by_bare), n=SUGGESTIONS, cutoff=0.5)
     close += [n for n in by_bare if key in n and n not in close][:SUGGESTIONS - len(close)]
-    hint = f"; did you mean {', '.join(by_bare[n].label for n in close)}?" if close else ""
-    raise InputError(f"no BSE stock named {_quoted(raw)} is known{hint}")
+    if close:
+        raise StockInputError(N_("no BSE stock named {value} is known; did you mean {suggestions}?"),
+                              value=_quoted(raw), suggestions=", ".join(by_bare[n].label for n in close))
+    raise StockInputError(N_("no BSE stock named {value} is known"), value=_quoted(raw))

@@ -7,13 +7,15 @@ from dataclasses import dataclass
 
 from sqlite_utils import Database
 
+from sentibot import i18n
+from sentibot.i18n import N_
 from sentibot.models import Alert
 from sentibot.store.db import alert_from_row
 from sentibot.store.stock_names import Stock, names
 
 TOP_DEFAULT, TOP_MAX = 10, 50
-EMPTY_MESSAGE = "no stock scores yet: stock heat needs per-stock bars and attention (run `sentibot collect` " \
-                "or `sentibot replay` with a `code` column and per-stock attention)"
+EMPTY_MESSAGE = N_("no stock scores yet: stock heat needs per-stock bars and attention (run `sentibot collect` "
+                   "or `sentibot replay` with a `code` column and per-stock attention)")
 LEVEL_ICON = {"calm": "🟢", "warming": "🟡", "hot": "🟠", "frenzy": "🔴"}
 # best first: heat score, then attention surge; a stock without a score yet (too little history) comes last
 ORDER = "score is null, score desc, attention_ratio is null, attention_ratio desc, code"
@@ -114,67 +116,93 @@ def _num(value, fmt: str, suffix: str = "") -> str:
     return "n/a" if value is None else format(value, fmt) + suffix
 
 
-def _change(change: int | None) -> str:
+def _change(lang: str, change: int | None) -> str:
     if change is None:
-        return "new"
+        return i18n.t(lang, "new")
     return f"↑{change}" if change > 0 else f"↓{-change}" if change < 0 else "="
 
 
-def format_top(rows: list[TopRow], html: bool = True, day: str | None = None) -> str:
+def _say(lang: str, html: bool, msgid: str, **values: object) -> str:
+    """msgid (marked with N_) as Telegram HTML (values escaped) or plain text."""
+    return i18n.h(lang, msgid, **values) if html else i18n.t(lang, msgid, **values)
+
+
+def _bold(html: bool, text: str) -> str:
+    return f"<b>{text}</b>" if html else text
+
+
+def format_top(rows: list[TopRow], html: bool = True, day: str | None = None, lang: str = "en") -> str:
     """The /top message: one line per stock (Telegram HTML, escaped, or plain text)."""
-    esc = (lambda s: htmllib.escape(str(s), quote=False)) if html else str
     if not rows:
-        return esc(EMPTY_MESSAGE)
-    head = f"Hottest BSE stocks{f' on {day}' if day else ''}"
-    lines = [f"<b>{esc(head)}</b>" if html else head]
+        return _say(lang, html, EMPTY_MESSAGE)
+    head = _say(lang, html, N_("Hottest BSE stocks on {day}"), day=day) if day else \
+        _say(lang, html, N_("Hottest BSE stocks"))
+    lines = [_bold(html, head)]
     for r in rows:
-        streak = f" · {r.limit_streak} limit-up" if r.limit_streak else ""
-        lines.append(f"{r.rank}. {LEVEL_ICON.get(r.level, '')} {esc(r.name)} {esc(r.code)} {esc(r.level)} "
-                     f"{_num(r.score, '.0f')} · attention {_num(r.attention_ratio, '.1f', 'x')} · turnover "
-                     f"{_num(r.turnover_ratio, '.1f', 'x')}{streak} · {_change(r.rank_change)}")
-    lines.append("/stock &lt;code|name&gt; for one stock" if html else "sentibot stock CODE|NAME for one stock")
+        streak = " · " + _say(lang, html, N_("{n} limit-up"), n=r.limit_streak) if r.limit_streak else ""
+        lines.append(f"{r.rank}. {LEVEL_ICON.get(r.level, '')} " + _say(
+            lang, html, N_("{name} {code} {level} {score} · attention {attention} · turnover {turnover}"),
+            name=r.name, code=r.code, level=i18n.level_name(lang, r.level), score=_num(r.score, ".0f"),
+            attention=_num(r.attention_ratio, ".1f", "x"), turnover=_num(r.turnover_ratio, ".1f", "x"))
+            + f"{streak} · {_change(lang, r.rank_change)}")
+    lines.append(htmllib.escape(i18n.t(lang, "/stock <code|name> for one stock"), quote=False) if html else
+                 i18n.t(lang, "sentibot stock CODE|NAME for one stock"))
     return "\n".join(lines)
 
 
-def describe(row: dict) -> list[str]:
+def describe(row: dict, lang: str = "en", html: bool = False) -> list[str]:
     """A stock's components in words."""
     out = []
     if row.get("forum_ratio") is not None:
-        out.append(f"forum activity {row['forum_ratio']:.1f}x its 20-day median")
+        out.append(_say(lang, html, N_("forum activity {ratio}x its 20-day median"), ratio=f"{row['forum_ratio']:.1f}"))
     if row.get("popularity_ratio") is not None:
-        out.append(f"popularity rank {row['popularity_ratio']:.1f}x better than its 20-day median")
+        out.append(_say(lang, html, N_("popularity rank {ratio}x better than its 20-day median"),
+                        ratio=f"{row['popularity_ratio']:.1f}"))
     if row.get("turnover_ratio") is not None:
-        out.append(f"turnover {row['turnover_ratio']:.1f}x its 20-day mean")
+        out.append(_say(lang, html, N_("turnover {ratio}x its 20-day mean"), ratio=f"{row['turnover_ratio']:.1f}"))
     if row.get("turnover_rate") is not None:
-        out.append(f"turnover rate {row['turnover_rate']:.1f}%")
+        out.append(_say(lang, html, N_("turnover rate {rate}%"), rate=f"{row['turnover_rate']:.1f}"))
     if row.get("limit_streak"):
-        out.append(f"{row['limit_streak']} limit-up close{'s' if row['limit_streak'] > 1 else ''} in a row")
+        n = row["limit_streak"]
+        out.append(i18n.hn(lang, "{n} limit-up close in a row", "{n} limit-up closes in a row", n) if html else
+                   i18n.tn(lang, "{n} limit-up close in a row", "{n} limit-up closes in a row", n))
     if row.get("coupling") is not None:
-        together = "rise together" if row["coupling"] >= 0.5 else "move apart" if row["coupling"] <= -0.5 \
-            else "are loosely linked"
-        out.append(f"attention and turnover {together} over 20 days (rank correlation {row['coupling']:.2f})")
+        r = f"{row['coupling']:.2f}"
+        if row["coupling"] >= 0.5:
+            out.append(_say(lang, html, N_("attention and turnover rise together over 20 days (rank correlation "
+                                           "{r})"), r=r))
+        elif row["coupling"] <= -0.5:
+            out.append(_say(lang, html, N_("attention and turnover move apart over 20 days (rank correlation {r})"),
+                            r=r))
+        else:
+            out.append(_say(lang, html, N_("attention and turnover are loosely linked over 20 days (rank "
+                                           "correlation {r})"), r=r))
     return out
 
 
-def format_stock(snap: StockSnapshot, html: bool = True) -> str:
+def format_stock(snap: StockSnapshot, html: bool = True, lang: str = "en") -> str:
     """The /stock message."""
-    esc = (lambda s: htmllib.escape(str(s), quote=False)) if html else str
-    bold = (lambda s: f"<b>{s}</b>") if html else (lambda s: s)
+    esc = (lambda text: htmllib.escape(str(text), quote=False)) if html else str
     s, r = snap.stock, snap.row
-    old = f", formerly {s.old_code}" if s.old_code else ""
-    lines = [bold(f"{esc(s.name)} {esc(s.code)}") + esc(old)]
+    head = _bold(html, f"{esc(s.name)} {esc(s.code)}")
+    if s.old_code:
+        head += _say(lang, html, N_(", formerly {old}"), old=s.old_code)
+    lines = [head]
     if r is None:
-        lines.append("no heat score for this stock yet (it needs its daily bars and forum or popularity history)")
+        lines.append(_say(lang, html, N_("no heat score for this stock yet (it needs its daily bars and forum or "
+                                         "popularity history)")))
     else:
         level = r["level"] or "calm"
-        place = f" · #{snap.rank} of {snap.ranked}" if snap.rank else ""
-        lines.append(f"{LEVEL_ICON.get(level, '')} {esc(r['date'])}: {bold(esc(level.upper()))} · score "
-                     f"{_num(r['score'], '.0f', '/100')}{place}")
+        place = " · " + _say(lang, html, N_("#{rank} of {ranked}"), rank=snap.rank, ranked=snap.ranked) \
+            if snap.rank else ""
+        lines.append(f"{LEVEL_ICON.get(level, '')} {esc(r['date'])}: "
+                     + _bold(html, esc(i18n.level_name(lang, level).upper()))
+                     + " · " + _say(lang, html, N_("score {score}"), score=_num(r["score"], ".0f", "/100")) + place)
         if r.get("close") is not None:
-            lines.append(f"close {r['close']:.2f}")
-        lines += [f"• {esc(x)}" for x in describe(r)]
+            lines.append(_say(lang, html, N_("close {close}"), close=f"{r['close']:.2f}"))
+        lines += [f"• {x}" for x in describe(r, lang, html)]
     for a in snap.alerts:
-        lines.append(f"· {esc(a.ts[:10])} {esc(a.kind.value)} {esc(a.level)}: {esc(a.title)}")
+        lines.append(f"· {esc(a.ts[:10])} {esc(a.kind.value)} {esc(i18n.level_name(lang, a.level))}: {esc(a.title)}")
     for n in snap.notices:
         lines.append(f"📄 {esc(n['published_at'][:10])} {esc(n['title'])}")
     return "\n".join(lines)

@@ -137,3 +137,21 @@ def test_hostile_watch_input_gets_a_clear_reply_and_changes_nothing_beyond_the_c
         assert refusals >= 243 - watches.WATCH_MAX  # every distinct stock past the cap was refused, in words
 
     run_bot(tmp_path, scenario, prepared(tmp_path))
+
+
+def test_stock_commands_answer_in_the_chats_language(tmp_path):
+    async def scenario(chat, db, fake):
+        await chat.ask("/lang zh", user_id=4001)
+        top = (await chat.ask("/top 2", user_id=4001))[0]
+        assert "北交所最热股票" in top and "狂热" in top and "连板" in top and "关注度" in top
+        stock = (await chat.ask("/stock 凯华材料", user_id=4001))[0]
+        assert "原代码 831526" in stock and "狂热" in stock and "连续3个涨停收盘" in stock
+        watch = (await chat.ask("/watch 600519 凯华", user_id=4001))[0]
+        assert "不是北交所代码" in watch and "✓ 已关注 凯华材料 (920526)" in watch
+        assert "自选股" in (await chat.ask("/watchlist", user_id=4001))[0]
+        assert "北交所最热股票" in (await chat.ask("排行", user_id=4001))[0]  # the Chinese word runs /top
+        assert "已订阅所有进入" in (await chat.ask("/subscribe stocks 狂热", user_id=4001))[0]
+        assert watches.optin_level(db, 4001) == "frenzy"
+        assert "排行" in (await chat.ask("/help", user_id=4001))[0]  # the Chinese word for /top is listed
+
+    run_bot(tmp_path, scenario, prepared(tmp_path))
