@@ -41,6 +41,8 @@ def _chat_id(update: Update) -> int:
 
 
 async def _reply(update: Update, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
+    """application.reply plus an optional inline keyboard on the last chunk (application imports this module, so
+    importing its reply here would be circular)."""
     chunks = replies.split_message(text)
     for i, chunk in enumerate(chunks):
         await _message(update).reply_text(

@@ -301,11 +301,5 @@ def score_latest_day(inputs: StockInputs, previous: StockHeat) -> StockHeat:
     return StockHeat(frames)
 
 
-def append_day(history: StockHeat, day: StockHeat) -> StockHeat:
-    """history + one new day (e.g. from score_latest_day), same columns."""
-    return StockHeat({k: pd.concat([history[k], day[k].reindex(columns=history[k].columns)])
-                      for k in history.frames})
-
-
 def level_name(rank: float) -> str:
     return "calm" if np.isnan(rank) else LEVELS[int(rank)]
