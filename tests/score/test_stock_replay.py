@@ -53,9 +53,12 @@ def test_stock_command_resolves_the_name_and_scores_the_stock(tmp_path):
     assert "3 limit-up closes in a row" in text.output and "heat warming → frenzy" in text.output
     data = json.loads(CliRunner().invoke(cli, ["stock", "831526", "--db", path, "--json"]).output)
     assert data["code"] == "920526" and data["level"] == "frenzy" and data["rank"] in (1, 2) and data["ranked"] == 4
-    assert data["recent_alerts"][0]["stocks"] == ["920526"] and data["notices"]  # the notice naming it
+    kinds = {(a["kind"], tuple(a["stocks"])) for a in data["recent_alerts"]}
+    assert ("frenzy", ("920526",)) in kinds and data["notices"]  # its own alert, and the notice naming it
+    assert any(k == "regulator_warning" and "920526" in st for k, st in kinds)  # the regulator alert naming it
     calm = json.loads(CliRunner().invoke(cli, ["stock", "华阳变速", "--db", path, "--json"]).output)
-    assert calm["code"] == "920146" and calm["level"] == "calm" and calm["recent_alerts"] == []
+    assert calm["code"] == "920146" and calm["level"] == "calm"
+    assert [a["kind"] for a in calm["recent_alerts"]] == ["regulator_warning"]  # named by the notice, never hot
 
 
 def test_bad_stock_argument_is_one_line_and_exit_1(tmp_path, capsys):
@@ -113,3 +116,19 @@ def test_no_stock_bars_means_no_stock_scores(tmp_path):
     db = open_store(tmp_path / "h.db")
     assert stock_rescore.evaluate(db, datetime(2024, 1, 1, tzinfo=SHANGHAI)) == []
     assert db["stock_scores"].count == 0
+
+
+def test_a_regulator_notice_naming_a_stock_reaches_a_chat_that_only_watches_it(tmp_path):
+    from sentibot.alerts import regulator
+
+    db, result, _ = replayed(tmp_path)
+    warning = next(a for a in result.alerts if a.kind is AlertKind.REGULATOR_WARNING)
+    assert {"920526", "920171", "920146"} <= set(warning.stocks)  # issue 16 extracts the stocks the notice names
+    db.execute("delete from alerts where kind = 'regulator_warning'")  # replayed alerts are history; go live
+    db["watches"].insert({"chat_id": 77, "code": "920146", "added_at": "x"}, pk=("chat_id", "code"))  # 华阳变速
+    db["watches"].insert({"chat_id": 78, "code": "920305", "added_at": "x"}, pk=("chat_id", "code"))  # not named
+    db["subscribers"].insert({"chat_id": 79, "user_id": 79, "chat_type": "private", "min_level": "hot", "active": 1})
+    added = regulator.raise_due(db, datetime(2024, 1, 10, 20, tzinfo=SHANGHAI))
+    assert len(added) == 1
+    recipients = [r["chat_id"] for r in db.query("select chat_id from deliveries where alert_id = ?", added)]
+    assert sorted(recipients) == [77, 79]
