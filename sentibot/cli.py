@@ -269,6 +269,77 @@ def heat(ctx: click.Context, db_path: Path | None, as_json: bool) -> None:
         click.echo(format_heat(snapshot, html=False, lang=language(ctx)))
 
 
+# --- stock commands ---
+
+
+def _lang(ctx: click.Context) -> str:
+    from sentibot import i18n
+
+    return i18n.default_language(settings_from(ctx).language)
+
+
+def _read_only_db(ctx: click.Context, db_path: Path | None, as_json: bool):
+    """The history for `top` and `stock`, never created: None (and a note) when it does not exist yet."""
+    from sentibot import i18n
+
+    path = db_path or settings_from(ctx).db
+    if not path.exists():
+        click.echo(i18n.t(_lang(ctx), "No history yet: {path} does not exist (run `sentibot collect`, `replay` or "
+                                      "`run` first).", path=path), err=as_json)
+        if as_json:
+            click.echo("[]" if ctx.command.name == "top" else "{}")
+        return None
+    return open_store(path, create=False)
+
+
+@cli.command()
+@click.option("-n", "n", type=click.IntRange(1, 300), default=10, show_default=True, help="How many stocks.")
+@db_option
+@click.option("--json", "as_json", is_flag=True, help="A JSON list, best first (DESIGN.md's Top JSON).")
+@click.pass_context
+def top(ctx: click.Context, n: int, db_path: Path | None, as_json: bool) -> None:
+    """BSE stocks ranked by heat (attention surge first), with the change since the previous trading day."""
+    import json
+
+    from sentibot.views import stocks as views
+
+    db = _read_only_db(ctx, db_path, as_json)
+    if db is None:
+        return
+    rows = views.top(db, n)
+    if as_json:
+        click.echo(json.dumps([r.to_json() for r in rows], ensure_ascii=False))
+    else:
+        click.echo(views.format_top(rows, html=False, day=views.latest_dates(db)[0], lang=_lang(ctx)))
+
+
+@cli.command()
+@click.argument("query", metavar="CODE|NAME")
+@db_option
+@click.option("--json", "as_json", is_flag=True, help="Print the snapshot as one JSON object.")
+@click.pass_context
+def stock(ctx: click.Context, query: str, db_path: Path | None, as_json: bool) -> None:
+    """One stock's heat: a 920xxx code, an old 43/83/87xxxx code, or a name (full or a unique prefix)."""
+    import json
+
+    from sentibot.errors import InputError
+    from sentibot.store.stock_names import StockInputError, resolve
+    from sentibot.views import stocks as views
+
+    path = db_path or settings_from(ctx).db
+    db = open_store(path, create=False) if path.exists() else None
+    try:
+        found = resolve(db, query)
+    except StockInputError as exc:  # an unknown or ambiguous name: one line, in the CLI's language
+        raise InputError(exc.text(_lang(ctx))) from None
+    if db is None:
+        _read_only_db(ctx, db_path, as_json)
+        return
+    snap = views.stock_snapshot(db, found)
+    click.echo(json.dumps(snap.to_json(), ensure_ascii=False) if as_json else
+               views.format_stock(snap, html=False, lang=_lang(ctx)))
+
+
 def _alert_line(alert) -> str:
     score = "" if alert.score is None else f" score {alert.score:.0f}"
     reasons = f"  ({'; '.join(alert.reasons)})" if alert.reasons else ""

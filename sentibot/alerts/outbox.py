@@ -254,7 +254,11 @@ class Sender:
         cursor = self.db.execute(
             "update deliveries set status = 'cancelled', last_error = 'unsubscribed', updated_at = ?"
             " where status = 'pending' and alert_id in (select id from alerts where audience = 'subscribers')"
-            " and chat_id not in (select chat_id from subscribers where active = 1)", [_stamp(self.clock())])
+            " and chat_id not in (select chat_id from subscribers where active = 1)"
+            # a regulator alert naming a stock also goes to that stock's watchers, who may never have subscribed
+            " and not exists (select 1 from alerts a, json_each(coalesce(a.stocks, '[]')) s, watches w"
+            " where a.id = deliveries.alert_id and w.chat_id = deliveries.chat_id and w.code = s.value)",
+            [_stamp(self.clock())])
         for _ in range(max(cursor.rowcount, 0)):
             stats.add("cancelled")
 

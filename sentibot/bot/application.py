@@ -33,6 +33,9 @@ from sentibot.i18n import N_
 from sentibot.views.replies import clip
 from sentibot.telegram_html import escape as e
 from sentibot.telegram_html import split_message, text_limit, units
+from sentibot.bot import stocks as stock_commands
+from sentibot.store import watchlist as watches
+from sentibot.views import stocks as stock_views
 
 log = logging.getLogger(__name__)
 CONNECTION_POOL = 8  # connections to the Bot API (DESIGN.md: cap a client's pool at 8); see build_application
@@ -56,6 +59,15 @@ COMMANDS: tuple[Command, ...] = (
     Command("unsubscribe", "", N_("stop all alerts"), words=("退订",)),
     Command("heat", "", N_("current heat level, score and its components"), words=("热度",)),
     Command("chart", "", N_("chart of the last 90 days"), words=("图表",)),
+    Command("top", "[n]", N_("the n hottest BSE stocks (default {top_default}, at most {top_most})"),
+            words=("排行", "热榜")),
+    Command("stock", N_("<code|name>"), N_("one stock's heat, alerts and notices, with a chart button"),
+            words=("个股",)),
+    Command("watch", N_("<code|name>"), N_("send a stock's alerts here (at most {cap} stocks per chat)"),
+            words=("关注", "自选")),
+    Command("unwatch", N_("<code|name>"), N_("stop a stock's alerts"), words=("取消关注",)),
+    Command("watchlist", "", N_("the stocks this chat watches; /subscribe stocks [hot|frenzy] adds every stock at "
+                                "that level"), words=("自选股", "关注列表")),
     Command("history", "[n]", N_("the last n alerts (default {default}, at most {most})"), words=("预警", "历史")),
     Command("warnings", "", N_("recent regulator warnings with links"), words=("监管", "警示")),
     Command("status", "", N_("health of each data source and its last successful collection"), words=("状态",)),
@@ -67,7 +79,8 @@ COMMANDS: tuple[Command, ...] = (
     Command("sources", "", N_("source counters and the outbox"), admin=True),
 )
 WORDS = {word: c.name for c in COMMANDS for word in c.words}  # word -> command, for bot.lang.word_command
-_VALUES = {"default": replies.HISTORY_DEFAULT, "most": replies.HISTORY_MAX}  # numbers inside descriptions
+_VALUES = {"default": replies.HISTORY_DEFAULT, "most": replies.HISTORY_MAX,  # numbers inside descriptions
+           "top_default": stock_views.TOP_DEFAULT, "top_most": stock_views.TOP_MAX, "cap": watches.WATCH_MAX}
 
 INTRO = N_("<b>sentibot</b> watches retail attention on the Beijing Stock Exchange (北交所, index 北证50) — forum "
            "posts and search interest against turnover — and warns subscribers when it heats into a frenzy or when "
@@ -128,6 +141,10 @@ async def cmd_help(update: Update, context) -> None:
 
 async def cmd_subscribe(update: Update, context) -> None:
     lang = update_language(update, context)
+    if stock_commands.is_stock_subscription(context.args):
+        if await chat_settings.guard(update, context, lang):  # a group's administrators only
+            await stock_commands.subscribe_stocks(update, context)
+        return
     if not context.args:  # shows the chat's setting with buttons; never changes it
         await chat_settings.show_panel(update, context, lang)
         return
@@ -165,6 +182,9 @@ async def cmd_subscribe(update: Update, context) -> None:
 async def cmd_unsubscribe(update: Update, context) -> None:
     lang = update_language(update, context)
     if not await chat_settings.guard(update, context, lang):  # a group's administrators only
+        return
+    if stock_commands.is_stock_subscription(context.args):
+        await stock_commands.unsubscribe_stocks(update, context)
         return
     if subscriptions.unsubscribe(_db(context), update.effective_chat.id, timeutil.now_iso()):
         await reply(update, i18n.h(lang, "Unsubscribed: this chat gets no more alerts. /subscribe brings them back."))
@@ -352,6 +372,8 @@ HANDLERS: dict[str, Handler] = {
     "heat": cmd_heat, "chart": cmd_chart, "history": cmd_history, "warnings": cmd_warnings, "status": cmd_status,
     "broadcast": cmd_broadcast, "sources": cmd_sources, "lang": cmd_lang,
     "quiet": chat_settings.cmd_quiet, "alerts": chat_settings.cmd_alerts, "id": chat_settings.cmd_id,
+    "top": stock_commands.cmd_top, "stock": stock_commands.cmd_stock, "watch": stock_commands.cmd_watch,
+    "unwatch": stock_commands.cmd_unwatch, "watchlist": stock_commands.cmd_watchlist,
 }
 
 
@@ -403,6 +425,7 @@ def build_application(settings: Settings, db: Database, *, limits: Limits = Limi
         handler = HANDLERS[command.name]
         application.add_handler(CommandHandler(command.name, admin_only(command.name, handler) if command.admin
                                                else handler))
+    application.add_handler(CallbackQueryHandler(stock_commands.on_chart_button, pattern=stock_commands.CHART_DATA))
     # the same updates the CommandHandlers take (messages, edits): a command posted in a channel gets no reply
     application.add_handler(MessageHandler(filters.UpdateType.MESSAGES & (filters.TEXT | filters.COMMAND), unknown))
     application.add_handler(CallbackQueryHandler(chat_settings.on_callback))  # the /subscribe and /heat buttons

@@ -141,11 +141,19 @@ def rescore_now(rt: Runtime) -> list:
     now = rt.clock()
     started = time.perf_counter()
     alerts = rescore(rt.db, now, admin_ids=rt.settings.admin_ids, cooldown_s=rt.settings.alert_cooldown_s)
+    alerts += rescore_stocks(rt, now)
     log.info("event=rescored took_ms=%.0f new_alerts=%d", (time.perf_counter() - started) * 1000, len(alerts))
     for alert in alerts:
         log.info("event=alert_new kind=%s level=%s ts=%s key=%s title=%r",
                  alert.kind.value, alert.level, alert.ts, alert.dedupe_key, alert.title)
     return alerts
+
+
+def rescore_stocks(rt: Runtime, now) -> list:
+    """Stock heat after the market's: each stock's alerts go to its watchers and the every-stock opt-ins."""
+    from sentibot.score import stock_rescore
+
+    return stock_rescore.rescore(rt.db, now, admin_ids=rt.settings.admin_ids, cooldown_s=rt.settings.alert_cooldown_s)
 
 
 async def send_outbox(rt: Runtime) -> None:

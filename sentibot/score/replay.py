@@ -17,6 +17,7 @@ from sqlite_utils import Database
 from sentibot.alerts import regulator
 from sentibot.alerts import rules as alerts
 from sentibot.score import rescore as pipeline
+from sentibot.score import stock_rescore
 from sentibot.errors import InputError
 from sentibot.models import BSE50_CODE, Alert, Bar, Notice, Observation
 from sentibot.store.db import add_alert, upsert_bars, upsert_notice, upsert_observations
@@ -252,6 +253,7 @@ def replay(db: Database, market: Path | Sequence[Path], attention: Path | None =
     # (tests/test_scoring_props.py and tests/test_replay.py check it); alerts are stored once per dedupe key.
     found = pipeline.evaluate(db, end, since=first)
     found += regulator.due(db, first.isoformat(), end.isoformat(timespec="seconds"))  # the one regulator-alert rule
+    found += stock_rescore.evaluate(db, end, since=first, save_all=True)  # per-stock heat alerts
     found.sort(key=lambda a: a.ts)
     for alert in found:
         store_as_history(db, alert, stamp)

@@ -270,6 +270,8 @@ def _level_rank(level: str | None) -> int:
 def _recipients(db: Database, alert: Alert, admin_ids: Iterable[int]) -> list[int]:
     if alert.kind is AlertKind.SOURCE_DOWN:
         return sorted(set(admin_ids))
+    if alert.stocks and alert.kind is not AlertKind.REGULATOR_WARNING:
+        return stock_recipients(db, alert)  # a stock's own alert: its watchers and the "all stocks" opt-ins
     from sentibot.store.subscriptions import wants  # (subscriptions imports this module)
 
     active = [r for r in db.query("select chat_id, min_level, muted_kinds from subscribers where active = 1"
@@ -277,7 +279,29 @@ def _recipients(db: Database, alert: Alert, admin_ids: Iterable[int]) -> list[in
     if alert.kind is AlertKind.FRENZY and alert.level in {lv.value for lv in Level}:
         rank = Level(alert.level).rank
         return [r["chat_id"] for r in active if _level_rank(r["min_level"]) <= rank]
-    return [r["chat_id"] for r in active]  # regulator warnings and cooling reach every subscriber
+    chats = [r["chat_id"] for r in active]  # regulator warnings and cooling reach every subscriber
+    if alert.stocks:  # ... and a notice naming a stock reaches its watchers, subscribed or not
+        chats = sorted(set(chats) | set(watchers(db, alert.stocks)))
+    return chats
+
+
+def watchers(db: Database, codes: Iterable[str]) -> list[int]:
+    """Chats watching any of these stocks."""
+    codes = list(codes)
+    if not codes or not db["watches"].exists():
+        return []
+    marks = ",".join("?" * len(codes))
+    return [r["chat_id"] for r in db.query(f"select distinct chat_id from watches where code in ({marks})", codes)]
+
+
+def stock_recipients(db: Database, alert: Alert) -> list[int]:
+    """A stock alert goes to the stock's watchers and to chats opted in to every stock at or below its level."""
+    chats = set(watchers(db, alert.stocks))
+    if alert.level in {lv.value for lv in Level} and db["stock_optins"].exists():
+        rank = Level(alert.level).rank
+        chats |= {r["chat_id"] for r in db.query("select chat_id, min_level from stock_optins")
+                  if _level_rank(r["min_level"]) <= rank}
+    return sorted(chats)
 
 
 def in_cooldown(db: Database, alert: Alert, now: str, cooldown_s: float) -> bool:
@@ -289,8 +313,10 @@ def in_cooldown(db: Database, alert: Alert, now: str, cooldown_s: float) -> bool
     if cooldown_s <= 0:
         return False
     moment = _instant(alert.ts or now)
+    # per stock: a stock's alert is only in the cooldown of the same stock's (market alerts have no stocks)
     for row in db.query("select ts from alerts where kind = ? and coalesce(level, '') = ?"
-                        " order by id desc limit 20", [alert.kind.value, alert.level or ""]):
+                        " and coalesce(stocks, '[]') = ? order by id desc limit 20",
+                        [alert.kind.value, alert.level or "", _stocks_json(alert.stocks)]):
         if abs((moment - _instant(row["ts"])).total_seconds()) < cooldown_s:
             return True
     return False
@@ -308,6 +334,8 @@ def add_alert(db: Database, alert: Alert, now: str, admin_ids: Iterable[int] = (
     or (cooldown_s > 0) an alert of the same kind and level was added within cooldown_s of now."""
     key = alert.dedupe_key or f"{alert.kind.value}:{alert.ts}:{alert.level}"
     audience = "admins" if alert.kind is AlertKind.SOURCE_DOWN else "subscribers"
+    if alert.stocks and alert.kind is not AlertKind.REGULATOR_WARNING:
+        audience = "stocks"  # watchers and opt-ins, who need no /subscribe
     with immediate(db):
         if next(db.query("select 1 from alerts where dedupe_key = ?", [key]), None):
             return None
@@ -330,6 +358,10 @@ def alert_from_row(row: dict) -> Alert:
     return Alert(kind=AlertKind(row["kind"]), ts=row["ts"], title=row["title"], level=row["level"] or "",
                  score=row["score"], reasons=tuple(json.loads(row["reasons"] or "[]")),
                  dedupe_key=row["dedupe_key"], stocks=tuple(json.loads(row.get("stocks") or "[]")))
+
+
+def _stocks_json(codes: Iterable[str]) -> str:
+    return json.dumps(list(codes))
 
 
 def get_cursor(db: Database, source: str, key: str) -> str | None:

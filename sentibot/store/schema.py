@@ -138,9 +138,27 @@ def m007_subscriber_settings(db: Database) -> None:
 
 
 @migrations()
-def m007_heat_explained(db: Database) -> None:
+def m008_heat_explained(db: Database) -> None:
     # The first /heat a chat sees explains what the score means; later ones do not repeat it.
     db.table("chat_prefs").add_column("heat_explained_at", str)
+
+
+@migrations()
+def m009_stock_heat(db: Database) -> None:
+    # Stock heat (score/stock_rescore.py): one row per stock and scored day; /top and /stock read only these.
+    db.table("stock_scores").create(
+        {"code": str, "date": str, "score": float, "level": str, "attention_ratio": float, "forum_ratio": float,
+         "popularity_ratio": float, "turnover_ratio": float, "turnover_rate": float, "limit_streak": int,
+         "coupling": float, "close": float, "computed_at": str},
+        pk=("code", "date"),
+    )
+    db.table("stock_scores").create_index(["date", "score"])
+    # A chat's watchlist (store/watchlist.py): its stock alerts and the regulator alerts naming these stocks.
+    db.table("watches").create({"chat_id": int, "code": str, "added_at": str}, pk=("chat_id", "code"))
+    db.table("watches").create_index(["code"])
+    # Chats that asked for every stock's alerts at a level (`/subscribe stocks frenzy`).
+    db.table("stock_optins").create({"chat_id": int, "min_level": str, "updated_at": str}, pk="chat_id")
+    # alerts.stocks (the stocks an alert is about) comes from m006_notice_stocks
 
 
 KNOWN_MIGRATIONS = {m.name for m in migrations._migrations}

@@ -186,6 +186,24 @@ def seed_hostile(db) -> None:
     db["subscribers"].insert_all({"chat_id": c, "user_id": c, "chat_type": "private", "min_level": "hot",
                                   "active": 1} for c in (2001, 2002))
     upsert_bars(db, [Bar(code=BSE50_CODE, date="2023-11-27", close=1402.5, amount=3.1e9)], now)
+    seed_hostile_stocks(db, now)
+
+
+def seed_hostile_stocks(db, now: str) -> None:
+    """Stock names from the (scraped) universe are hostile too; 60 scored stocks, a watchlist, stock alerts."""
+    codes = [f"920{i:03d}" for i in range(60)]
+    db["universe"].insert_all({"code": c, "name": f"{HOSTILE}{i}" + "股" * 40, "old_code": None,
+                               "market_cap": 1e9 - i, "listed": 1} for i, c in enumerate(codes))
+    db["stock_scores"].insert_all({"code": c, "date": d, "score": 50.0 + i % 40, "level": "frenzy<&",
+                                   "attention_ratio": 3.0, "turnover_ratio": 2.0, "limit_streak": 2,
+                                   "coupling": 0.7, "close": 12.5} for i, c in enumerate(codes)
+                                  for d in ("2023-11-24", "2023-11-27"))
+    db["watches"].insert_all({"chat_id": chat, "code": c, "added_at": now} for chat in (ADMIN, 1001)
+                             for c in codes[:30])
+    for i, c in enumerate(codes[:10]):
+        db["alerts"].insert({"kind": "frenzy", "ts": now, "level": "frenzy", "score": 90.0, "title": f"{HOSTILE} {c}",
+                             "reasons": json.dumps([HOSTILE]), "dedupe_key": f"s{i}", "audience": "stocks",
+                             "created_at": now, "stocks": json.dumps([c])})
 
 
 # --- hostile messages -------------------------------------------------------------------------------------------

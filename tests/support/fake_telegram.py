@@ -173,6 +173,20 @@ class FakeTelegram:
         """The bot's message as it reads now (after any edits)."""
         return next((s for s in self.sent if s.chat_id == chat_id and s.message_id == message_id), None)
 
+    def inject_button(self, data: str, user_id: int = 1001, chat_id: int | None = None,
+                        chat_type: str = "private", message_id: int = 1) -> int:
+        """Queue an inline-button press (a callback_query on one of the bot's messages)."""
+        chat_id = user_id if chat_id is None else chat_id
+        chat = {"id": chat_id, "type": chat_type}
+        user = {"id": user_id, "is_bot": False, "first_name": "alice", "username": "alice"}
+        message = {"message_id": message_id, "date": int(time.time()), "chat": chat, "text": "…",
+                   "from": {"id": BOT_ID, "is_bot": True, "first_name": "sentibot", "username": BOT_USERNAME}}
+        update_id = next(self._update_ids)
+        self._updates.append({"update_id": update_id, "_ts": time.monotonic(), "callback_query": {
+            "id": str(update_id), "from": user, "chat_instance": str(chat_id), "data": data, "message": message}})
+        self._new_update.set()
+        return update_id
+
     def sent_to(self, chat_id: int) -> list[Sent]:
         return [s for s in self.sent if s.chat_id == chat_id]
 
