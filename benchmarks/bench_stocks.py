@@ -17,7 +17,6 @@ import asyncio
 import json
 import multiprocessing
 import statistics
-import sys
 import tempfile
 import time
 from datetime import datetime
@@ -26,11 +25,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
 from sentibot.score import stocks
+
+ROOT = Path(__file__).resolve().parents[1]
 
 STOCKS, DAYS, REPEATS = 300, 1250, 5
 QUICK_ARGV = ["--quick"]

@@ -126,6 +126,11 @@ def previous_level(alert: Alert) -> str | None:
 
 def _format_frenzy(alert: Alert, lang: str, facts: Facts) -> list[str]:
     icon, level, before = LEVEL_EMOJI.get(alert.level, "🔥"), i18n.level_name(lang, alert.level), previous_level(alert)
+    if alert.stocks:  # a stock's own alert (score/stock_rescore.py): its title names the stock and its code
+        stock = alert.title.split(" heat ", 1)[0]
+        head = i18n.h(lang, "{icon} <b>Stock heat up: {stock}</b> · now {level}", icon=icon, stock=stock, level=level)
+        return [head + _score(lang, alert), *[_e(r) for r in alert.reasons[:REASON_LINES] if lang == "en"],
+                f"<i>{_e(moment(lang, alert.ts))}</i>"]
     if before:
         head = i18n.h(lang, "{icon} <b>BSE heat up: {previous} → {level}</b>", icon=icon, level=level,
                       previous=i18n.level_name(lang, before))

@@ -285,8 +285,11 @@ async def on_chart_button(update: Update, context) -> None:
     if query is None:
         return
     match = CHART_DATA.match(query.data or "")
+    if not match:  # PTB hands this handler data its pattern does not match (empty data): the settings answer it
+        await chat_settings.on_callback(update, context)
+        return
     await query.answer()
-    if not match or update.effective_chat is None:
+    if update.effective_chat is None:
         return
     db = _db(context)
     lang = update_language(update, context)

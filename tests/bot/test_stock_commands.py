@@ -84,7 +84,7 @@ def test_watchers_and_optins_get_stock_alerts_and_regulator_alerts_naming_their_
         await chat.ask("/watch 凯华材料", user_id=2001)  # watches only: never used /subscribe
         await chat.ask("/subscribe stocks hot", user_id=2002)  # every stock at hot or above
         assert "Already subscribed" in (await chat.ask("/subscribe stocks hot", user_id=2002))[0]
-        await chat.ask("/subscribe", user_id=2003)  # market alerts only
+        await chat.ask("/subscribe hot", user_id=2003)  # market alerts only (a bare /subscribe shows the panel)
         warning = Alert(kind=AlertKind.REGULATOR_WARNING, ts=NOW, title="关于对凯华材料实施重点监控的公告",
                         reasons=("measure: 重点监控",), dedupe_key="regulator_warning:test", stocks=("920526",))
         stock = Alert(kind=AlertKind.FRENZY, ts="2024-01-11T15:00:00+08:00", level="frenzy", score=90.0,
@@ -98,9 +98,9 @@ def test_watchers_and_optins_get_stock_alerts_and_regulator_alerts_naming_their_
         await until(lambda: any("重点监控" in s.text for s in fake.sent_to(2001)), timeout=10)
         await until(lambda: len(fake.sent_to(2002)) >= 4 and any("重点监控" in s.text for s in fake.sent_to(2003)))
         watcher = [s.text for s in fake.sent_to(2001)]
-        assert any("凯华材料 (920526) heat" in t for t in watcher) and not any("云创数据" in t for t in watcher)
+        assert any("凯华材料 (920526)" in t and "Stock heat up" in t for t in watcher) and not any("云创数据" in t for t in watcher)
         optin = [s.text for s in fake.sent_to(2002)]
-        assert any("云创数据" in t for t in optin) and any("凯华材料 (920526) heat" in t for t in optin)
+        assert any("云创数据" in t for t in optin) and any("凯华材料 (920526)" in t for t in optin)
         assert not any("重点监控" in t for t in optin)  # not subscribed, not watching: no regulator alert
         market = [s.text for s in fake.sent_to(2003)]
         assert not any("heat hot" in t or "heat calm" in t for t in market)  # stock alerts are not market alerts
