@@ -117,5 +117,6 @@ def test_the_cli_follows_sentibot_language_or_the_locale_and_json_stays_english(
     assert "BSE heat Mon 27 Nov 2023: FRENZY · score 98/100" in english.output  # the setting beats the locale
     as_json = CliRunner().invoke(cli, [*args, "--json"], env={"SENTIBOT_LANGUAGE": "zh"})
     assert json.loads(as_json.output)["level"] == "frenzy"  # DESIGN.md's JSON is never translated
+    open_store(tmp_path / "e.db")  # an existing, empty history (a missing file is an error: issue 17)
     empty = CliRunner().invoke(cli, ["heat", "--db", str(tmp_path / "e.db"), "--json"], env={"SENTIBOT_LANGUAGE": "zh"})
     assert json.loads(empty.output)["message"].startswith("no scores yet")

@@ -87,7 +87,7 @@ def test_percentile_and_ratio_follow_the_market_core():
     gappy = inputs.attention["reads"].mask(np.random.default_rng(2).random(inputs.attention["reads"].shape) < 0.2)
     gappy.iloc[5:9, 0] = 0.0  # zero readings have no logarithm
     pd.testing.assert_frame_equal(stocks.log_ratio(gappy), scoring.attention_log_ratio(gappy, 20))
-    pd.testing.assert_series_equal(heat["p_turnover"][code], scoring.percentile(heat["turnover"][code]),
+    pd.testing.assert_series_equal(heat["p_turnover"][code], stocks.percentile(heat["turnover"][code]),
                                    check_names=False)
 
 
