@@ -147,56 +147,54 @@ def _stock_args(update: Update, lang: str) -> tuple[list[str], str]:
     return items[:ARGS_MAX], note
 
 
-async def cmd_watch(update: Update, context) -> None:
-    lang = update_language(update, context)
+async def _each_stock(update: Update, context, lang: str, usage: str, act) -> list[str] | None:
+    """The shared shell of /watch and /unwatch: parse, guard the group, resolve each stock, one line per stock from
+    act(db, chat, stock); None when it already replied (usage, or a refusal)."""
     items, note = _stock_args(update, lang)
     if not items:
-        await _reply(update, note or i18n.h(lang, "Usage: /watch &lt;code|name&gt; ... — up to {cap} stocks per chat; "
-                                                  "their alerts and the regulator notices naming them come here.",
-                                            cap=watches.WATCH_MAX))
-        return
+        await _reply(update, note or usage)
+        return None
     if not await chat_settings.guard(update, context, lang):  # in a group, its administrators only
-        return
+        return None
     db, chat = _db(context), _chat_id(update)
     lines = []
     for raw in items:
         stock, problem = _resolve(db, raw, lang)
-        if stock is None:
-            lines.append(f"✗ {problem}")
-            continue
+        lines.append(f"✗ {problem}" if stock is None else act(db, chat, stock))
+    return lines + ([note] if note else [])
+
+
+async def cmd_watch(update: Update, context) -> None:
+    lang = update_language(update, context)
+
+    def watch(db: Database, chat: int, stock: Stock) -> str:
         outcome = watches.watch(db, chat, stock.code, timeutil.now_iso())
         if outcome == "added":
-            lines.append(i18n.h(lang, "✓ watching {stock}", stock=stock.label))
-        elif outcome == "already":
-            lines.append(i18n.h(lang, "· already watching {stock}", stock=stock.label))
-        else:
-            lines.append(i18n.h(lang, "✗ {stock} not added: this chat watches {cap} stocks, the most it can; /unwatch "
-                                      "one first", stock=stock.label, cap=watches.WATCH_MAX))
-    lines += [note] if note else []
-    await _reply(update, "\n".join(lines) + "\n" + i18n.h(lang, "/watchlist shows them all."))
+            return i18n.h(lang, "✓ watching {stock}", stock=stock.label)
+        if outcome == "already":
+            return i18n.h(lang, "· already watching {stock}", stock=stock.label)
+        return i18n.h(lang, "✗ {stock} not added: this chat watches {cap} stocks, the most it can; /unwatch "
+                            "one first", stock=stock.label, cap=watches.WATCH_MAX)
+
+    usage = i18n.h(lang, "Usage: /watch &lt;code|name&gt; ... — up to {cap} stocks per chat; "
+                         "their alerts and the regulator notices naming them come here.", cap=watches.WATCH_MAX)
+    lines = await _each_stock(update, context, lang, usage, watch)
+    if lines is not None:
+        await _reply(update, "\n".join(lines) + "\n" + i18n.h(lang, "/watchlist shows them all."))
 
 
 async def cmd_unwatch(update: Update, context) -> None:
     lang = update_language(update, context)
-    items, note = _stock_args(update, lang)
-    if not items:
-        await _reply(update, note or i18n.h(lang, "Usage: /unwatch &lt;code|name&gt; ... — /watchlist shows what this "
-                                                  "chat watches."))
-        return
-    if not await chat_settings.guard(update, context, lang):  # in a group, its administrators only
-        return
-    db, chat = _db(context), _chat_id(update)
-    lines = []
-    for raw in items:
-        stock, problem = _resolve(db, raw, lang)
-        if stock is None:
-            lines.append(f"✗ {problem}")
-        elif watches.unwatch(db, chat, stock.code, timeutil.now_iso()):
-            lines.append(i18n.h(lang, "✓ stopped watching {stock}", stock=stock.label))
-        else:
-            lines.append(i18n.h(lang, "· {stock} was not on this chat's watchlist", stock=stock.label))
-    lines += [note] if note else []
-    await _reply(update, "\n".join(lines))
+
+    def unwatch(db: Database, chat: int, stock: Stock) -> str:
+        if watches.unwatch(db, chat, stock.code, timeutil.now_iso()):
+            return i18n.h(lang, "✓ stopped watching {stock}", stock=stock.label)
+        return i18n.h(lang, "· {stock} was not on this chat's watchlist", stock=stock.label)
+
+    usage = i18n.h(lang, "Usage: /unwatch &lt;code|name&gt; ... — /watchlist shows what this chat watches.")
+    lines = await _each_stock(update, context, lang, usage, unwatch)
+    if lines is not None:
+        await _reply(update, "\n".join(lines))
 
 
 def watchlist_text(db: Database, chat_id: int, lang: str = "en") -> str:
