@@ -260,4 +260,3 @@ def replay(db: Database, market: Path | Sequence[Path], attention: Path | None =
     scored = next(db.query("select count(*) as n from scores where date between ? and ?",
                            [first.isoformat(), last.isoformat()]))["n"]
     return ReplayResult(len(bars), len(observations), len(notice_list), first, last, found, scored)
-

@@ -117,5 +117,3 @@ def test_concurrent_settings_edits_from_several_processes_lose_none(tmp_path):
     assert [w.exitcode for w in workers] == [0, 0, 0]  # no "database is locked", no lost update raising
     assert subscriptions.chat_settings(db, 1).muted == set(subscriptions.KINDS)  # each worker's last word kept
     assert db["subscribers"].get(1)["active"] == 1 and db["subscribers"].count == 1
-
-

@@ -320,4 +320,3 @@ class WechatSite(Site):
                       for i, v in enumerate(values)]
             resp.append({"query": query, "indexes": [{"channel": "total", "time_indexes": points}]})
         return json_reply({"code": 0, "content": {"resp_list": resp}})
-

@@ -156,4 +156,3 @@ async def cninfo_disclosures(ctx: CollectContext, start: str) -> list[Notice]:
             if not more:
                 break
     return out
-
