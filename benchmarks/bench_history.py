@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import json
 import random
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from benchmarks.timing import median_s
 
 QUICK_ARGV = ["100000"]
 YEARS = 5
@@ -54,7 +54,9 @@ def build(path: Path, posts: int, seed: int = 7) -> dict:
                 f"关于对北交所股票异常波动的监管公告 {i}", "正文" * 200, f"{i:016x}",
                 "regulator_warning" if i % 9 == 0 else "other", 2 if i % 9 == 0 else 0, "[]", "bench", 1,
                 "2026-01-01", "2026-01-01") for i, d in enumerate(d for d in days for _ in range(2))]
-    conn.executemany("insert into notices values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", notices)
+    conn.executemany("insert into notices (url, source, published_at, title, text, content_hash, notice_class, severity,"
+                     " triggers, origin, revision, first_seen, updated_at) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                     notices)  # named columns: a later migration's new column keeps its default
     alerts = [(d.isoformat() + "T15:05:00+08:00", rng.choice(("frenzy", "cooling", "regulator_warning")),
                rng.choice(levels), rng.uniform(0, 100), f"北证50 heat {d}", json.dumps(["attention z 3.1"]),
                f"bench:{d}", "subscribers", "2026-01-01") for d in days[::7]]
@@ -64,15 +66,6 @@ def build(path: Path, posts: int, seed: int = 7) -> dict:
     conn.execute("ANALYZE")
     conn.close()
     return {"posts": posts, "scores": len(days), "notices": len(notices), "alerts": len(alerts)}
-
-
-def _median(fn, runs: int = 5) -> float:
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def main(argv: list[str] | None = None) -> list[dict]:
@@ -100,11 +93,11 @@ def main(argv: list[str] | None = None) -> list[dict]:
             return len(conn.execute(PLAIN_SQL).fetchall())
 
         rows = plain()
-        core, anchor = _median(ours), _median(plain)
-        cli = _median(lambda: subprocess.run([sys.executable, "-m", "sentibot", "history", "--csv", "--db", str(path)],
-                                             check=True, capture_output=True), runs=3)
-        cli_anchor = _median(lambda: subprocess.run([sys.executable, "-c", _ANCHOR_CLI, str(path)], check=True,
-                                                    capture_output=True), runs=3)
+        core, anchor = median_s(ours, runs=5), median_s(plain, runs=5)
+        cli = median_s(lambda: subprocess.run([sys.executable, "-m", "sentibot", "history", "--csv", "--db", str(path)],
+                                              check=True, capture_output=True), runs=3)
+        cli_anchor = median_s(lambda: subprocess.run([sys.executable, "-c", _ANCHOR_CLI, str(path)], check=True,
+                                                     capture_output=True), runs=3)
         db.conn.close()
         conn.close()
     label = f"{posts // 1000}k posts" if posts < 1_000_000 else f"{posts / 1e6:g}M posts"

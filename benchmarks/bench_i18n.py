@@ -7,22 +7,13 @@ Run: python -m benchmarks i18n   (--quick: one chart each and 1,000 recipients).
 from __future__ import annotations
 
 import io
-import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
+from benchmarks.timing import median_s
 
 QUICK_ARGV = ["1", "1000"]
-
-
-def _median(fn, runs: int) -> float:
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def main(argv: list[str] | None = None) -> list[dict]:
@@ -39,8 +30,8 @@ def main(argv: list[str] | None = None) -> list[dict]:
         run_demo(db, Path(tmp))
         chart_figure(db, 90, lang="zh").savefig(io.BytesIO(), format="png")  # warm: fonts loaded once per process
         chart_figure(db, 90, lang="en").savefig(io.BytesIO(), format="png")
-        zh = _median(lambda: chart_figure(db, 90, lang="zh").savefig(io.BytesIO(), format="png"), runs)
-        en = _median(lambda: chart_figure(db, 90, lang="en").savefig(io.BytesIO(), format="png"), runs)
+        zh = median_s(lambda: chart_figure(db, 90, lang="zh").savefig(io.BytesIO(), format="png"), runs)
+        en = median_s(lambda: chart_figure(db, 90, lang="en").savefig(io.BytesIO(), format="png"), runs)
         row = next(db.query("select * from alerts where kind = 'regulator_warning'"))
         alert = alert_from_row(row)
         alert_facts(db, alert)  # warm: jieba and the company list load once per process

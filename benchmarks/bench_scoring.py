@@ -10,7 +10,6 @@ Anchor, measured in the same run: a plain pandas rolling(20) mean + median over 
 
 from __future__ import annotations
 
-import statistics
 import time
 
 import numpy as np
@@ -18,6 +17,7 @@ import pandas as pd
 
 from sentibot.score import scoring
 from sentibot.score.breadth import limit_board
+from benchmarks.timing import median_s
 
 SERIES, DAYS, REPEATS = 300, 1250, 7
 
@@ -37,13 +37,7 @@ def frames(seed: int = 0):
 
 
 def timed(fn) -> float:
-    fn()  # warm-up
-    runs = []
-    for _ in range(REPEATS):
-        start = time.perf_counter()
-        fn()
-        runs.append(time.perf_counter() - start)
-    return statistics.median(runs)
+    return median_s(fn, REPEATS, warm_up=True)
 
 
 def rescore_figure() -> tuple[str, float, str] | None:

@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from sentibot.score import stocks
+from benchmarks.timing import median_s
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -48,13 +49,7 @@ def inputs(n: int = STOCKS, days: int = DAYS, seed: int = 0) -> stocks.StockInpu
 
 
 def timed(fn, repeats: int = REPEATS) -> float:
-    fn()
-    runs = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        runs.append(time.perf_counter() - start)
-    return statistics.median(runs)
+    return median_s(fn, repeats, warm_up=True)
 
 
 def bench_scoring(repeats: int) -> list[dict]:

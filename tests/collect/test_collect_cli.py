@@ -6,11 +6,11 @@ import json
 
 import pytest
 
-from sentibot.cli import main
 from sentibot.store.db import open_store
 
 from tests.support.eastmoney_session import serve_webreport
 from tests.support.paths import FIXTURES
+from tests.support.cli import run
 
 
 def fixture(path: str) -> str:
@@ -35,16 +35,6 @@ def env(httpserver, monkeypatch, tmp_path):
     httpserver.expect_request("/list,zs899050,f_2.html").respond_with_data(last, content_type="text/html")
     httpserver.expect_request("/api/qt/clist/get").respond_with_data(fixture("eastmoney/constructed_clist_bse.json"))
     return tmp_path / "s.db"
-
-
-def run(argv, capsys):
-    code = 0
-    try:
-        main(argv)
-    except SystemExit as exc:
-        code = exc.code
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 @pytest.mark.slow

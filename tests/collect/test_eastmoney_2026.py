@@ -12,7 +12,6 @@ from datetime import datetime, timedelta
 import httpx
 import pytest
 
-from sentibot.cli import main
 from sentibot.collect.cycle import collect_cycle
 from sentibot.collect.guba.collector import forum_status
 from sentibot.config import load_settings
@@ -21,18 +20,9 @@ from sentibot.store.db import open_store
 from sentibot.store.stocks import resolve_stock
 from sentibot.timeutil import SHANGHAI
 from tests.support.eastmoney_2026 import PAGES, PER_PAGE, SHAPES, Eastmoney2026
+from tests.support.cli import run
 
 NOW = datetime(2026, 12, 1, 10, 30, tzinfo=SHANGHAI)  # a Tuesday, in trading hours
-
-
-def run(argv, capsys):
-    code = 0
-    try:
-        main(argv)
-    except SystemExit as exc:
-        code = exc.code
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.fixture

@@ -8,9 +8,9 @@ from datetime import timedelta
 
 import pytest
 
-from sentibot.cli import main
 from sentibot.timeutil import now
 from tests.support.sites_2026 import BaiduSite, BseSite, CninfoSite, CsrcSite, WechatSite
+from tests.support.cli import run
 
 BROWSER = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36"
 COOKIE, OPENID, KEY = "BDUSS=c00kie-s3cret", "oid-s3cret", "k3y-s3cret"
@@ -34,16 +34,6 @@ def sites(monkeypatch, tmp_path):
         for name, value in env.items():
             monkeypatch.setenv(name, value)
         yield bse, baidu, wechat
-
-
-def run(argv, capsys):
-    code = 0
-    try:
-        main(argv)
-    except SystemExit as exc:
-        code = exc.code
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def lines(out: str) -> dict[str, dict]:

@@ -6,13 +6,13 @@ import json
 
 import pytest
 
-from sentibot.cli import main
 from sentibot.collect.probe import PROBES, ProbeLine, ProbeStatus
 from sentibot.collect.recorder import redact
 from sentibot.collect.sessions import WEBREPORT_PATH
 from tests.support.eastmoney_session import NID, admitted, webreport_body
 from tests.support.local_sites import LocalSite, text
 from tests.support.paths import FIXTURES
+from tests.support.cli import run
 
 KLINE = (FIXTURES / "eastmoney" / "constructed_kline_bse50_8field.json").read_text(encoding="utf-8")
 CLIST = (FIXTURES / "eastmoney" / "constructed_clist_bse.json").read_text(encoding="utf-8")
@@ -32,16 +32,6 @@ def eastmoney(monkeypatch, tmp_path):
         monkeypatch.setenv("SENTIBOT_HTTP_RETRIES", "0")
         monkeypatch.delenv("SENTIBOT_EASTMONEY_COOKIE", raising=False)
         yield site
-
-
-def run(argv, capsys):
-    code = 0
-    try:
-        main(argv)
-    except SystemExit as exc:
-        code = exc.code
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_probe_passes_against_sites_that_behave(eastmoney, capsys):

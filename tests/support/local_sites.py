@@ -28,6 +28,19 @@ def text(body: str, content_type: str = "text/html; charset=utf-8", status: int 
     return status, content_type, body
 
 
+class QuietHandler(BaseHTTPRequestHandler):
+    """The handler base of every local site: keep-alive HTTP/1.1, no Nagle delay, no log lines on stderr."""
+
+    protocol_version = "HTTP/1.1"
+
+    def setup(self) -> None:
+        super().setup()
+        # headers and body go out in separate writes: without NODELAY, Nagle + delayed ACK add ~40 ms
+        self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
 class LocalSite:
     """One local source host; use as a context manager."""
 
@@ -58,17 +71,7 @@ class LocalSite:
     def __enter__(self) -> LocalSite:
         site = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def setup(self) -> None:
-                super().setup()
-                # headers and body go out in separate writes: without NODELAY, Nagle + delayed ACK add ~40 ms
-                self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-            def log_message(self, *args) -> None:
-                pass
-
+        class Handler(QuietHandler):
             def do_GET(self) -> None:
                 self._answer("GET", {})
 

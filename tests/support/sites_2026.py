@@ -8,14 +8,14 @@ from the constructed fixtures in tests/fixtures (each folder's FORMAT.md says wh
 from __future__ import annotations
 
 import json
-import socket
 import threading
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from sentibot.collect.search.cipher import read_cipher_text, trend_url
+from tests.support.local_sites import QuietHandler
 from tests.support.paths import FIXTURES
 
 
@@ -69,16 +69,7 @@ class Site:
     def __enter__(self):
         site = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def setup(self) -> None:
-                super().setup()
-                self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-            def log_message(self, *args) -> None:
-                pass
-
+        class Handler(QuietHandler):
             def do_GET(self) -> None:
                 self._answer("GET")
 
