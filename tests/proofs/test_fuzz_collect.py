@@ -12,7 +12,7 @@ import asyncio
 import os
 import threading
 from datetime import datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -27,6 +27,7 @@ from sentibot.timeutil import SHANGHAI
 from tests.proofs.test_fuzz_parsers import GUBA_INPUTS, KLINE_INPUTS
 
 from tests.support.paths import FIXTURES
+from tests.support.local_sites import QuietHandler
 
 
 def scaled(full: int, ci: int) -> int:
@@ -50,12 +51,7 @@ class Site:
         self.body = ""
         site = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args):
-                pass
-
+        class Handler(QuietHandler):
             def do_GET(self):
                 data = (CLIST if self.path.startswith("/api/qt/clist") else site.body).encode("utf-8", "replace")
                 self.send_response(200)

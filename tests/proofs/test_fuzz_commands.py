@@ -16,9 +16,6 @@ the socket is skipped. Counts: 10,000 per command with SENTIBOT_PROOF_SCALE=1 (t
 from __future__ import annotations
 
 import asyncio
-import itertools
-import json
-import os
 import re
 import time
 from html.parser import HTMLParser
@@ -27,26 +24,20 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from telegram import Update
-from telegram.request import BaseRequest
 
-from sentibot.alerts.outbox import NO_LIMITS
-from sentibot.bot.application import COMMANDS, build_application
-from sentibot.config import load_settings
-from sentibot.models import BSE50_CODE, AlertKind, Bar, Notice
+from sentibot.bot.application import COMMANDS
+from sentibot.models import AlertKind
 from sentibot.telegram_html import text_limit, units
-from sentibot.store.db import open_store, save_scores, upsert_bars, upsert_notice
-from tests.support.fake_telegram import BOT_USERNAME, TOKEN, FakeTelegram
-
-
-def scaled(full: int, ci: int) -> int:
-    raw = os.environ.get("SENTIBOT_PROOF_SCALE")
-    return max(1, round(full * float(raw))) if raw else ci
+from sentibot.store.db import open_store, save_scores
+from tests.support.fake_telegram import BOT_USERNAME, FakeTelegram
+from tests.support.hostile import ADMIN, HOSTILE, seed_hostile
+from tests.support.loopback_bot import loopback_bot
+from tests.support.proof_scale import scaled
 
 
 COMMAND_MESSAGES = scaled(10_000, 1_000)
 BATCH = 50  # messages per hypothesis example (keeps hypothesis' own overhead small)
-ADMIN = 7
-HOSTILE = "<script>alert(1)</script> & &amp; &#0; &bogus; <b>unclosed <a href='javascript:x'>北交所</a> \u202e"
+
 
 
 # --- a small Telegram HTML validator (html.parser) --------------------------------------------------------------
@@ -138,72 +129,6 @@ def test_the_validator_rejects_what_telegram_rejects():
 
 # --- the Application with an in-process transport ---------------------------------------------------------------
 
-class LoopbackRequest(BaseRequest):
-    """Answers Bot API calls in process with FakeTelegram.handle and records every outgoing text."""
-
-    def __init__(self, fake: FakeTelegram) -> None:
-        self.fake = fake
-        self.outgoing: list[tuple[str, int, str]] = []  # (method, chat_id, text)
-
-    @property
-    def read_timeout(self) -> float | None:
-        return 2.0
-
-    async def initialize(self) -> None:
-        pass
-
-    async def shutdown(self) -> None:
-        pass
-
-    async def do_request(self, url, method, request_data=None, read_timeout=None, write_timeout=None,
-                         connect_timeout=None, pool_timeout=None):
-        api_method = url.rsplit("/", 1)[1]
-        params = dict(request_data.json_parameters) if request_data else {}
-        if request_data and request_data.contains_files:
-            params["_photo_bytes"] = b"png"
-        if api_method in ("sendMessage", "sendPhoto"):
-            self.outgoing.append((api_method, int(params["chat_id"]), params.get("text", params.get("caption", ""))))
-        status, payload = await self.fake.handle(api_method, params)
-        return status, json.dumps(payload).encode()
-
-
-def seed_hostile(db) -> None:
-    """A history whose scraped strings are hostile: replies must escape them and stay under the limit."""
-    now = "2023-11-27T20:00:00+08:00"
-    save_scores(db, [{"date": "2023-11-27", "score": 88.0, "level": "frenzy",
-                      "components": {"close": 1402.5, "note": HOSTILE, "attention": {"guba<x>": {"z": 3.3}}}}], now)
-    for i in range(15):
-        upsert_notice(db, Notice(url=f"https://www.bse.cn/a?x={i}&y=<2>\"", source=f"bse.cn {HOSTILE}",
-                                 published_at=now, title=f"{HOSTILE} {i} " + "监管" * 300), now,
-                      notice_class="regulator_warning", severity=2)
-    for i in range(60):
-        db["alerts"].insert({"kind": "frenzy", "ts": now, "level": "frenzy<", "score": 88.0,
-                             "title": f"{HOSTILE} " * 20, "reasons": json.dumps([HOSTILE]), "dedupe_key": f"k{i}",
-                             "audience": "subscribers", "created_at": now})
-    db["source_health"].insert_all({"source": f"src{i}{HOSTILE}", "status": "blocked&", "detail": HOSTILE * 10,
-                                    "last_attempt_at": now, "last_success_at": None, "consecutive_blocks": 1,
-                                    "consecutive_failures": 0, "paused_until": HOSTILE} for i in range(40))
-    db["subscribers"].insert_all({"chat_id": c, "user_id": c, "chat_type": "private", "min_level": "hot",
-                                  "active": 1} for c in (2001, 2002))
-    upsert_bars(db, [Bar(code=BSE50_CODE, date="2023-11-27", close=1402.5, amount=3.1e9)], now)
-    seed_hostile_stocks(db, now)
-
-
-def seed_hostile_stocks(db, now: str) -> None:
-    """Stock names from the (scraped) universe are hostile too; 60 scored stocks, a watchlist, stock alerts."""
-    codes = [f"920{i:03d}" for i in range(60)]
-    db["universe"].insert_all({"code": c, "name": f"{HOSTILE}{i}" + "股" * 40, "old_code": None,
-                               "market_cap": 1e9 - i, "listed": 1} for i, c in enumerate(codes))
-    db["stock_scores"].insert_all({"code": c, "date": d, "score": 50.0 + i % 40, "level": "frenzy<&",
-                                   "attention_ratio": 3.0, "turnover_ratio": 2.0, "limit_streak": 2,
-                                   "coupling": 0.7, "close": 12.5} for i, c in enumerate(codes)
-                                  for d in ("2023-11-24", "2023-11-27"))
-    db["watches"].insert_all({"chat_id": chat, "code": c, "added_at": now} for chat in (ADMIN, 1001)
-                             for c in codes[:30])
-    for i, c in enumerate(codes[:10]):
-        db["alerts"].insert({"kind": "frenzy", "ts": now, "level": "frenzy", "score": 90.0, "title": f"{HOSTILE} {c}",
-                             "reasons": json.dumps([HOSTILE]), "dedupe_key": f"s{i}", "audience": "stocks",
-                             "created_at": now, "stocks": json.dumps([c])})
 
 
 # --- hostile messages -------------------------------------------------------------------------------------------
@@ -253,48 +178,34 @@ def test_hostile_messages_to_every_command(tmp_path, command):
     db = open_store(tmp_path / "fuzz.db")
     seed_hostile(db)
     fake = FakeTelegram()  # not started: its handle() answers in process
-    config = load_settings({"SENTIBOT_TELEGRAM_TOKEN": TOKEN, "SENTIBOT_ADMIN_IDS": str(ADMIN)}, env_file=None)
-    transport = LoopbackRequest(fake)  # swap only the socket; everything above it is the real bot
-    app = build_application(config, db, limits=NO_LIMITS, chart_dir=tmp_path, request=transport)
-    crashes: list[BaseException] = []
+    with loopback_bot(db, tmp_path, fake, ADMIN) as running:  # swap only the socket: the rest is the real bot
+        app, loop, transport, crashes, ids = running.app, running.loop, running.transport, running.crashes, running.ids
+        seen, slowest = [0], [0.0]
 
-    async def on_error(update, context):
-        crashes.append(context.error)
+        async def process(batch):
+            for message in batch:
+                update = Update.de_json(update_dict(next(ids), command, message), app.bot)
+                start = time.perf_counter()
+                await asyncio.wait_for(app.process_update(update), timeout=2.0)  # a hang fails, never blocks CI
+                slowest[0] = max(slowest[0], time.perf_counter() - start)
 
-    app.add_error_handler(on_error)
-    loop = asyncio.new_event_loop()
-    loop.run_until_complete(app.initialize())
-    ids = itertools.count(1)
-    seen, slowest = [0], [0.0]
+        @settings(max_examples=max(1, COMMAND_MESSAGES // BATCH), deadline=None, database=None, derandomize=True,
+                  suppress_health_check=list(HealthCheck))
+        @given(st.lists(MESSAGE, min_size=BATCH, max_size=BATCH))
+        def run(batch):
+            first = len(transport.outgoing)
+            loop.run_until_complete(process(batch))
+            seen[0] += len(batch)
+            assert not crashes, f"handler raised: {crashes[0]!r}"
+            for method, _chat_id, text in transport.outgoing[first:]:
+                if method == "sendMessage":
+                    assert not (problems := validate_telegram_html(text)), (text[:200], problems)
 
-    async def process(batch):
-        for message in batch:
-            update = Update.de_json(update_dict(next(ids), command, message), app.bot)
-            start = time.perf_counter()
-            await asyncio.wait_for(app.process_update(update), timeout=2.0)  # a hang fails, never blocks CI
-            slowest[0] = max(slowest[0], time.perf_counter() - start)
-
-    @settings(max_examples=max(1, COMMAND_MESSAGES // BATCH), deadline=None, database=None, derandomize=True,
-              suppress_health_check=list(HealthCheck))
-    @given(st.lists(MESSAGE, min_size=BATCH, max_size=BATCH))
-    def run(batch):
-        first = len(transport.outgoing)
-        loop.run_until_complete(process(batch))
-        seen[0] += len(batch)
-        assert not crashes, f"handler raised: {crashes[0]!r}"
-        for method, _chat_id, text in transport.outgoing[first:]:
-            if method == "sendMessage":
-                assert not (problems := validate_telegram_html(text)), (text[:200], problems)
-
-    # One plain command first, outside the 2 s bound: a first call pays one-off costs (the chart imports matplotlib
-    # and renders cold, which took over 2 s once on a busy machine). The bound is for hangs on hostile input.
-    warm_up = Update.de_json(update_dict(next(ids), command, ("", "", "", ADMIN, "private", "zh")), app.bot)
-    loop.run_until_complete(asyncio.wait_for(app.process_update(warm_up), timeout=60.0))
-    try:
+        # One plain command first, outside the 2 s bound: a first call pays one-off costs (the chart imports matplotlib
+        # and renders cold, which took over 2 s once on a busy machine). The bound is for hangs on hostile input.
+        warm_up = Update.de_json(update_dict(next(ids), command, ("", "", "", ADMIN, "private", "zh")), app.bot)
+        loop.run_until_complete(asyncio.wait_for(app.process_update(warm_up), timeout=60.0))
         run()
-    finally:
-        loop.run_until_complete(app.shutdown())
-        loop.close()
     assert seen[0] >= COMMAND_MESSAGES
     replies = [t for m, _, t in transport.outgoing if m in ("sendMessage", "sendPhoto")]  # /chart answers a photo
     refused = [c for c in fake.calls if c.method == "sendMessage" and c.fault]

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 from datetime import datetime, timedelta
 
 import pytest
@@ -29,11 +28,7 @@ from sentibot.timeutil import SHANGHAI
 from tests.support.eastmoney_session import serve_webreport
 
 from tests.support.paths import FIXTURES
-
-
-def scaled(full: int, ci: int) -> int:
-    raw = os.environ.get("SENTIBOT_PROOF_SCALE")
-    return max(1, round(full * float(raw))) if raw else ci
+from tests.support.proof_scale import scaled
 
 
 BLOCK_EXAMPLES = scaled(300, 300)

@@ -20,7 +20,7 @@ import sys
 import threading
 import time
 from datetime import datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -33,13 +33,8 @@ from sentibot.timeutil import SHANGHAI
 
 from tests.fixtures.guba import build  # the constructed Guba page builder shared with the collector tests
 from tests.support.paths import ROOT
-
-
-
-def scaled(full: int, ci: int) -> int:
-    """The issue's count times SENTIBOT_PROOF_SCALE when set, else the CI count that fits the time budget."""
-    raw = os.environ.get("SENTIBOT_PROOF_SCALE")
-    return max(1, round(full * float(raw))) if raw else ci
+from tests.support.local_sites import QuietHandler
+from tests.support.proof_scale import scaled
 
 
 KILLS = scaled(30, 12)
@@ -57,12 +52,7 @@ class GubaSite:
         self.newest = datetime.now(SHANGHAI).replace(microsecond=0) - timedelta(minutes=1)
         site = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args):
-                pass
-
+        class Handler(QuietHandler):
             def do_GET(self):
                 bar, page = site.parse(self.path)
                 body = site.page(bar, page).encode()

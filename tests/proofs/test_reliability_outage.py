@@ -23,7 +23,7 @@ from sentibot.models import Alert, AlertKind
 from sentibot.store import subscriptions
 from sentibot.store.db import add_alert, open_store
 from sentibot.timeutil import now_iso
-from tests.proofs.test_fuzz_commands import scaled
+from tests.support.proof_scale import scaled
 from tests.run.test_bot_link import free_port, until
 from tests.support.fake_telegram import TOKEN, FakeTelegram
 

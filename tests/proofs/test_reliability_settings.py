@@ -18,7 +18,8 @@ from sentibot.bot.application import build_application
 from sentibot.config import load_settings
 from sentibot.store import subscriptions
 from sentibot.store.db import open_store
-from tests.proofs.test_fuzz_commands import LoopbackRequest, scaled
+from tests.support.loopback_bot import LoopbackRequest
+from tests.support.proof_scale import scaled
 from tests.support.fake_telegram import TOKEN, FakeTelegram
 
 TAPS = scaled(10_000, 1_500)
@@ -44,9 +45,7 @@ def test_a_flood_of_taps_from_admins_members_and_forged_data_is_answered_once_ea
     fake = FakeTelegram()
     fake.chat_admins[GROUP] = set(ADMINS)
     settings = load_settings({"SENTIBOT_TELEGRAM_TOKEN": TOKEN}, env_file=None)
-    app = build_application(settings, db, limits=NO_LIMITS, chart_dir=tmp_path)
-    transport = LoopbackRequest(fake)
-    app.bot._request = (transport, transport)
+    app = build_application(settings, db, limits=NO_LIMITS, chart_dir=tmp_path, request=LoopbackRequest(fake))
     errors: list[BaseException] = []
 
     async def on_error(update, context):

@@ -10,21 +10,18 @@ dump is byte-for-byte the one before.
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import time
 
 import pytest
-from telegram import Update
 
-from tests.support.fake_telegram import BOT_USERNAME, TOKEN, FakeTelegram
-from sentibot.bot.application import COMMANDS, build_application
-from sentibot.config import load_settings
-from sentibot.alerts.outbox import NO_LIMITS
+from tests.support.fake_telegram import BOT_USERNAME, FakeTelegram
+from sentibot.bot.application import COMMANDS
 from sentibot.store.db import open_store
-from tests.proofs.test_fuzz_commands import LoopbackRequest, seed_hostile
+from tests.support.hostile import ADMIN, seed_hostile
+from tests.support.loopback_bot import loopback_bot
 
-ADMIN = 7
+
 ANONYMOUS_ADMIN = 1087968824  # GroupAnonymousBot: who an anonymous group admin appears as
 ADMIN_COMMANDS = [c.name for c in COMMANDS if c.admin]
 SENDERS = [  # (label, user id or None for a channel post, chat id)
@@ -61,28 +58,8 @@ def bot(tmp_path):
     db = open_store(tmp_path / "auth.db")
     seed_hostile(db)
     fake = FakeTelegram()
-    config = load_settings({"SENTIBOT_TELEGRAM_TOKEN": TOKEN, "SENTIBOT_ADMIN_IDS": str(ADMIN)}, env_file=None)
-    transport = LoopbackRequest(fake)  # swap only the socket; everything above it is the real bot
-    app = build_application(config, db, limits=NO_LIMITS, chart_dir=tmp_path, request=transport)
-    crashes = []
-
-    async def on_error(update, context):
-        crashes.append(context.error)
-
-    app.add_error_handler(on_error)
-    loop = asyncio.new_event_loop()
-    loop.run_until_complete(app.initialize())
-    ids = itertools.count(1)
-
-    def send(update: dict) -> list[tuple[str, int, str]]:
-        first = len(transport.outgoing)
-        update["update_id"] = next(ids)
-        loop.run_until_complete(app.process_update(Update.de_json(update, app.bot)))
-        return transport.outgoing[first:]
-
-    yield db, send, crashes
-    loop.run_until_complete(app.shutdown())
-    loop.close()
+    with loopback_bot(db, tmp_path, fake, ADMIN) as running:
+        yield db, running.send, running.crashes
 
 
 def test_every_admin_command_from_every_non_admin_and_chat_type_is_refused_and_changes_nothing(bot):
