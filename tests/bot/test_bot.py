@@ -117,6 +117,7 @@ def test_subscribe_and_unsubscribe_are_idempotent_and_say_what_changed(tmp_path)
     run_bot(tmp_path, scenario)
 
 
+@pytest.mark.slow
 def test_group_commands_unknown_commands_and_chatter(tmp_path):
     async def scenario(chat, db, fake):
         fake.chat_admins[-100777] = {5}  # only a group's administrators change its subscription
@@ -165,6 +166,7 @@ def test_empty_database_answers_politely(tmp_path):
     run_bot(tmp_path, scenario)
 
 
+@pytest.mark.slow
 def test_history_bad_arguments(tmp_path):
     def many(db):
         db["alerts"].insert_all({"kind": "frenzy", "ts": f"2023-11-{d:02d}T20:00:00+08:00", "level": "hot",

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from sentibot.bot.application import COMMANDS
 from sentibot.store import chats
 from tests.bot.test_bot import ADMIN, run_bot, until
@@ -20,6 +22,7 @@ async def ask(fake, text, user_id=1001, chat_id=None, chat_type="private", langu
     return "\n".join(s.text for s in fake.sent_to(chat)[before:])
 
 
+@pytest.mark.slow
 def test_a_zh_hans_user_gets_chinese_a_de_or_en_user_english(tmp_path):
     async def scenario(chat, db, fake):
         assert "命令列表" in await ask(fake, "/help", user_id=1, language_code="zh-hans")
@@ -32,6 +35,7 @@ def test_a_zh_hans_user_gets_chinese_a_de_or_en_user_english(tmp_path):
     run_bot(tmp_path, scenario)
 
 
+@pytest.mark.slow
 def test_lang_switches_a_chat_and_is_stored(tmp_path):
     async def scenario(chat, db, fake):
         assert "English" in await ask(fake, "/lang", language_code="en")
@@ -59,6 +63,7 @@ def test_the_menu_exists_in_both_languages_from_the_one_command_list(tmp_path):
     run_bot(tmp_path, scenario)
 
 
+@pytest.mark.slow
 def test_chinese_words_work_in_private_chats_and_when_addressed_in_groups(tmp_path):
     async def scenario(chat, db, fake):
         assert "订阅成功" in await ask(fake, "订阅 狂热", language_code="zh-hans")

@@ -61,6 +61,7 @@ def test_collect_stores_the_universe_the_index_bars_both_forums_and_the_ranks(wo
     assert resolve_stock(db, "星昊医药")["code"] == "920017" and resolve_stock(db, "600519") is None
 
 
+@pytest.mark.slow
 def test_the_forum_is_looked_for_once(world, capsys, tmp_path):
     run(["collect", "guba", "market"], capsys)
     asked = world.guba.hits.get("/list,zsbj899050,f_1.html")

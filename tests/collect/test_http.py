@@ -39,6 +39,7 @@ def timed_handler(stamps, body="ok", status=200, headers=None):
     return handler
 
 
+@pytest.mark.slow
 def test_spacing_between_requests_to_one_host(httpserver):
     stamps: list[float] = []
     httpserver.expect_request("/page").respond_with_handler(timed_handler(stamps))
@@ -226,6 +227,7 @@ class _ProxyHandler(BaseHTTPRequestHandler):
         pass
 
 
+@pytest.mark.slow
 def test_proxy_receives_absolute_uri_requests():
     with threaded_server(_ProxyHandler) as proxy:
         c = PoliteClient.from_settings(settings(http_proxy=proxy), min_interval_s=0)

@@ -84,6 +84,7 @@ def test_a_fresh_history_is_backfilled_once_then_scored(tmp_path, site, caplog):
     assert len(site.requested) == asked
 
 
+@pytest.mark.slow
 def test_an_interrupted_backfill_resumes_with_the_codes_not_done(tmp_path, site):
     settings = load_settings(env_for(site.url, tmp_path / "h.db"), env_file=None)
     served = site.site.routes[("GET", "/api/qt/stock/kline/get")]
@@ -114,6 +115,7 @@ def test_a_history_with_bars_is_not_backfilled(tmp_path, site):
     assert run_backfill(settings) is False and site.requested == []
 
 
+@pytest.mark.slow
 def test_sentibot_run_on_a_fresh_history_has_a_score_within_two_minutes(tmp_path):
     today = shanghai_now().date()
     with MarketSite(today, days=160, stocks=30) as site:

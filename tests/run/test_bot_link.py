@@ -75,6 +75,7 @@ def test_run_registers_the_command_menu_and_answers_commands(tmp_path):
     assert "/subscribe" in fake.sent_to(CHAT)[0].text
 
 
+@pytest.mark.slow
 def test_run_keeps_collecting_while_telegram_is_unreachable_and_delivers_the_queue_when_it_answers(
         tmp_path, caplog, monkeypatch):
     monkeypatch.setattr(lifecycle, "RETRY_MAX_S", 1.0)  # the back-off cap: keeps the test short

@@ -14,12 +14,15 @@ import signal
 import sys
 import time
 
+import pytest
+
 from tests.support.fake_telegram import TOKEN, FakeTelegram
 
 DAY_TICKS, DAY_POLLS = 86_400 / 2.0, 86_400 / 10.0  # defaults: SENTIBOT_SENDER_INTERVAL_S=2, 10 s long polls
 TICK_S, RUN_S = 0.05, 12.0
 
 
+@pytest.mark.slow
 def test_a_quiet_day_of_sentibot_bot_logs_under_1000_lines(tmp_path):
     async def scenario():
         async with FakeTelegram() as fake:

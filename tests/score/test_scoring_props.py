@@ -87,6 +87,7 @@ def stock_bars(seed: int, index: pd.DatetimeIndex, stocks: int = 12):
 @FAST
 @given(seed=st.integers(0, 10_000), n=st.integers(40, 140), cut=st.floats(0.3, 0.95),
        with_attention=st.booleans())
+@pytest.mark.slow
 def test_no_look_ahead_with_limit_board_and_market_only(seed, n, cut, with_attention):
     """The same with stock bars (limit board, streaks) and with no attention at all (market-only basis)."""
     market, att = history(seed, n)
@@ -102,6 +103,7 @@ def test_no_look_ahead_with_limit_board_and_market_only(seed, n, cut, with_atten
 
 @FAST
 @given(seed=st.integers(0, 10_000), n=st.integers(30, 160))
+@pytest.mark.slow
 def test_market_only_never_reaches_frenzy(seed, n):
     """Without attention the level stops at hot (levels.MARKET_ONLY_CAP), whatever the market does."""
     rng = np.random.default_rng(seed)
