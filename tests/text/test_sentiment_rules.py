@@ -204,3 +204,40 @@ def test_round_two_vocabulary_reads_both_ways():
     for title in ("超买了", "强弩之末", "摇摇欲坠", "预期落空", "纯炒作", "被市场抛弃", "不值钱", "获利了结",
                   "不再香了"):
         assert sentiment(title).label == "negative", title
+
+
+def test_a_switch_post_takes_the_side_of_the_stock_it_leaves():
+    # sell X, buy Y: the title is posted under X, so the sell is the stance and the buy is of another stock
+    assert sentiment("卖了这只,买入另一只").label == "negative"
+    assert sentiment("减仓了,买进隔壁那只").words == ("减仓",)
+    assert sentiment("还不如买别的").label == "negative" and sentiment("还不如买别的").words == ("买别的",)
+    assert sentiment("加仓买入").label == "positive"  # buys alone are no switch
+
+
+def test_a_profit_after_a_short_is_made_on_the_fall():
+    assert sentiment("我卖空又大赚了").label == "negative"
+    assert sentiment("我卖空又大赚了").words == ("卖空", "卖空大赚")
+    assert sentiment("又大赚了").label == "positive"
+
+
+def test_whoever_does_not_act_is_the_fool():
+    assert sentiment("不跑的就是傻子").label == "negative" and sentiment("不跑的就是傻子").words == ("不跑…傻子",)
+    assert sentiment("不上车的是傻瓜").label == "positive"
+    assert sentiment("趁反弹不走就是傻").label == "negative"  # the rebound only says when
+    assert sentiment("太傻了").label == "negative"  # without a negated action it is an insult
+
+
+def test_urging_and_complaining_with_why_not():
+    assert sentiment("这么便宜怎么不买").label == "positive"  # 怎么不买: why not buy, an urge
+    assert sentiment("怎么不涨").label == "negative"  # a price word after 怎么不 is a complaint
+
+
+def test_a_clause_ending_in_a_tag_question_asks():
+    assert sentiment("明天大涨不").score < sentiment("明天大涨").score
+    assert sentiment("坐稳了没,准备起飞").label == "positive"  # asks, doubts nothing
+
+
+def test_a_rise_named_before_a_plain_leave_is_only_the_moment():
+    assert sentiment("冲高就走").label == "negative" and sentiment("冲高就走").words == ("冲高…走",)
+    assert sentiment("反弹就出").label == "negative"
+    assert sentiment("高开高走").label == "positive"  # 高走 is a word, not a leave
