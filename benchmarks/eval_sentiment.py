@@ -1,7 +1,8 @@
 """Three-class sentiment figures on the clean labelled Guba titles in ../shared/data (issue 21).
 
-Run: python -m benchmarks.eval_sentiment [CSV] [--errors]
-     (default: ../shared/data/guba_titles_3class_dev.csv; --errors lists the tune half's misses, grouped by kind)
+Run: python -m benchmarks.eval_sentiment [CSV] [--errors] [--swap]
+     (default: ../shared/data/guba_titles_3class_dev.csv; --errors lists the tune half's misses with their kind;
+     --swap chooses the neutral margin on one half and scores it on the other, both ways round)
 
 Overfitting guard: the dev file is split once, seeded and stratified by label, into a *tune half* (read while
 developing rules and vocabulary) and a *held-out half* (only scored, never read). The held-out half is the honest
@@ -139,6 +140,37 @@ def by_kind(path: Path, indices: list[int] | None = None) -> dict[str, tuple[int
     return {k: (n, miss) for k, (n, miss) in sorted(out.items())}
 
 
+MARGINS = (0.5, 0.75, 1.0, 1.25, 1.5, 2.0)  # the neutral margins --swap chooses among
+
+
+def swap(path: Path = DEV, margins: tuple[float, ...] = MARGINS) -> dict[str, dict]:
+    """The margin chosen on each half (best accuracy) and what it scores on the other half.
+
+    {"tune -> held-out": {...}, "held-out -> tune": {...}}, each with the chosen margin, its accuracy on the half
+    it was chosen on and its accuracy and macro-F1 on the other. The shipped margin is the tokenizer's default.
+    """
+    from sentibot.text.sentiment import score_tokens
+    from sentibot.text.tokenizer import model, normalize, tokenize
+
+    rows = read_rows(path)
+    lexicon = model().lexicon
+    prepared = [(tokenize(title), normalize(title)) for title, _ in rows]
+    halves = dict(zip(("tune", "held-out"), split(rows), strict=True))
+    scored = {m: [score_tokens(tokens, clean, lexicon, margin=m).label for tokens, clean in prepared] for m in margins}
+
+    def figures(margin: float, idx: list[int]) -> dict:
+        return metrics([(rows[i][1], scored[margin][i]) for i in idx])
+
+    out = {}
+    for chosen_on, scored_on in (("tune", "held-out"), ("held-out", "tune")):
+        best = max(margins, key=lambda m: (figures(m, halves[chosen_on])["accuracy"], -abs(m - 1.0)))
+        other = figures(best, halves[scored_on])
+        out[f"{chosen_on} -> {scored_on}"] = {"margin": best,
+                                              "chosen_on_accuracy": figures(best, halves[chosen_on])["accuracy"],
+                                              "accuracy": other["accuracy"], "macro_f1": other["macro_f1"]}
+    return out
+
+
 def print_errors(path: Path) -> None:
     """The tune half's misses, with the deciding words: the material of the error analysis in docs/text.md."""
     from sentibot.text.tokenizer import sentiment, tokenize
@@ -162,6 +194,12 @@ def main(argv: list[str] | None = None) -> list[dict]:
         return []
     if "--errors" in args:
         print_errors(path)
+        return []
+    if "--swap" in args:
+        print(f"neutral margin chosen on one half (of {MARGINS}), scored on the other:")
+        for name, r in swap(path).items():
+            print(f"  {name:<17} margin {r['margin']}: {r['chosen_on_accuracy']:.1%} where chosen, "
+                  f"{r['accuracy']:.1%} / macro-F1 {r['macro_f1']:.3f} on the other half")
         return []
     results = evaluate(path)
     print_report(path.name, results)

@@ -254,9 +254,10 @@ def model() -> _Model:
 
 
 def _inputs_digest(dict_dir: Path) -> str:
-    """sha256 of the dictionaries in dict_dir and the code of the rules (text.py, sentiment.py)."""
+    """sha256 of the dictionaries in dict_dir and the code of the rules (tokenizer.py, sentiment.py, cues.py)."""
     digest = hashlib.sha256()
-    for path in [*sorted(dict_dir.glob("*.txt")), Path(__file__), Path(__file__).with_name("sentiment.py")]:
+    code = [Path(__file__).with_name(name) for name in ("tokenizer.py", "sentiment.py", "cues.py")]
+    for path in [*sorted(dict_dir.glob("*.txt")), *code]:
         digest.update(path.name.encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()
 

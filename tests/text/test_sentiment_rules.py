@@ -146,3 +146,98 @@ def test_a_move_named_as_the_occasion_for_the_opposite_action_does_not_count():
 def test_repeated_words_count_once():
     assert sentiment("分红").label == "neutral" and sentiment("分红,分红,分红").label == "neutral"
     assert sentiment("涨停").score == sentiment("涨停涨停").score
+
+
+def test_a_chance_takes_the_sign_of_the_action_it_is_for():
+    # LABELLING.md: recommending selling is bearish, even when the title names good news as the moment for it
+    assert sentiment("每次拉升都是卖出的好机会").label == "negative"
+    assert sentiment("每次拉升都是卖出的好机会").words == ("卖出好机会",)
+    assert sentiment("逢利好就是减仓的时机").label == "negative"
+    assert sentiment("遍地利好,正是清仓的机会").label == "negative"  # the good news before is the occasion too
+    assert sentiment("每次冲高都是换股的良机").label == "negative"  # switching out of the stock is leaving it
+    assert sentiment("下跌就是买入的机会").label == "positive"  # a chance to buy stays bullish
+    assert sentiment("机会来了").label == "positive"
+
+
+def test_praise_beside_a_bearish_fact_is_mockery():
+    assert sentiment("厉害,又跌停了").label == "negative"
+    assert sentiment("连跌五天[鼓掌]").label == "negative"
+    assert sentiment("厉害,又涨停了").label == "positive"  # praise beside a bullish fact is praise
+    assert sentiment("厉害").label == "positive"
+
+
+def test_a_claim_denied_after_it_is_made_turns():
+    assert sentiment("年底上3000根本不可能").label == "negative"
+    assert sentiment("年底上3000根本不可能").words == ("上3000", "不可能")
+    assert sentiment("不可能跌").label == "positive"  # before a word the denial negates it
+
+
+def test_a_move_or_mood_that_has_run_out_turns():
+    assert sentiment("还是那么香").label == "positive" and sentiment("香不动了").label == "negative"
+    assert sentiment("香不动了").words == ("香不动",)
+    assert sentiment("反弹不起来").label == "negative"
+    assert sentiment("反弹起来了").label == "positive"  # 起来 without 不 is the move itself
+
+
+def test_a_target_after_a_fall_is_where_the_fall_ends():
+    assert sentiment("这轮下跌目标看800").label == "negative"
+    assert sentiment("下跌目标价在800").words == ("下跌", "目标价800")
+    assert sentiment("目标价在2500").label == "positive"  # a filler between the verb and the number
+    assert sentiment("低估,年底上2500").label == "positive"  # a bearish word that is no fall leaves it bullish
+
+
+def test_degree_words_before_a_word_only_say_how_much():
+    assert sentiment("套得好紧").label == "negative"  # 好 after 得 is a degree, not praise
+    assert sentiment("好难受").score < sentiment("难受").score
+    assert sentiment("严重低估").label == "positive"  # 严重 before a word is a degree, not bad news
+    assert sentiment("问题严重").label == "negative"
+
+
+def test_rhetorical_urging_covers_every_sell_and_buy_action():
+    assert sentiment("还不快跑").label == "negative" and sentiment("还不快跑").words == ("还不快跑",)
+    assert sentiment("还不抄底").label == "positive"
+
+
+def test_round_two_vocabulary_reads_both_ways():
+    for title in ("超跌了", "逼空行情", "价值回归", "还是那么香", "中线没问题"):
+        assert sentiment(title).label == "positive", title
+    for title in ("超买了", "强弩之末", "摇摇欲坠", "预期落空", "纯炒作", "被市场抛弃", "不值钱", "获利了结",
+                  "不再香了"):
+        assert sentiment(title).label == "negative", title
+
+
+def test_a_switch_post_takes_the_side_of_the_stock_it_leaves():
+    # sell X, buy Y: the title is posted under X, so the sell is the stance and the buy is of another stock
+    assert sentiment("卖了这只,买入另一只").label == "negative"
+    assert sentiment("减仓了,买进隔壁那只").words == ("减仓",)
+    assert sentiment("还不如买别的").label == "negative" and sentiment("还不如买别的").words == ("买别的",)
+    assert sentiment("加仓买入").label == "positive"  # buys alone are no switch
+
+
+def test_a_profit_after_a_short_is_made_on_the_fall():
+    assert sentiment("我卖空又大赚了").label == "negative"
+    assert sentiment("我卖空又大赚了").words == ("卖空", "卖空大赚")
+    assert sentiment("又大赚了").label == "positive"
+
+
+def test_whoever_does_not_act_is_the_fool():
+    assert sentiment("不跑的就是傻子").label == "negative" and sentiment("不跑的就是傻子").words == ("不跑…傻子",)
+    assert sentiment("不上车的是傻瓜").label == "positive"
+    assert sentiment("趁反弹不走就是傻").label == "negative"  # the rebound only says when
+    assert sentiment("太傻了").label == "negative"  # without a negated action it is an insult
+
+
+def test_urging_and_complaining_with_why_not():
+    assert sentiment("这么便宜怎么不买").label == "positive"  # 怎么不买: why not buy, an urge
+    assert sentiment("怎么不涨").label == "negative"  # a price word after 怎么不 is a complaint
+
+
+def test_a_clause_ending_in_a_tag_question_asks():
+    assert sentiment("明天大涨不").score < sentiment("明天大涨").score
+    assert sentiment("坐稳了没,准备起飞").label == "positive"  # asks, doubts nothing
+
+
+def test_a_rise_named_before_a_plain_leave_is_only_the_moment():
+    assert sentiment("冲高就走").label == "negative" and sentiment("冲高就走").words == ("冲高…走",)
+    assert sentiment("反弹就出").label == "negative"
+    assert sentiment("高开高走").label == "positive"  # 高走 is a word, not a leave

@@ -179,9 +179,22 @@ def test_three_class_figures_on_the_clean_dev_titles():
     result = evaluate(DEV)
     assert result["all"]["n"] == 605 and result["tune_half"]["n"] + result["held_out_half"]["n"] == 605
     # regression floors under the measured figures (docs/text.md); the held-out half is only scored, never read
-    assert result["held_out_half"]["accuracy"] >= 0.68  # measured 69.1%
-    assert result["held_out_half"]["macro_f1"] >= 0.68  # 0.696
-    assert result["all"]["accuracy"] >= 0.72
+    assert result["held_out_half"]["accuracy"] >= 0.68  # measured 69.8%
+    assert result["held_out_half"]["macro_f1"] >= 0.68  # 0.701
+    assert result["tune_half"]["accuracy"] >= 0.82  # 83.6%
+    assert result["all"]["accuracy"] >= 0.75  # 76.7%
+
+
+def test_the_neutral_margin_chosen_on_either_half_holds_on_the_other():
+    from benchmarks.eval_sentiment import DEV, swap
+
+    if not DEV.exists():
+        pytest.skip(f"{DEV} is absent: the labelled titles live in ../shared/data and are not shipped")
+    result = swap(DEV)
+    assert set(result) == {"tune -> held-out", "held-out -> tune"}
+    for r in result.values():
+        assert r["margin"] == 1.0  # the shipped margin is what either half would choose (docs/text.md)
+    assert result["tune -> held-out"]["accuracy"] >= 0.68 and result["held-out -> tune"]["accuracy"] >= 0.82
 
 
 def test_metrics_and_the_split_are_what_they_say():
