@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from sentibot.alerts import rules
 from sentibot.models import Notice
 from sentibot.store.db import add_alert, upsert_notice
@@ -38,6 +40,7 @@ def test_a_zh_user_gets_heat_history_warnings_and_status_in_chinese(tmp_path):
     run_bot(tmp_path, scenario, prepare=seed)
 
 
+@pytest.mark.slow
 def test_the_chart_caption_follows_the_chat_language(tmp_path):
     from sentibot.score import rescore
     from tests.score.test_scoring_pipeline import DAYS, at

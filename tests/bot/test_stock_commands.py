@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from sentibot.models import Alert, AlertKind
 from sentibot.score import replay
 from sentibot.store import watchlist as watches
@@ -25,6 +27,7 @@ def prepared(tmp_path):
     return prepare
 
 
+@pytest.mark.slow
 def test_top_and_stock_answer_from_the_stored_history(tmp_path):
     async def scenario(chat, db, fake):
         top = (await chat.ask("/top"))[0]
@@ -79,6 +82,7 @@ def _known_codes() -> list[str]:
     return sorted(codes.code_map().names)
 
 
+@pytest.mark.slow
 def test_watchers_and_optins_get_stock_alerts_and_regulator_alerts_naming_their_stock(tmp_path):
     async def scenario(chat, db, fake):
         await chat.ask("/watch 凯华材料", user_id=2001)  # watches only: never used /subscribe
@@ -109,6 +113,7 @@ def test_watchers_and_optins_get_stock_alerts_and_regulator_alerts_naming_their_
     run_bot(tmp_path, scenario, prepared(tmp_path))
 
 
+@pytest.mark.slow
 def test_hostile_watch_input_gets_a_clear_reply_and_changes_nothing_beyond_the_cap(tmp_path):
     hostile = {
         "/watch " + "凯" * 10_000: "10,000 characters",

@@ -37,6 +37,7 @@ def world(monkeypatch, tmp_path):
         yield site
 
 
+@pytest.mark.slow
 def test_collect_stores_the_universe_the_index_bars_both_forums_and_the_ranks(world, capsys, tmp_path):
     code, out, err = run(["collect", "guba", "market", "em_rank"], capsys)
     lines = {line.split()[0]: line for line in out.splitlines()}
@@ -98,7 +99,8 @@ def settings_for(world, source):
 
 
 @pytest.mark.parametrize("source", ["guba", "em_rank"])
-@pytest.mark.parametrize("shape", SHAPES)
+# the fast tier tries one refusal per source; the full suite tries every shape SOURCES.md describes
+@pytest.mark.parametrize("shape", [s if s == "challenge" else pytest.param(s, marks=pytest.mark.slow) for s in SHAPES])
 def test_each_refusal_blocks_writes_nothing_pauses_after_three_and_recovers(source, shape, tmp_path):
     with Eastmoney2026(NOW) as world:
         world.refusing["guba" if source == "guba" else "rank"] = shape
