@@ -14,7 +14,7 @@ from typing import Any
 from sqlite_utils import Database
 from telegram import BotCommand, InlineKeyboardMarkup, LinkPreviewOptions, Update
 from telegram.constants import ChatAction, ParseMode
-from telegram.request import BaseRequest
+from telegram.request import BaseRequest, HTTPXRequest
 from telegram.ext import (AIORateLimiter, Application, CallbackQueryHandler, CommandHandler, ContextTypes,
                           MessageHandler, filters)
 
@@ -29,6 +29,7 @@ from sentibot.config import Settings
 from sentibot.alerts.outbox import Limits, Sender, SenderConfig
 from sentibot.errors import ConfigError, SentibotError
 from sentibot.logs import protect_token
+from sentibot.tls import tls_context
 from sentibot.i18n import N_
 from sentibot.views.replies import clip
 from sentibot.telegram_html import escape as e
@@ -406,9 +407,12 @@ def build_application(settings: Settings, db: Database, *, limits: Limits = Limi
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
     else:
-        builder = builder.connection_pool_size(CONNECTION_POOL).pool_timeout(10.0)
-        if settings.telegram_proxy:  # the Bot API alone; the collectors keep SENTIBOT_HTTP_PROXY (or none)
-            builder = builder.proxy(settings.telegram_proxy).get_updates_proxy(settings.telegram_proxy)
+        # The Bot API alone goes through SENTIBOT_TELEGRAM_PROXY; the collectors keep SENTIBOT_HTTP_PROXY (or none).
+        # PTB's defaults otherwise (timeouts), with the process's one TLS trust store instead of a fresh load each.
+        proxy, tls = settings.telegram_proxy, {"verify": tls_context()}
+        builder = builder.request(HTTPXRequest(connection_pool_size=CONNECTION_POOL, pool_timeout=10.0, proxy=proxy,
+                                               httpx_kwargs=tls))
+        builder = builder.get_updates_request(HTTPXRequest(proxy=proxy, httpx_kwargs=tls))
     if limits.overall_per_s or limits.group_per_min:
         # max_retries=0: a 429 reaches the caller (the sender reschedules that row) instead of pausing every request
         builder = builder.rate_limiter(AIORateLimiter(

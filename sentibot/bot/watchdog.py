@@ -14,6 +14,8 @@ from telegram.error import Conflict
 from telegram.ext import Updater
 from telegram.request import HTTPXRequest
 
+from sentibot.tls import tls_context
+
 from sentibot.config import Settings
 
 log = logging.getLogger("sentibot.run.service")
@@ -73,8 +75,9 @@ class PollingWatch:
         """An Updater feeding update_queue (the Application's) through a Bot whose polls are watched."""
         proxy = self.settings.telegram_proxy  # the Bot API's own proxy, never the collectors' SENTIBOT_HTTP_PROXY
         bot = Bot(token=str(self.settings.telegram_token), base_url=self.settings.telegram_api_url,
-                  request=HTTPXRequest(connection_pool_size=1, proxy=proxy),
-                  get_updates_request=WatchedRequest(self.mark_ok, connection_pool_size=1, proxy=proxy))
+                  request=HTTPXRequest(connection_pool_size=1, proxy=proxy, httpx_kwargs={"verify": tls_context()}),
+                  get_updates_request=WatchedRequest(self.mark_ok, connection_pool_size=1, proxy=proxy,
+                                                     httpx_kwargs={"verify": tls_context()}))
         return Updater(bot=bot, update_queue=update_queue)
 
     def stalled_for(self) -> float:

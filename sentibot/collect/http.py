@@ -20,6 +20,7 @@ import httpx
 
 from sentibot.config import Settings
 from sentibot.models import Outcome
+from sentibot.tls import tls_context
 # Block detection lives in verdict.py; collectors import it from here, as they always have.
 from sentibot.collect.verdict import (  # noqa: F401
     BUSY_MARKERS, CAPTCHA_MARKERS, SHELL_MAX_BYTES, FetchError, Verdict, captcha_marker, classify_json,
@@ -71,6 +72,7 @@ def build_http_client(settings: Settings, transport: httpx.AsyncBaseTransport | 
         cookies=httpx.Cookies(CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))),
         limits=httpx.Limits(max_connections=POOL_SIZE, max_keepalive_connections=POOL_SIZE),
         proxy=settings.http_proxy,
+        verify=tls_context(),
         transport=transport,
         follow_redirects=False,  # PoliteClient follows them, keeping each hop's cookies
         trust_env=False,  # the proxy is SENTIBOT_HTTP_PROXY, nothing else
