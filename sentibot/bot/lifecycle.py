@@ -72,6 +72,15 @@ class BotLink:
             await self.app.start()
         await self.watch.start_polling(self.updater)
 
+    async def _forget_failed_get_me(self) -> None:
+        """PTB marks a Bot initialised before its getMe answers, so after a failed getMe the next initialize() would
+        skip it and start() would fail on the unknown bot user. Shut such a Bot down: the next attempt asks again."""
+        for bot in (self.app.bot, self.updater.bot):
+            try:
+                bot.bot  # noqa: B018 - raises RuntimeError while getMe has not answered
+            except RuntimeError:
+                await bot.shutdown()
+
     async def connect(self) -> bool:
         """Connect, retrying with back-off until it works (True) or the link is stopped (False)."""
         delay = self.retry_s[0]
@@ -82,6 +91,7 @@ class BotLink:
                 raise ConfigError("SENTIBOT_TELEGRAM_TOKEN: Telegram rejected the token (401/404)") from None
             except NetworkError as exc:  # TimedOut, connection refused, proxy errors, 5xx
                 self._down(exc)
+                await self._forget_failed_get_me()
                 self.tried.set()
                 log.debug("event=telegram_retry in_s=%.0f", delay)
                 if await _wait(self.stop, delay):
