@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import Enum, StrEnum
 
 
 class Level(str, Enum):
@@ -24,6 +24,19 @@ class AlertKind(str, Enum):
     COOLING = "cooling"
     REGULATOR_WARNING = "regulator_warning"
     SOURCE_DOWN = "source_down"
+
+
+class DeliveryStatus(StrEnum):
+    """Where one outbox row (an alert or a broadcast to one chat) stands; the values are what the database stores."""
+
+    PENDING = "pending"  # due at next_attempt_at
+    SENDING = "sending"  # claimed (committed) before its request; its outcome is not known yet
+    SENT = "sent"
+    UNKNOWN = "unknown"  # the request may have reached Telegram: never re-sent
+    FAILED = "failed"
+    BLOCKED = "blocked"  # the chat blocked the bot (403): unsubscribed
+    CANCELLED = "cancelled"  # the chat unsubscribed before its turn
+    CONSOLE = "console"  # written to the log because no Telegram token is set (run/jobs.py)
 
 
 class Outcome(str, Enum):

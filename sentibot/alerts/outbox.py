@@ -1,11 +1,12 @@
-"""The outbox sender: drains pending deliveries under Telegram's limits, at most once per chat and alert.
+"""The one outbox: drains pending deliveries (alerts and admin broadcasts) under Telegram's limits, at most once
+per chat and message.
 
-Each delivery row is marked 'sending' (committed) before its request and gets its outcome committed after it. A row
-found 'sending' by a later run (the process died mid-request) becomes 'unknown' and is never re-sent, and so does a
-request that timed out after it was fully written: Telegram may have accepted it, and a duplicate alert is worse than
-a missing one (the operator sees 'unknown' rows in /sources). Everything else is retried or settled:
-429 -> retry after retry_after; 5xx / connection error -> retry with backoff; 403 -> subscriber inactive;
-400 -> failed. Statuses: pending, sending, sent, unknown, failed, blocked, cancelled.
+A deliveries row names an alert or a broadcast and one chat. It is marked 'sending' (committed) before its request and
+gets its outcome committed after it. A row found 'sending' by a later run (the process died mid-request) becomes
+'unknown' and is never re-sent, and so does a request that timed out after it was fully written: Telegram may have
+accepted it, and a duplicate is worse than a missing message (the operator sees 'unknown' rows in /sources).
+Everything else is retried or settled: 429 -> retry after retry_after; 5xx / connection error -> retry with backoff;
+403 -> subscriber inactive; 400 -> failed. Statuses: sentibot.models.DeliveryStatus.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from telegram.error import (BadRequest, ChatMigrated, Forbidden, InvalidToken, N
 
 from sentibot.alerts import broadcasts
 from sentibot import timeutil
+from sentibot.models import DeliveryStatus
 from sentibot.store import subscriptions
 from sentibot.store import chats
 from sentibot.store.db import alert_from_row
@@ -70,7 +72,7 @@ class SenderConfig:
 class DrainStats:
     counts: dict = field(default_factory=dict)
 
-    def add(self, outcome: str) -> None:
+    def add(self, outcome: str) -> None:  # a DeliveryStatus, or "retried"
         self.counts[outcome] = self.counts.get(outcome, 0) + 1
 
     def __getitem__(self, outcome: str) -> int:
@@ -122,29 +124,46 @@ class Sender:
         self.online = online  # False while the Bot API is unreachable: rows wait as 'pending', none is tried
         self._pacer = Pacer(config.limits.overall_per_s)
         self._chat_ready: dict[int, float] = {}  # chat_id -> monotonic time of its next allowed send
-        self._in_flight: set[tuple[int, int]] = set()
+        self._in_flight: set[int] = set()  # ids of the deliveries this process claimed and has not settled
         self._texts: dict[tuple[int, str], str] = {}  # (alert_id, language) -> text: rendered once per language
         self._languages: dict[int, str] = {}  # chat_id -> language, read once per drain (store.chats)
         self._task: asyncio.Task | None = None
-        self._broadcasting: set[int] = set()  # broadcast ids being sent by this process
-        self._broadcast_tasks: set[asyncio.Task] = set()
         self._stopping = False
 
     # --- job entry points ------------------------------------------------------------------------------------
     async def tick(self, context=None) -> None:
-        """JobQueue callback: resume unfinished broadcasts, and start a drain in the background unless one runs."""
+        """JobQueue callback: start a drain in the background unless one runs."""
         if self._stopping or (self.online is not None and not self.online()):
             return
-        self._resume_broadcasts()
-        if self._task and not self._task.done():
-            return
-        self._task = asyncio.create_task(self.drain(), name="outbox-drain")
-        self._task.add_done_callback(_log_crash)
+        self._start_drain()
+
+    def _start_drain(self) -> asyncio.Task:
+        """The drain of this process: the running one, or a new one (one at a time, so no row is claimed twice)."""
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self.drain(), name="outbox-drain")
+            self._task.add_done_callback(_log_crash)
+        return self._task
 
     async def stop(self) -> None:
         """Stop claiming rows and let the requests in flight settle (bounded by the send timeout)."""
         self._stopping = True
-        await asyncio.gather(*([self._task] if self._task else []), *self._broadcast_tasks, return_exceptions=True)
+        await asyncio.gather(*([self._task] if self._task else []), return_exceptions=True)
+
+    # --- admin broadcasts (sentibot.alerts.broadcasts): stored, then sent by the drain like alerts --------------
+    def start_broadcast(self, text: str, admin_id: int, chat_ids: list[int]) -> int:
+        """Store a broadcast with a pending row per recipient; the next drain sends it, after a restart too."""
+        return broadcasts.create(self.db, text, admin_id, chat_ids, self.clock())
+
+    async def send_broadcast(self, broadcast_id: int) -> dict[str, int]:
+        """Drain the outbox until the broadcast is finished or the sender stops; its recipients by status."""
+        while not self._stopping and not broadcasts.is_finished(self.db, broadcast_id):
+            await asyncio.shield(self._start_drain())  # the handler's cancellation must not cut the drain off
+            if self._stopping or broadcasts.is_finished(self.db, broadcast_id):
+                break
+            # retries are scheduled (a 429, a 5xx back-off), or another process holds a row: wait, then drain again
+            delay = self._next_retry_in()
+            await asyncio.sleep(min(max(delay if delay is not None else 1.0, 0.01), 5.0))
+        return broadcasts.counts(self.db, broadcast_id)
 
     # --- the drain ---------------------------------------------------------------------------------------------
     async def drain(self, wait_retries: bool = False) -> DrainStats:
@@ -157,6 +176,7 @@ class Sender:
             self._chat_ready = {c: t for c, t in self._chat_ready.items() if t > now}  # keeps the map small
             self._settle_interrupted()
             self._cancel_unsubscribed(stats)
+            broadcasts.finish_settled(self.db, self.clock())
             due = self._due_rows()
             unknown = list({r["chat_id"] for r in due} - self._languages.keys())
             if unknown:  # one batched read of the recipients' languages, not one query per message
@@ -165,7 +185,7 @@ class Sender:
                 try:
                     self._text(r)
                 except Exception as exc:  # noqa: BLE001 - _send meets it again and settles the row as failed
-                    log.debug("alert %s does not render yet: %r", r["alert_id"], exc)
+                    log.debug("%s does not render yet: %r", _what(r), exc)
             heap = [(self._chat_ready.get(r["chat_id"], 0.0), n, r) for n, r in enumerate(due)]
             if not heap:
                 if tasks:
@@ -196,20 +216,23 @@ class Sender:
                 task.add_done_callback(functools.partial(_finished, tasks, slots))
         if tasks:
             await asyncio.gather(*tasks, return_exceptions=True)
+        broadcasts.finish_settled(self.db, self.clock())
         self._texts.clear()
         self._languages.clear()
         return stats
 
     def _due_rows(self, limit: int = 5000) -> list[dict]:
+        """Pending rows due now, with what they carry: the alert's fields, or the broadcast's text."""
         now = self.clock()
         rows = self.db.query(
-            "select d.alert_id, d.chat_id, d.attempts, d.next_attempt_at, a.kind, a.ts, a.level, a.score, a.title,"
-            " a.reasons, a.dedupe_key, a.stocks from deliveries d join alerts a on a.id = d.alert_id"
-            " where d.status = 'pending' order by d.next_attempt_at, d.alert_id, d.chat_id limit ?", [limit])
+            "select d.id, d.alert_id, d.broadcast_id, d.chat_id, d.attempts, d.next_attempt_at, a.kind, a.ts,"
+            " a.level, a.score, a.title, a.reasons, a.dedupe_key, a.stocks, b.text as broadcast_text"
+            " from deliveries d left join alerts a on a.id = d.alert_id left join broadcasts b on b.id = d.broadcast_id"
+            " where d.status = ? order by d.next_attempt_at, d.id limit ?", [DeliveryStatus.PENDING, limit])
         return [r for r in rows if _parse(r["next_attempt_at"]) <= now]
 
     def _next_retry_in(self) -> float | None:
-        rows = list(self.db.query("select next_attempt_at from deliveries where status = 'pending'"))
+        rows = list(self.db.query("select next_attempt_at from deliveries where status = ?", [DeliveryStatus.PENDING]))
         if not rows:
             return None
         first = min(_parse(r["next_attempt_at"]) for r in rows)
@@ -218,49 +241,49 @@ class Sender:
     def _claim(self, row: dict) -> bool:
         """Mark the row 'sending' (committed) before the request; False if it is no longer pending."""
         cursor = self.db.execute(
-            "update deliveries set status = 'sending', attempts = attempts + 1, updated_at = ?"
-            " where alert_id = ? and chat_id = ? and status = 'pending'",
-            [_stamp(self.clock()), row["alert_id"], row["chat_id"]])
+            "update deliveries set status = ?, attempts = attempts + 1, updated_at = ? where id = ? and status = ?",
+            [DeliveryStatus.SENDING, _stamp(self.clock()), row["id"], DeliveryStatus.PENDING])
         if cursor.rowcount == 1:
-            self._in_flight.add((row["alert_id"], row["chat_id"]))
+            self._in_flight.add(row["id"])
             return True
         return False
 
-    def _settle(self, row: dict, status: str, *, error: str | None = None, message_id: int | None = None,
+    def _settle(self, row: dict, status: DeliveryStatus, *, error: str | None = None, message_id: int | None = None,
                 retry_in: float | None = None) -> None:
         now = self.clock()
         self.db.execute(
             "update deliveries set status = ?, last_error = ?, message_id = coalesce(?, message_id),"
-            " sent_at = case when ? = 'sent' then ? else sent_at end, next_attempt_at = ?, updated_at = ?"
-            " where alert_id = ? and chat_id = ? and status = 'sending'",
-            [status, error, message_id, status, _stamp(now),
+            " sent_at = case when ? then ? else sent_at end, next_attempt_at = ?, updated_at = ?"
+            " where id = ? and status = ?",
+            [status, error, message_id, status is DeliveryStatus.SENT, _stamp(now),
              _stamp(now + timedelta(seconds=retry_in)) if retry_in is not None else None, _stamp(now),
-             row["alert_id"], row["chat_id"]])
-        self._in_flight.discard((row["alert_id"], row["chat_id"]))
+             row["id"], DeliveryStatus.SENDING])
+        self._in_flight.discard(row["id"])
 
     def _settle_interrupted(self) -> None:
         """'sending' rows left by a dead process become 'unknown': they may have been delivered."""
         cutoff = self.clock() - timedelta(seconds=self.config.stale_sending_s)
-        for r in list(self.db.query("select alert_id, chat_id, updated_at from deliveries where status = 'sending'")):
-            if (r["alert_id"], r["chat_id"]) not in self._in_flight and _parse(r["updated_at"]) <= cutoff:
-                self.db.execute(
-                    "update deliveries set status = 'unknown', last_error = ?, updated_at = ?"
-                    " where alert_id = ? and chat_id = ? and status = 'sending'",
-                    ["interrupted mid-send; not re-sent", _stamp(self.clock()), r["alert_id"], r["chat_id"]])
-                log.warning("delivery of alert %s to chat %s was interrupted mid-send: marked unknown",
-                            r["alert_id"], r["chat_id"])
+        rows = list(self.db.query("select id, alert_id, broadcast_id, chat_id, updated_at from deliveries"
+                                  " where status = ?", [DeliveryStatus.SENDING]))
+        for r in rows:
+            if r["id"] not in self._in_flight and _parse(r["updated_at"]) <= cutoff:
+                self.db.execute("update deliveries set status = ?, last_error = ?, updated_at = ? where id = ?"
+                                " and status = ?", [DeliveryStatus.UNKNOWN, "interrupted mid-send; not re-sent",
+                                                    _stamp(self.clock()), r["id"], DeliveryStatus.SENDING])
+                log.warning("%s to chat %s was interrupted mid-send: marked unknown", _what(r), r["chat_id"])
 
     def _cancel_unsubscribed(self, stats: DrainStats) -> None:
+        """Pending rows of chats that unsubscribed meanwhile are cancelled: alerts to subscribers, and broadcasts."""
         cursor = self.db.execute(
-            "update deliveries set status = 'cancelled', last_error = 'unsubscribed', updated_at = ?"
-            " where status = 'pending' and alert_id in (select id from alerts where audience = 'subscribers')"
-            " and chat_id not in (select chat_id from subscribers where active = 1)"
+            "update deliveries set status = ?, last_error = 'unsubscribed', updated_at = ?"
+            " where status = ? and chat_id not in (select chat_id from subscribers where active = 1)"
+            " and (broadcast_id is not null or (alert_id in (select id from alerts where audience = 'subscribers')"
             # a regulator alert naming a stock also goes to that stock's watchers, who may never have subscribed
             " and not exists (select 1 from alerts a, json_each(coalesce(a.stocks, '[]')) s, watches w"
-            " where a.id = deliveries.alert_id and w.chat_id = deliveries.chat_id and w.code = s.value)",
-            [_stamp(self.clock())])
+            " where a.id = deliveries.alert_id and w.chat_id = deliveries.chat_id and w.code = s.value)))",
+            [DeliveryStatus.CANCELLED, _stamp(self.clock()), DeliveryStatus.PENDING])
         for _ in range(max(cursor.rowcount, 0)):
-            stats.add("cancelled")
+            stats.add(DeliveryStatus.CANCELLED)
 
     def _language(self, chat_id: int) -> str:
         if chat_id not in self._languages:
@@ -268,6 +291,8 @@ class Sender:
         return self._languages[chat_id]
 
     def _text(self, row: dict) -> str:
+        if row["broadcast_id"] is not None:  # the admin's words, already HTML, the same in every language
+            return row["broadcast_text"]
         key = (row["alert_id"], self._language(row["chat_id"]))
         if key not in self._texts:
             self._texts[key] = render(row, key[1], self.db, _username(self.bot))
@@ -278,129 +303,76 @@ class Sender:
         try:
             text = self._text(row)
             quiet = subscriptions.quiet_now(self.db, chat_id, self.clock())  # the chat's /quiet hours: no sound
+            # link previews stay on for a broadcast: an admin's link is usually its point
+            preview = LinkPreviewOptions(is_disabled=True) if row["alert_id"] is not None else None
             message = await self.bot.send_message(
-                chat_id, text, parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True),
+                chat_id, text, parse_mode=ParseMode.HTML, link_preview_options=preview,
                 disable_notification=quiet or None,
                 read_timeout=self.config.send_timeout_s, write_timeout=self.config.send_timeout_s)
         except Exception as exc:  # a formatter bug, too, must not leave the row 'sending' forever
             status, error, retry_in = self._failure(chat_id, exc)
-            if status == "retry":
+            if status is DeliveryStatus.PENDING and retry_in is None:
                 self._retry(row, attempts, error, stats)
                 return
             self._settle(row, status, error=error, retry_in=retry_in)
-            stats.add("retried" if status == "pending" else status)
+            stats.add("retried" if status is DeliveryStatus.PENDING else status)
             if not isinstance(exc, TelegramError):
-                log.exception("alert %s to chat %s failed", row["alert_id"], chat_id)
-            elif status in ("failed", "unknown"):
-                log.warning("alert %s to chat %s: %s (%s)", row["alert_id"], chat_id, status, error)
+                log.exception("%s to chat %s failed", _what(row), chat_id)
+            elif status in (DeliveryStatus.FAILED, DeliveryStatus.UNKNOWN):
+                log.warning("%s to chat %s: %s (%s)", _what(row), chat_id, status, error)
         else:
-            self._settle(row, "sent", message_id=message.message_id)
-            stats.add("sent")
+            self._settle(row, DeliveryStatus.SENT, message_id=message.message_id)
+            stats.add(DeliveryStatus.SENT)
 
-    def _failure(self, chat_id: int, exc: Exception) -> tuple[str, str, float | None]:
-        """What a failed send means, for the outbox and broadcasts alike: (status, error, retry_in).
+    def _failure(self, chat_id: int, exc: Exception) -> tuple[DeliveryStatus, str, float | None]:
+        """What a failed send means: (status, error, retry_in).
 
-        status is 'pending' (retry after retry_in), 'retry' (retry with backoff, up to max_attempts), 'blocked',
-        'failed' or 'unknown' (it may have been delivered: never re-sent). The chat's own consequences happen here:
-        a 429 holds the chat back, a block unsubscribes it, a migrated group moves its subscription.
+        'pending' is a retry: after retry_in, or with None, with backoff up to max_attempts. 'unknown' may have been
+        delivered and is never re-sent. The chat's own consequences happen here: a 429 holds the chat back, a block
+        unsubscribes it, a migrated group moves its subscription.
         """
         if isinstance(exc, RetryAfter):
             wait = _seconds(exc)
             self._chat_ready[chat_id] = time.monotonic() + wait
-            return "pending", f"429 retry after {wait:g}s", wait
+            return DeliveryStatus.PENDING, f"429 retry after {wait:g}s", wait
         if isinstance(exc, Forbidden):
             self._deactivate(chat_id, str(exc))
-            return "blocked", str(exc), None
+            return DeliveryStatus.BLOCKED, str(exc), None
         if isinstance(exc, BadRequest):  # before NetworkError: BadRequest is a subclass
-            return "failed", f"400 {exc}", None
+            return DeliveryStatus.FAILED, f"400 {exc}", None
         if isinstance(exc, NetworkError) and isinstance(exc.__cause__, UNREACHED):
             # never reached Telegram (an outage, a blocked network): wait without using up max_attempts, so an
             # outage of any length loses nothing; the sender is paused meanwhile (BotLink.online)
             self._chat_ready[chat_id] = time.monotonic() + self.config.backoff_s * 4
-            return "pending", f"Bot API unreachable: {exc}", self.config.backoff_s * 4
+            return DeliveryStatus.PENDING, f"Bot API unreachable: {exc}", self.config.backoff_s * 4
         if isinstance(exc, TimedOut):  # before NetworkError: TimedOut is a subclass
-            return "unknown", "timed out after the request was sent; not re-sent", None
+            return DeliveryStatus.UNKNOWN, "timed out after the request was sent; not re-sent", None
         if isinstance(exc, ChatMigrated):  # the group became a supergroup: later messages go to its new id
             self._migrate(chat_id, exc.new_chat_id)
-            return "failed", f"chat migrated to {exc.new_chat_id}", None
+            return DeliveryStatus.FAILED, f"chat migrated to {exc.new_chat_id}", None
         if isinstance(exc, InvalidToken):
             log.error("Telegram refused the bot token; delivery paused")
-            return "pending", str(exc), self.config.max_backoff_s
+            return DeliveryStatus.PENDING, str(exc), self.config.max_backoff_s
         if isinstance(exc, NetworkError):  # 5xx and connection errors
-            return "retry", str(exc), None
-        return "failed", f"{type(exc).__name__}: {exc}", None
-
-    # --- admin broadcasts (sentibot.alerts.broadcasts) ---------------------------------------------------------------
-    def start_broadcast(self, text: str, admin_id: int, chat_ids: list[int]) -> int:
-        """Store a broadcast for send_broadcast; if this process dies first, a later tick resumes it."""
-        broadcast_id = broadcasts.create(self.db, text, admin_id, chat_ids, self.clock())
-        self._broadcasting.add(broadcast_id)  # before any await: a tick must not resume it meanwhile
-        return broadcast_id
-
-    async def send_broadcast(self, broadcast_id: int) -> DrainStats:
-        """Send a stored broadcast's pending recipients under the same limits and outcome rules as alerts."""
-        self._broadcasting.add(broadcast_id)
-        try:
-            done = await broadcasts.send(self.db, broadcast_id, self.send_direct, self.clock, lambda: self._stopping)
-        finally:
-            self._broadcasting.discard(broadcast_id)
-        return DrainStats(done)
-
-    def _resume_broadcasts(self) -> None:
-        for broadcast_id in broadcasts.unfinished(self.db):
-            if broadcast_id in self._broadcasting:
-                continue
-            broadcasts.settle_interrupted(self.db, broadcast_id, self.clock(), self.config.stale_sending_s)
-            if not broadcasts.counts(self.db, broadcast_id).get("pending"):
-                # finished, unless another process may still be sending some rows: settled once they are stale
-                broadcasts.finish_if_settled(self.db, broadcast_id, self.clock())
-                continue
-            log.info("resuming broadcast %s (cut short by a restart)", broadcast_id)
-            self._broadcasting.add(broadcast_id)
-            task = asyncio.create_task(self.send_broadcast(broadcast_id), name=f"broadcast-{broadcast_id}")
-            self._broadcast_tasks.add(task)
-            task.add_done_callback(self._broadcast_tasks.discard)
-            task.add_done_callback(_log_crash)
-
-    async def send_direct(self, chat_id: int, text: str) -> str:
-        """One message outside the outbox (a broadcast): its outcome, with the outbox's pacing and rules."""
-        for attempt in range(1, self.config.max_attempts + 1):
-            wait = self._chat_ready.get(chat_id, 0.0) - time.monotonic()
-            if wait > 0:
-                await asyncio.sleep(wait)
-            await self._pacer.wait()
-            self._chat_ready[chat_id] = time.monotonic() + self.config.limits.chat_interval(chat_id)
-            try:
-                # link previews stay on: an admin's link is usually the point of the broadcast
-                await self.bot.send_message(chat_id, text, parse_mode=ParseMode.HTML,
-                                            read_timeout=self.config.send_timeout_s,
-                                            write_timeout=self.config.send_timeout_s)
-                return "sent"
-            except InvalidToken:
-                raise  # every send would fail: the stored broadcast resumes once the token works
-            except Exception as exc:
-                status, _, _ = self._failure(chat_id, exc)
-                if status == "retry":
-                    await asyncio.sleep(min(self.config.backoff_s * 2 ** (attempt - 1), self.config.max_backoff_s))
-                elif status != "pending":  # pending: a 429, and _failure held the chat back; try again then
-                    return status
-        return "failed"
+            return DeliveryStatus.PENDING, str(exc), None
+        return DeliveryStatus.FAILED, f"{type(exc).__name__}: {exc}", None
 
     def _retry(self, row: dict, attempts: int, error: str, stats: DrainStats) -> None:
         if attempts >= self.config.max_attempts:
-            self._settle(row, "failed", error=f"gave up after {attempts} attempts: {error}")
-            stats.add("failed")
+            self._settle(row, DeliveryStatus.FAILED, error=f"gave up after {attempts} attempts: {error}")
+            stats.add(DeliveryStatus.FAILED)
             return
         delay = min(self.config.backoff_s * 2 ** (attempts - 1), self.config.max_backoff_s)
-        self._settle(row, "pending", error=error, retry_in=delay)
+        self._settle(row, DeliveryStatus.PENDING, error=error, retry_in=delay)
         stats.add("retried")
 
     def _deactivate(self, chat_id: int, reason: str) -> None:
         stamp = _stamp(self.clock())
         with self.db.atomic():
             self.db.execute("update subscribers set active = 0, updated_at = ? where chat_id = ?", [stamp, chat_id])
-            self.db.execute("update deliveries set status = 'blocked', last_error = ?, updated_at = ?"
-                            " where chat_id = ? and status = 'pending'", [reason, stamp, chat_id])
+            self.db.execute("update deliveries set status = ?, last_error = ?, updated_at = ?"
+                            " where chat_id = ? and status = ?",
+                            [DeliveryStatus.BLOCKED, reason, stamp, chat_id, DeliveryStatus.PENDING])
         log.info("chat %s blocked the bot: unsubscribed", chat_id)
 
     def _migrate(self, old: int, new: int) -> None:
@@ -408,6 +380,11 @@ class Sender:
         if next(self.db.query("select 1 from subscribers where chat_id = ?", [new]), None) is None:
             self.db.execute("update subscribers set chat_id = ?, updated_at = ? where chat_id = ?",
                             [new, _stamp(self.clock()), old])
+
+
+def _what(row: dict) -> str:
+    """'alert 7' or 'broadcast 3': what a delivery row carries, for the log."""
+    return f"alert {row['alert_id']}" if row["alert_id"] is not None else f"broadcast {row['broadcast_id']}"
 
 
 def _username(bot) -> str | None:

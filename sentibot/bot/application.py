@@ -301,8 +301,8 @@ async def cmd_broadcast(update: Update, context) -> None:
     log.info("admin %s broadcasts #%s to %s subscribers", update.effective_user.id, broadcast_id, len(chats_))
     await reply(update, i18n.hn(lang, "Broadcasting #{id} to {n} subscriber…", "Broadcasting #{id} to {n} "
                                 "subscribers…", len(chats_), id=broadcast_id))
-    stats = await sender.send_broadcast(broadcast_id)
-    outcomes = ", ".join(f"{v} {k}" for k, v in sorted(stats.counts.items())) or i18n.t(lang, "nothing sent")
+    recipients = await sender.send_broadcast(broadcast_id)  # through the outbox drain, like alerts
+    outcomes = ", ".join(f"{v} {k}" for k, v in sorted(recipients.items())) or i18n.t(lang, "nothing sent")
     if broadcasts.is_finished(_db(context), broadcast_id):
         await reply(update, i18n.h(lang, "Broadcast #{id} done: {outcomes}.", id=broadcast_id, outcomes=outcomes))
     else:

@@ -17,7 +17,7 @@ from sentibot.collect.cycle import CollectContext, run_collection
 from sentibot.score.rescore import rescore
 from sentibot.store import db as store
 from sentibot.config import Settings
-from sentibot.models import Outcome
+from sentibot.models import DeliveryStatus, Outcome
 from sentibot.run.schedule import Cadence, is_due
 
 log = logging.getLogger("sentibot.run.service")
@@ -28,7 +28,7 @@ NOTICE_SOURCES = ("notices",)  # around the clock: regulator statements come out
 
 # Credentials a source cannot work without (settings field names); the rest only need their URL setting.
 REQUIRED_SETTINGS = {"baidu_index": ("baidu_cookie",), "wechat_index": ("wechat_openid", "wechat_search_key")}
-CONSOLE = "console"  # delivery status of an alert written to the log because no Telegram token is set
+CONSOLE = "console"  # the cursor of console delivery (no Telegram token; rows become DeliveryStatus.CONSOLE)
 
 
 @dataclass(frozen=True)
@@ -184,7 +184,7 @@ def deliver_to_console(db: Database, now: datetime) -> int:
         log.warning("event=alert_console id=%d kind=%s level=%s ts=%s title=%r text=%r", row["id"], alert.kind.value,
                     alert.level, alert.ts, alert.title, render(row))
         with db.atomic():
-            db.execute("update deliveries set status = ?, sent_at = ?, updated_at = ? "
-                       "where alert_id = ? and status = 'pending'", [CONSOLE, stamp, stamp, row["id"]])
+            db.execute("update deliveries set status = ?, sent_at = ?, updated_at = ? where alert_id = ? and status = ?",
+                       [DeliveryStatus.CONSOLE, stamp, stamp, row["id"], DeliveryStatus.PENDING])
             store.set_cursor(db, CONSOLE, "last_alert_id", str(row["id"]), stamp)
     return len(rows)

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Iterator
 from sqlite_utils import Database
 
 from sentibot.errors import StoreError
-from sentibot.models import Alert, AlertKind, Bar, Level, Notice, Observation, Post
+from sentibot.models import Alert, AlertKind, Bar, DeliveryStatus, Level, Notice, Observation, Post
 from sentibot.store.schema import KNOWN_MIGRATIONS, migrations
 from sentibot.timeutil import SHANGHAI
 
@@ -347,9 +347,8 @@ def add_alert(db: Database, alert: Alert, now: str, admin_ids: Iterable[int] = (
             "dedupe_key": key, "audience": audience, "created_at": now,
             "stocks": json.dumps(list(alert.stocks))}).last_pk
         db.table("deliveries").insert_all(
-            ({"alert_id": alert_id, "chat_id": chat_id, "status": "pending", "attempts": 0,
-              "next_attempt_at": now, "updated_at": now} for chat_id in _recipients(db, alert, admin_ids)),
-            pk=("alert_id", "chat_id"))
+            {"alert_id": alert_id, "chat_id": chat_id, "status": DeliveryStatus.PENDING.value, "attempts": 0,
+             "next_attempt_at": now, "updated_at": now} for chat_id in _recipients(db, alert, admin_ids))
     return alert_id
 
 

@@ -161,4 +161,42 @@ def m009_stock_heat(db: Database) -> None:
     # alerts.stocks (the stocks an alert is about) comes from m006_notice_stocks
 
 
+@migrations()
+def m010_one_outbox(db: Database) -> None:
+    # One outbox (alerts/outbox.py): a deliveries row is one alert or one broadcast to one chat, so both go through
+    # the same claim, settle, stale-row, cancel and retry steps. SQLite cannot change a primary key or add a CHECK,
+    # so the table is rebuilt; every alert delivery and broadcast recipient is copied over with its status.
+    db.execute("""
+        create table deliveries_new (
+            id integer primary key,
+            alert_id integer references alerts(id),
+            broadcast_id integer references broadcasts(id),
+            chat_id integer not null,
+            status text not null,
+            attempts integer not null default 0,
+            next_attempt_at text,
+            last_error text,
+            message_id integer,
+            sent_at text,
+            updated_at text,
+            check ((alert_id is null) <> (broadcast_id is null))
+        )""")
+    db.execute("insert into deliveries_new (alert_id, chat_id, status, attempts, next_attempt_at, last_error,"
+               " message_id, sent_at, updated_at) select alert_id, chat_id, status, coalesce(attempts, 0),"
+               " next_attempt_at, last_error, message_id, sent_at, updated_at from deliveries"
+               " order by alert_id, chat_id")
+    # broadcast rows kept no attempts: one for a row that was claimed, none for one still pending
+    db.execute("insert into deliveries_new (broadcast_id, chat_id, status, attempts, next_attempt_at, sent_at,"
+               " updated_at) select broadcast_id, chat_id, status, case when status = 'pending' then 0 else 1 end,"
+               " updated_at, case when status = 'sent' then updated_at end, updated_at from broadcast_deliveries"
+               " order by broadcast_id, chat_id")
+    db.execute("drop table deliveries")
+    db.execute("drop table broadcast_deliveries")
+    db.execute("alter table deliveries_new rename to deliveries")
+    db.table("deliveries").create_index(["alert_id", "chat_id"], unique=True)
+    db.table("deliveries").create_index(["broadcast_id", "chat_id"], unique=True)
+    db.table("deliveries").create_index(["status", "next_attempt_at"])
+    db.table("deliveries").create_index(["chat_id", "status"])  # a block or /unsubscribe settles a chat's rows
+
+
 KNOWN_MIGRATIONS = {m.name for m in migrations._migrations}

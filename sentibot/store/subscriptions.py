@@ -7,7 +7,7 @@ from datetime import datetime
 
 from sqlite_utils import Database
 
-from sentibot.models import Level
+from sentibot.models import DeliveryStatus, Level
 from sentibot.timeutil import SHANGHAI
 
 LEVELS = ("warming", "hot", "frenzy")  # what /subscribe accepts; regulator warnings reach every subscriber
@@ -98,8 +98,9 @@ def unsubscribe(db: Database, chat_id: int, now: str) -> bool:
         if not old or not old["active"]:
             return False
         db.execute("update subscribers set active = 0, updated_at = ? where chat_id = ?", [now, chat_id])
-        db.execute("update deliveries set status = 'cancelled', last_error = 'unsubscribed', updated_at = ?"
-                   " where chat_id = ? and status = 'pending'", [now, chat_id])
+        db.execute("update deliveries set status = ?, last_error = 'unsubscribed', updated_at = ?"
+                   " where chat_id = ? and status = ?",
+                   [DeliveryStatus.CANCELLED, now, chat_id, DeliveryStatus.PENDING])  # alerts and broadcasts
     return True
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlite_utils import Database
 
-from sentibot.models import Level
+from sentibot.models import DeliveryStatus, Level
 
 WATCH_MAX = 30  # stocks per chat: enough for a portfolio, and one chat cannot grow the table without bound
 OPTIN_LEVELS = ("hot", "frenzy")  # a stock entering hot or frenzy raises an alert; calm/warming do not
@@ -35,10 +35,10 @@ def unwatch(db: Database, chat_id: int, code: str, now: str) -> bool:
         gone = db.execute("delete from watches where chat_id = ? and code = ?", [chat_id, code]).rowcount
         if gone:
             db.execute(
-                "update deliveries set status = 'cancelled', last_error = 'unwatched', updated_at = ?"
-                " where chat_id = ? and status = 'pending' and alert_id in (select a.id from alerts a,"
+                "update deliveries set status = ?, last_error = 'unwatched', updated_at = ?"
+                " where chat_id = ? and status = ? and alert_id in (select a.id from alerts a,"
                 " json_each(coalesce(a.stocks, '[]')) s where a.audience = 'stocks' and s.value = ?)",
-                [now, chat_id, code])
+                [DeliveryStatus.CANCELLED, now, chat_id, DeliveryStatus.PENDING, code])
     return bool(gone)
 
 

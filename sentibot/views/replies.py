@@ -158,11 +158,12 @@ def sources_text(db: Database, lang: str = "en") -> str:
             paused=r["paused_until"] or "-", detail=clip(r["detail"] or "-", 200)))
     if len(lines) == 1:
         lines.append(i18n.h(lang, "no collection has run yet"))
-    outbox = {r["status"]: r["n"] for r in db.query("select status, count(*) as n from deliveries group by status")}
+    outbox = {r["status"]: r["n"] for r in db.query("select status, count(*) as n from deliveries"
+                                                    " where alert_id is not null group by status")}
     subs = {r["active"]: r["n"] for r in db.query("select active, count(*) as n from subscribers group by active")}
     lines.append(i18n.h(lang, "<b>Outbox</b>: {counts}", counts=json.dumps(outbox, sort_keys=True)))
-    sent = {r["status"]: r["n"] for r in db.query("select status, count(*) as n from broadcast_deliveries"
-                                                  " group by status")}
+    sent = {r["status"]: r["n"] for r in db.query("select status, count(*) as n from deliveries"
+                                                  " where broadcast_id is not null group by status")}
     if sent:
         unfinished = next(db.query("select count(*) as n from broadcasts where finished_at is null"))["n"]
         lines.append(i18n.h(lang, "<b>Broadcasts</b>: {counts}; {unfinished} unfinished",
