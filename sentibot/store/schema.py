@@ -161,4 +161,11 @@ def m009_stock_heat(db: Database) -> None:
     # alerts.stocks (the stocks an alert is about) comes from m006_notice_stocks
 
 
+@migrations()
+def m011_digest(db: Database) -> None:
+    # The daily summary (/digest on|off) is an opt-in: 1 = on, NULL = off, so existing and new chats start without it
+    # (muted_kinds works the other way round: absence there means a kind is on).
+    db.table("subscribers").add_column("digest", int)
+
+
 KNOWN_MIGRATIONS = {m.name for m in migrations._migrations}
