@@ -25,7 +25,7 @@ BREADTH_KEYS = ("stocks", "limit_up", "limit_down", "broken_limit", "limit_strea
 @dataclass(frozen=True)
 class DigestStock:
     code: str
-    name: str
+    name: str  # empty when the history knows no name for the code
     score: float | None
     level: str
     limit_streak: int = 0
@@ -89,7 +89,7 @@ def build_digest(history: DayHistory) -> Digest | None:
     board = components.get("breadth")
     breadth = {k: board.get(k) for k in BREADTH_KEYS} if isinstance(board, dict) else None
     names = history.names or {}
-    stocks = tuple(DigestStock(r["code"], names.get(r["code"], r["code"]), r["score"], r["level"] or "calm",
+    stocks = tuple(DigestStock(r["code"], names.get(r["code"], ""), r["score"], r["level"] or "calm",
                                int(r.get("limit_streak") or 0)) for r in history.stocks[:TOP_STOCKS])
     notices = tuple(DigestNotice(r["title"] or "", r["url"] or "", r["source"] or "", r["published_at"] or "")
                     for r in history.notices[:NOTICES])

@@ -226,7 +226,8 @@ def _digest_board(lang: str, board) -> list[str]:
                         "{streak} days.", up=board["limit_up"], down=board.get("limit_down") or 0,
                   broken=board.get("broken_limit") or 0, streak=board.get("limit_streak_max") or 0)
     if isinstance(board.get("up_share"), (int, float)):
-        line += " " + i18n.h(lang, "{share} of stocks rose.", share=format(board["up_share"], ".0%"))
+        line += ("" if lang == "zh" else " ") + i18n.h(lang, "{share} of stocks rose.",
+                                                       share=format(board["up_share"], ".0%"))
     return [line]
 
 
