@@ -157,3 +157,22 @@ def test_parsers_refuse_unicode_digits_and_odd_callback_data():
     assert not subscriptions.in_quiet_hours((22, 7), datetime(2023, 1, 1, 7, 0, tzinfo=SHANGHAI))
     assert subscriptions.in_quiet_hours((22, 7), datetime(2023, 1, 1, 14, 0, tzinfo=SHANGHAI).astimezone(
         SHANGHAI).replace(hour=22))
+
+
+def test_muting_stocks_drops_a_chat_from_stock_alerts_but_not_from_regulator_warnings_naming_the_stock(tmp_path):
+    db = open_store(tmp_path / "s.db")
+    stamp = "2026-12-02T15:00:00+08:00"
+    for chat in (1, 2):
+        subscriptions.subscribe(db, chat, chat, "private", None, "hot", stamp)
+        db["watches"].insert({"chat_id": chat, "code": "920001", "added_at": stamp}, pk=("chat_id", "code"))
+    subscriptions.set_kind(db, 2, "private", "stocks", False, stamp)
+    stock = add_alert(db, Alert(kind=AlertKind.FRENZY, ts=stamp, title="富士达 (920001) heat hot → frenzy",
+                                level="frenzy", dedupe_key="stock:920001", stocks=("920001",)), stamp)
+    notice = add_alert(db, Alert(kind=AlertKind.REGULATOR_WARNING, ts=stamp, title="警示", dedupe_key="n",
+                                 stocks=("920001",)), stamp)
+    market = add_alert(db, Alert(kind=AlertKind.FRENZY, ts=stamp, title="BSE heat hot → frenzy", level="frenzy",
+                                 dedupe_key="m"), stamp)
+    got = {a: sorted(r["chat_id"] for r in db.query("select chat_id from deliveries where alert_id = ?", [a]))
+           for a in (stock, notice, market)}
+    assert got == {stock: [1], notice: [1, 2], market: [1, 2]}
+    assert subscriptions.kind_of(Alert(kind=AlertKind.FRENZY, ts=stamp, title="", stocks=("920001",))) == "stocks"
