@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from sentibot.bot.application import COMMANDS, WORDS
 from sentibot.store import subscriptions
 from tests.bot.test_bot import run_bot, until
 from tests.bot.test_settings import buttons, tap
 
 GROUP, MEMBER, GROUP_ADMIN = -100777, 31, 32
+pytestmark = pytest.mark.slow  # each runs the real Application against the fake Bot API: 0.6-1.1 s on 2 cores
 
 
 async def ask_zh(fake, text: str, user_id: int = 1001) -> str:
