@@ -74,8 +74,8 @@ def cli() -> None:
 @cli.command()
 @db_option
 @click.option("--kind", "kind", metavar="K", default=None,
-              help="alerts, scores or notices; or an alert kind (frenzy, cooling, regulator_warning, source_down) "
-                   "for alerts of that kind. Default: all three.")
+              help="alerts, scores or notices; or an alert kind (frenzy, cooling, regulator_warning, source_down, "
+                   "digest) for alerts of that kind. Default: all three.")
 @click.option("--since", metavar="DATE", default=None,
               help="Only records at or after DATE (YYYY-MM-DD, or YYYY-MM-DDTHH:MM in Asia/Shanghai).")
 @click.option("--csv", "as_csv", is_flag=True, help="CSV export (header ts,record,kind,level,score,title,detail).")

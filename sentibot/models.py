@@ -24,6 +24,7 @@ class AlertKind(str, Enum):
     COOLING = "cooling"
     REGULATOR_WARNING = "regulator_warning"
     SOURCE_DOWN = "source_down"
+    DIGEST = "digest"  # the daily summary after the close (sentibot.alerts.digest), to chats that turned it on
 
 
 class DeliveryStatus(StrEnum):

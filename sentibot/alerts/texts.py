@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from sentibot import i18n
+from sentibot.alerts.digest import digest_of
 from sentibot.i18n import N_, Safe
 from sentibot.models import Alert, AlertKind
 from sentibot.telegram_html import text_limit, units
@@ -206,11 +207,67 @@ def _format_source_down(alert: Alert, lang: str, facts: Facts) -> list[str]:
     return [i18n.h(lang, "🛠 <b>Source down</b> (admins)"), _e(alert.title), *(_e(r) for r in alert.reasons[:4])]
 
 
+def _digest_market(lang: str, market) -> list[str]:
+    parts = []
+    if isinstance(market.get("close"), (int, float)):
+        change = f" ({market['pct_change']:+.2f}%)" if isinstance(market.get("pct_change"), (int, float)) else ""
+        parts.append(i18n.h(lang, "BSE 50 {close}{change}", close=format(market["close"], ".2f"), change=change))
+    if isinstance(market.get("amount"), (int, float)):
+        parts.append(i18n.h(lang, "turnover {amount}", amount=i18n.yuan(lang, market["amount"])))
+    if isinstance(market.get("turnover_ratio"), (int, float)):
+        parts.append(i18n.h(lang, "{ratio} times its 20-day average", ratio=_times(market["turnover_ratio"])))
+    return [" · ".join(parts)] if parts else []
+
+
+def _digest_board(lang: str, board) -> list[str]:
+    if not board or not isinstance(board.get("limit_up"), int):
+        return [i18n.h(lang, "Limit board: no stock bars for the day.")]
+    line = i18n.h(lang, "Limit board: {up} at +30%, {down} at −30%, {broken} broken limits, the longest limit-up run "
+                        "{streak} days.", up=board["limit_up"], down=board.get("limit_down") or 0,
+                  broken=board.get("broken_limit") or 0, streak=board.get("limit_streak_max") or 0)
+    if isinstance(board.get("up_share"), (int, float)):
+        line += ("" if lang == "zh" else " ") + i18n.h(lang, "{share} of stocks rose.",
+                                                       share=format(board["up_share"], ".0%"))
+    return [line]
+
+
+def _format_digest(alert: Alert, lang: str, facts: Facts) -> list[str]:
+    d = digest_of(alert)
+    level = i18n.level_name(lang, d.level)
+    lines = [i18n.h(lang, "📋 <b>BSE daily summary · {day}</b>", day=day(lang, d.day)),
+             i18n.h(lang, "Heat: {icon} <b>{level}</b>", icon=LEVEL_EMOJI.get(d.level, "🔥"), level=level)
+             + _score(lang, alert)]
+    lines += _digest_market(lang, d.market) + _digest_board(lang, d.breadth)
+    if d.provisional:
+        lines.append(i18n.h(lang, "<i>Provisional: the day's bars were read before the 15:00 close.</i>"))
+    if d.stocks:
+        lines.append(i18n.h(lang, "<b>Hottest stocks</b>"))
+        for n, s in enumerate(d.stocks, 1):
+            score = "" if s.score is None else f" {s.score:.0f}"
+            streak = i18n.hn(lang, " · {n} limit-up close", " · {n} limit-up closes in a row", s.limit_streak) \
+                if s.limit_streak else ""
+            lines.append(f"{n}. {_stock_link(lang, s.code, s.name, facts.bot_username)} "
+                         f"{LEVEL_EMOJI.get(s.level, '')}{_e(score)}{streak}")
+    else:
+        lines.append(i18n.h(lang, "Hottest stocks: no stock heat for the day."))
+    if d.notices:
+        lines.append(i18n.hn(lang, "<b>{n} regulator warning</b>", "<b>{n} regulator warnings</b>", d.notice_count))
+        for notice in d.notices:
+            title = _e(notice.title)
+            link = f'<a href="{_e(notice.url)}">{title}</a>' if notice.url.startswith(("https://", "http://")) \
+                else title
+            lines.append(f"• {link} · {_e(moment(lang, notice.published_at))}")
+    else:
+        lines.append(i18n.h(lang, "No regulator warning since the last summary."))
+    return lines + [i18n.h(lang, "<i>/digest off stops this summary.</i>")]
+
+
 FORMATTERS: dict[AlertKind, Callable[[Alert, str, Facts], list[str]]] = {
     AlertKind.FRENZY: _format_frenzy,
     AlertKind.COOLING: _format_cooling,
     AlertKind.REGULATOR_WARNING: _format_regulator,
     AlertKind.SOURCE_DOWN: _format_source_down,
+    AlertKind.DIGEST: _format_digest,
 }
 
 

@@ -1,4 +1,5 @@
-"""Subscriber controls: the /subscribe panel and its buttons, /quiet, /alerts, /id, /heat refresh, group admins."""
+"""Subscriber controls: the /subscribe panel and its buttons, /quiet, /alerts, /digest, /id, /heat refresh, group
+admins."""
 
 from __future__ import annotations
 
@@ -21,7 +22,11 @@ log = logging.getLogger(__name__)
 ADMIN_STATUSES = {"creator", "administrator"}
 MEMBER_CACHE_S = 60.0  # a flood of taps asks getChatMember once a minute per user, not once per tap
 CALLBACK = re.compile(r"(sub|kind|heat):([a-z]{1,12})")  # everything else is refused before it is looked at
-KIND_NAMES = {"heat": N_("heat rises"), "cooling": N_("cooling"), "regulator": N_("regulator warnings")}
+KIND_NAMES = {"heat": N_("heat rises"), "cooling": N_("cooling"), "regulator": N_("regulator warnings"),
+              "stocks": N_("stock alerts"), "digest": N_("daily summary")}
+KIND_WORDS = {"regulator_warning": "regulator", "frenzy": "heat", "监管": "regulator", "热度": "heat", "降温": "cooling",
+              "stock": "stocks", "个股": "stocks", "summary": "digest", "日报": "digest", "摘要": "digest"}
+SWITCH = {"on": True, "开": True, "开启": True, "打开": True, "off": False, "关": False, "关闭": False}
 QUIET = re.compile(r"(\d{1,2})(?::00)?-(\d{1,2})(?::00)?")  # 22-07, 22:00-07:00 (ASCII digits: see parse_quiet)
 
 
@@ -90,7 +95,7 @@ def panel_text(lang: str, s: ChatSettings) -> str:
                       level=i18n.level_name(lang, s.level))
     else:
         head = i18n.h(lang, "This chat is not subscribed: tap a level to start alerts.")
-    marks = [("✅ " if k not in s.muted else "🔕 ") + i18n.t(lang, KIND_NAMES[k]) for k in subscriptions.KINDS]
+    marks = [("✅ " if s.wants(k) else "🔕 ") + i18n.t(lang, KIND_NAMES[k]) for k in subscriptions.KINDS]
     kinds = ("、" if lang == "zh" else ", ").join(marks)
     return "\n".join([head, i18n.h(lang, "Alert kinds: {kinds}.", kinds=kinds), quiet_text(lang, s.quiet),
                       i18n.h(lang, "Tap to change; /alerts cooling off or /quiet 22-07 work as commands too.")])
@@ -100,9 +105,9 @@ def panel_keyboard(lang: str, s: ChatSettings) -> InlineKeyboardMarkup:
     levels = [InlineKeyboardButton(("• " if s.active and s.level == lv else "") + i18n.level_name(lang, lv),
                                    callback_data=f"sub:{lv}") for lv in subscriptions.LEVELS]
     levels.append(InlineKeyboardButton(("• " if not s.active else "") + i18n.t(lang, "off"), callback_data="sub:off"))
-    kinds = [InlineKeyboardButton(("✅ " if k not in s.muted else "🔕 ") + i18n.t(lang, KIND_NAMES[k]),
+    kinds = [InlineKeyboardButton(("✅ " if s.wants(k) else "🔕 ") + i18n.t(lang, KIND_NAMES[k]),
                                   callback_data=f"kind:{k}") for k in subscriptions.KINDS]
-    return InlineKeyboardMarkup([levels, kinds])
+    return InlineKeyboardMarkup([levels, kinds[:3], kinds[3:]])  # five kinds in one row are too narrow on a phone
 
 
 async def show_panel(update: Update, context, lang: str) -> None:
@@ -155,8 +160,7 @@ def parse_kind(raw: str, lang: str) -> str | None:
     for kind in subscriptions.KINDS:
         if word in (kind, i18n.t(lang, KIND_NAMES[kind]).casefold(), i18n.t("zh", KIND_NAMES[kind])):
             return kind
-    return {"regulator_warning": "regulator", "frenzy": "heat", "监管": "regulator", "热度": "heat",
-            "降温": "cooling"}.get(word)
+    return KIND_WORDS.get(word)
 
 
 async def cmd_alerts(update: Update, context) -> None:
@@ -173,15 +177,50 @@ async def cmd_alerts(update: Update, context) -> None:
         return
     kind = parse_kind(args[0], lang)
     switch = args[1].strip().lower() if len(args) > 1 else ""
-    on = {"on": True, "开": True, "开启": True, "off": False, "关": False, "关闭": False}.get(switch)
+    on = SWITCH.get(switch)
     if kind is None or on is None:
-        await reply(update, i18n.h(lang, "Use /alerts KIND on|off with KIND heat, cooling or regulator, e.g. "
-                                         "/alerts cooling off."))
+        await reply(update, i18n.h(lang, "Use /alerts KIND on|off with KIND heat, cooling, regulator, stocks or "
+                                         "digest, e.g. /alerts cooling off."))
         return
     if not await guard(update, context, lang):
         return
     subscriptions.set_kind(db, chat.id, chat.type, kind, on, timeutil.now_iso())
     await show_panel(update, context, lang)
+
+
+def digest_text(lang: str, s: ChatSettings) -> str:
+    """The chat's daily summary setting, as /digest says it."""
+    if not s.digest:
+        return i18n.h(lang, "Daily summary: off. /digest on sends one summary after the close on each trading day: "
+                            "the day's heat, the limit board, the hottest stocks and the regulator warnings.")
+    text = i18n.h(lang, "Daily summary: on. After the close on each trading day this chat gets one summary: the "
+                        "day's heat, the limit board, the hottest stocks and the regulator warnings. /digest off "
+                        "stops it.")
+    if not s.active:
+        text += "\n" + i18n.h(lang, "This chat is not subscribed yet: /subscribe to receive it.")
+    return text
+
+
+async def cmd_digest(update: Update, context) -> None:
+    """/digest says the chat's setting; /digest on|off changes it (a group's administrators only)."""
+    from sentibot.bot.application import reply
+
+    lang = update_language(update, context)
+    db, chat = _db(context), update.effective_chat
+    if chat is None:
+        return
+    if not context.args:
+        await reply(update, digest_text(lang, subscriptions.chat_settings(db, chat.id)))
+        return
+    on = SWITCH.get(context.args[0].strip().lower())
+    if on is None or len(context.args) > 1:
+        await reply(update, i18n.h(lang, "“{value}” is not on or off. Use /digest on or /digest off.",
+                                   value=clip(" ".join(context.args))))
+        return
+    if not await guard(update, context, lang):
+        return
+    subscriptions.set_digest(db, chat.id, chat.type, on, timeutil.now_iso())
+    await reply(update, digest_text(lang, subscriptions.chat_settings(db, chat.id)))
 
 
 async def cmd_id(update: Update, context) -> None:
@@ -243,7 +282,7 @@ async def on_callback(update: Update, context) -> None:
         chats.remember_telegram_language(db, chat.id, user.language_code if user else None, now)
     else:
         current = subscriptions.chat_settings(db, chat.id)
-        subscriptions.set_kind(db, chat.id, chat.type, value, value in current.muted, now)
+        subscriptions.set_kind(db, chat.id, chat.type, value, not current.wants(value), now)
     s = subscriptions.chat_settings(db, chat.id)
     await query.answer()
     await _edit(query, panel_text(lang, s), panel_keyboard(lang, s))

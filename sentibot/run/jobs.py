@@ -3,21 +3,24 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from collections.abc import Awaitable, Callable
 
 from sqlite_utils import Database
 
+from sentibot.alerts.digest import build_digest, digest_alert, load_day
 from sentibot.alerts.outbox import render
 from sentibot.collect.cycle import CollectContext, run_collection
 from sentibot.score.rescore import rescore
 from sentibot.store import db as store
 from sentibot.config import Settings
 from sentibot.models import DeliveryStatus, Outcome
+from sentibot.run import schedule
 from sentibot.run.schedule import Cadence, is_due
 
 log = logging.getLogger("sentibot.run.service")
@@ -54,6 +57,7 @@ class Runtime:
     running: set = field(default_factory=set)  # job ids with a run in progress
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
     backfilled: set = field(default_factory=set)  # sources the day-one backfill attempted at this start
+    digest_skipped: date | None = None  # the last day whose summary had no market score to sum up (logged once)
 
 
 def collect_jobs(settings: Settings, registered: list[str]) -> list[CollectJob]:
@@ -154,6 +158,36 @@ def rescore_stocks(rt: Runtime, now) -> list:
     from sentibot.score import stock_rescore
 
     return stock_rescore.rescore(rt.db, now, admin_ids=rt.settings.admin_ids, cooldown_s=rt.settings.alert_cooldown_s)
+
+
+async def run_digest(rt: Runtime) -> int | None:
+    """The day's summary, once per trading day after the close: stores one `digest` alert (deduplicated by day, so
+    a restart or a second run adds none) for the outbox to deliver; returns its id, or None when not (yet) due."""
+    now = rt.clock()
+    day = schedule.digest_day(now)
+    if day is None:
+        return None
+    key = f"digest:{day.isoformat()}"
+    if next(rt.db.query("select 1 from alerts where dedupe_key = ?", [key]), None):
+        return None
+    stamp = now.isoformat(timespec="seconds")
+    # notices since the last summary, at most since the previous trading day's (a week offline is not "the day")
+    previous = next(rt.db.query("select max(ts) as ts from alerts where kind = 'digest' and ts < ?", [stamp]))["ts"]
+    since = max(previous or "", schedule.digest_since(day).isoformat(timespec="seconds"))
+    history = load_day(rt.db, day.isoformat(), since, stamp)
+    final = history.score is not None and not json.loads(history.score["components"] or "{}").get("provisional")
+    if schedule.digest_waits(now) and not (final and history.stocks):
+        return None  # the after-close collection and rescore are not through yet
+    digest = build_digest(history)
+    if digest is None:
+        if rt.digest_skipped != day:  # said once a day, not once a tick
+            rt.digest_skipped = day
+            log.warning("event=digest_skipped day=%s reason='no market score for the day'", day)
+        return None
+    alert_id = store.add_alert(rt.db, digest_alert(digest, stamp), stamp)
+    log.info("event=digest_new day=%s id=%s level=%s stocks=%d notices=%d", day, alert_id, digest.level,
+             len(digest.stocks), digest.notice_count)
+    return alert_id
 
 
 async def send_outbox(rt: Runtime) -> None:

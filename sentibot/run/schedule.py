@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 from collections.abc import Awaitable, Callable
 
-from sentibot.calendar import in_session, next_session_start
+from sentibot.calendar import in_session, is_trading_day, next_session_start, previous_trading_day
+from sentibot.timeutil import SHANGHAI
 
 # A tick never waits longer than this to notice that a session has opened.
 MAX_TICK_S = 60.0
+# The daily summary (jobs.run_digest): due from DIGEST_AT on a trading day, once the day's final score is in. Until
+# DIGEST_WAIT_UNTIL it also waits for the day's stock heat (the market collector fetches stock bars from 15:30, one
+# cycle every off-hours interval); after that it goes out with what the history has.
+DIGEST_AT = time(15, 40)
+DIGEST_WAIT_UNTIL = time(17, 0)
+DIGEST_TICK_S = 60.0
 
 
 @dataclass(frozen=True)
@@ -50,6 +57,25 @@ def is_due(last: datetime | None, now: datetime, cadence: Cadence) -> bool:
     run due "in 2 ms" would wait a whole extra tick (a 1 s interval would become 2 s).
     """
     return now + timedelta(seconds=cadence.tick_s / 2) >= next_run_at(last, now, cadence)
+
+
+def digest_day(now: datetime) -> date | None:
+    """The trading day whose summary is due at now (from DIGEST_AT to midnight, Shanghai time), else None."""
+    local = now.astimezone(SHANGHAI)
+    if local.time() < DIGEST_AT or not is_trading_day(local.date()):
+        return None
+    return local.date()
+
+
+def digest_since(day: date) -> datetime:
+    """Where a day's summary starts looking for notices when no earlier summary is stored: the previous trading
+    day's summary time (regulator statements often come out in the evening)."""
+    return datetime.combine(previous_trading_day(day), DIGEST_AT, SHANGHAI)
+
+
+def digest_waits(now: datetime) -> bool:
+    """Whether the summary still waits for the day's stock heat at now."""
+    return now.astimezone(SHANGHAI).time() < DIGEST_WAIT_UNTIL
 
 
 def misfire_grace_s(interval_s: float) -> int:

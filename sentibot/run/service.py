@@ -12,7 +12,7 @@ from sentibot.run import jobs
 from sentibot.config import Settings
 from sentibot.errors import SentibotError
 from sentibot.run.jobs import Runtime
-from sentibot.run.schedule import add_to_scheduler
+from sentibot.run.schedule import DIGEST_TICK_S, add_to_scheduler
 from sentibot.timeutil import SHANGHAI, now as shanghai_now
 
 log = logging.getLogger("sentibot.run.service")
@@ -29,6 +29,8 @@ def register_jobs(add: Callable, rt: Runtime, collect_jobs: list[jobs.CollectJob
     add("send_outbox", partial(jobs.guarded, rt, "send_outbox", partial(jobs.send_outbox, rt)),
         rt.settings.sender_interval_s)
     ids.append("send_outbox")
+    add("digest", partial(jobs.guarded, rt, "digest", partial(jobs.run_digest, rt)), DIGEST_TICK_S)
+    ids.append("digest")
     return ids
 
 

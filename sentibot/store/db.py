@@ -270,12 +270,13 @@ def _level_rank(level: str | None) -> int:
 def _recipients(db: Database, alert: Alert, admin_ids: Iterable[int]) -> list[int]:
     if alert.kind is AlertKind.SOURCE_DOWN:
         return sorted(set(admin_ids))
-    if alert.stocks and alert.kind is not AlertKind.REGULATOR_WARNING:
-        return stock_recipients(db, alert)  # a stock's own alert: its watchers and the "all stocks" opt-ins
-    from sentibot.store.subscriptions import wants  # (subscriptions imports this module)
+    from sentibot.store.subscriptions import muted_chats, wants  # (subscriptions imports this module)
 
-    active = [r for r in db.query("select chat_id, min_level, muted_kinds from subscribers where active = 1"
-                                  " order by chat_id") if wants(r["muted_kinds"], alert.kind.value)]
+    if alert.stocks and alert.kind is not AlertKind.REGULATOR_WARNING:
+        muted = muted_chats(db, "stocks")  # a stock's own alert: its watchers and the "all stocks" opt-ins
+        return [chat for chat in stock_recipients(db, alert) if chat not in muted]
+    active = [r for r in db.query("select chat_id, min_level, muted_kinds, digest from subscribers where active = 1"
+                                  " order by chat_id") if wants(r, alert)]
     if alert.kind is AlertKind.FRENZY and alert.level in {lv.value for lv in Level}:
         rank = Level(alert.level).rank
         return [r["chat_id"] for r in active if _level_rank(r["min_level"]) <= rank]

@@ -199,4 +199,11 @@ def m010_one_outbox(db: Database) -> None:
     db.table("deliveries").create_index(["chat_id", "status"])  # a block or /unsubscribe settles a chat's rows
 
 
+@migrations()
+def m011_digest(db: Database) -> None:
+    # The daily summary (/digest on|off) is an opt-in: 1 = on, NULL = off, so existing and new chats start without it
+    # (muted_kinds works the other way round: absence there means a kind is on).
+    db.table("subscribers").add_column("digest", int)
+
+
 KNOWN_MIGRATIONS = {m.name for m in migrations._migrations}

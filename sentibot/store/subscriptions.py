@@ -7,23 +7,30 @@ from datetime import datetime
 
 from sqlite_utils import Database
 
-from sentibot.models import DeliveryStatus, Level
+from sentibot.models import Alert, AlertKind, DeliveryStatus, Level
 from sentibot.timeutil import SHANGHAI
 
 LEVELS = ("warming", "hot", "frenzy")  # what /subscribe accepts; regulator warnings reach every subscriber
 DEFAULT_LEVEL = "hot"
-KINDS = ("heat", "cooling", "regulator")  # what a chat can mute; an alert kind not listed here is never muted
-KIND_OF_ALERT = {"frenzy": "heat", "cooling": "cooling", "regulator_warning": "regulator"}  # AlertKind -> kind
+KINDS = ("heat", "cooling", "regulator", "stocks", "digest")  # per-chat choices; an alert of no kind is never muted
+OPT_IN = ("digest",)  # off unless a chat turns it on (column `digest`); the other kinds are on unless muted
+MUTABLE = tuple(k for k in KINDS if k not in OPT_IN)  # what muted_kinds may hold
+KIND_OF_ALERT = {"frenzy": "heat", "cooling": "cooling", "regulator_warning": "regulator", "digest": "digest"}
 
 
 @dataclass(frozen=True)
 class ChatSettings:
-    """What /subscribe shows: subscribed or not, the level, quiet hours (start, end) and the muted kinds."""
+    """What /subscribe shows: subscribed or not, the level, quiet hours (start, end), the muted kinds, the digest."""
 
     active: bool = False
     level: str = DEFAULT_LEVEL
     quiet: tuple[int, int] | None = None
     muted: frozenset[str] = frozenset()
+    digest: bool = False
+
+    def wants(self, kind: str) -> bool:
+        """Whether the chat gets this kind (one of KINDS)."""
+        return self.digest if kind == "digest" else kind not in self.muted
 
 
 def get(db: Database, chat_id: int) -> dict | None:
@@ -35,7 +42,7 @@ def chat_settings(db: Database, chat_id: int) -> ChatSettings:
     if row is None:
         return ChatSettings()
     return ChatSettings(active=bool(row["active"]), level=row["min_level"] or DEFAULT_LEVEL,
-                        quiet=quiet_of(row), muted=muted_of(row.get("muted_kinds")))
+                        quiet=quiet_of(row), muted=muted_of(row.get("muted_kinds")), digest=bool(row.get("digest")))
 
 
 def quiet_of(row: dict) -> tuple[int, int] | None:
@@ -44,13 +51,29 @@ def quiet_of(row: dict) -> tuple[int, int] | None:
 
 
 def muted_of(raw: str | None) -> frozenset[str]:
-    return frozenset(k for k in (raw or "").split(",") if k in KINDS)
+    return frozenset(k for k in (raw or "").split(",") if k in MUTABLE)
 
 
-def wants(muted_kinds: str | None, alert_kind: str) -> bool:
-    """Whether a chat with these muted kinds gets an alert of alert_kind (an AlertKind value)."""
-    kind = KIND_OF_ALERT.get(alert_kind)
-    return kind is None or kind not in muted_of(muted_kinds)
+def kind_of(alert: Alert) -> str | None:
+    """The per-chat kind an alert belongs to: a stock's own alert is `stocks` (a notice naming stocks stays
+    `regulator`); None for the admins' source_down, which no chat setting touches."""
+    if alert.stocks and alert.kind is not AlertKind.REGULATOR_WARNING:
+        return "stocks"
+    return KIND_OF_ALERT.get(alert.kind.value)
+
+
+def wants(row: dict, alert: Alert) -> bool:
+    """Whether a chat with this subscribers row (muted_kinds, digest) gets the alert."""
+    kind = kind_of(alert)
+    if kind == "digest":
+        return bool(row.get("digest"))
+    return kind is None or kind not in muted_of(row.get("muted_kinds"))
+
+
+def muted_chats(db: Database, kind: str) -> set[int]:
+    """The chats that muted a kind (for recipients found outside the subscribers table: watchers, opt-ins)."""
+    rows = db.query("select chat_id, muted_kinds from subscribers where muted_kinds is not null")
+    return {r["chat_id"] for r in rows if kind in muted_of(r["muted_kinds"])}
 
 
 def in_quiet_hours(quiet: tuple[int, int] | None, moment: datetime) -> bool:
@@ -136,6 +159,8 @@ def set_kind(db: Database, chat_id: int, chat_type: str, kind: str, on: bool, no
 
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
+    if kind == "digest":
+        return set_digest(db, chat_id, chat_type, on, now)
     with immediate(db):  # read-modify-write of the list under the write lock: two taps never lose one another
         row = _settings_row(db, chat_id, chat_type, now)
         muted = muted_of(row["muted_kinds"])
@@ -143,7 +168,20 @@ def set_kind(db: Database, chat_id: int, chat_type: str, kind: str, on: bool, no
         if new == muted:
             return False
         db.execute("update subscribers set muted_kinds = ?, updated_at = ? where chat_id = ?",
-                   [",".join(k for k in KINDS if k in new) or None, now, chat_id])
+                   [",".join(k for k in MUTABLE if k in new) or None, now, chat_id])
+    return True
+
+
+def set_digest(db: Database, chat_id: int, chat_type: str, on: bool, now: str) -> bool:
+    """Turn the chat's daily summary on or off (stored 1 or NULL: absence is off); False when nothing changed."""
+    from sentibot.store.db import immediate
+
+    with immediate(db):
+        row = _settings_row(db, chat_id, chat_type, now)
+        if bool(row.get("digest")) == on:
+            return False
+        db.execute("update subscribers set digest = ?, updated_at = ? where chat_id = ?",
+                   [1 if on else None, now, chat_id])
     return True
 
 

@@ -66,7 +66,7 @@ def _frames(db: Database, days: int, lang: str) -> tuple[pd.DataFrame, pd.DataFr
 
     attention = load_history(db, date.fromisoformat(last)).attention
     attention = attention.loc[attention.index >= pd.Timestamp(first)] if not attention.empty else attention
-    alerts = list(db.query("select kind, ts, level from alerts where kind != 'source_down' and substr(ts, 1, 10) "
+    alerts = list(db.query("select kind, ts, level from alerts where kind not in ('source_down', 'digest') and substr(ts, 1, 10) "
                            "between ? and ? order by ts", [first, last]))
     return frame, attention, alerts, reconstructed
 

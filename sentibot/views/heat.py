@@ -65,7 +65,7 @@ def heat_snapshot(db: Database, alerts: int = 5, warnings: int = 3, now: datetim
         return None
     components = json.loads(row["components"] or "{}")
     recent = tuple(alert_from_row(r) for r in db.query(
-        "select * from alerts where kind != 'source_down' order by ts desc, id desc limit ?", [alerts]))
+        "select * from alerts where kind not in ('source_down', 'digest') order by ts desc, id desc limit ?", [alerts]))
     warns = tuple(db.query(
         "select published_at, title, url, source from notices where notice_class = 'regulator_warning' "
         "order by published_at desc limit ?", [warnings]))

@@ -34,7 +34,7 @@ def parse_int(raw: str) -> int | None:
 
 
 KIND_NAMES = {"frenzy": N_("heat"), "cooling": N_("cooling"), "regulator_warning": N_("regulator warning"),
-              "source_down": N_("source down")}
+              "source_down": N_("source down"), "digest": N_("daily summary")}
 STATUS_NAMES = {"ok": N_("ok"), "empty": N_("ok, nothing new"), "healthy": N_("ok"), "blocked": N_("blocked"),
                 "failed": N_("failing"), "paused": N_("paused"), "not_configured": N_("not configured")}
 

@@ -40,7 +40,8 @@ def test_a_bare_subscribe_keeps_the_level_and_its_buttons_work(tmp_path):
         assert "level <b>frenzy</b>" in shown[0] and db["subscribers"].get(1001)["min_level"] == "frenzy"
         panel = fake.sent_to(1001)[-1]
         assert buttons(panel) == ["sub:warming", "sub:hot", "sub:frenzy", "sub:off", "kind:heat", "kind:cooling",
-                                  "kind:regulator"]
+                                  "kind:regulator", "kind:stocks", "kind:digest"]
+        assert "✅ stock alerts" in shown[0] and "🔕 daily summary" in shown[0]  # the digest starts off
         await tap(fake, panel, "sub:warming", 1001)
         assert db["subscribers"].get(1001)["min_level"] == "warming"
         assert "level <b>warming</b>" in fake.message(1001, panel.message_id).text  # the message was edited
@@ -53,8 +54,8 @@ def test_a_bare_subscribe_keeps_the_level_and_its_buttons_work(tmp_path):
         assert db["subscribers"].get(1001)["active"] == 0
         assert "not subscribed" in fake.message(1001, panel.message_id).text
         before = db["subscribers"].get(1001)
-        for bogus in ("sub:calm", "sub:hot;drop table subscribers", "kind:digest", "heat:now", "x" * 64, "",
-                      "sub:①", "SUB:hot"):
+        for bogus in ("sub:calm", "sub:hot;drop table subscribers", "kind:digests", "kind:frenzy", "heat:now",
+                      "x" * 64, "", "sub:①", "SUB:hot", "kind:stocks "):
             await tap(fake, panel, bogus, 1001)
             assert "out of date" in fake.answered[-1][1], bogus
         assert db["subscribers"].get(1001) == before  # nothing changed
@@ -101,6 +102,8 @@ def test_quiet_alerts_id_and_the_heat_refresh_button(tmp_path):
         await chat.ask("/alerts regulator off")
         assert subscriptions.chat_settings(db, 1001).muted == {"regulator"}
         assert "Use /alerts KIND on|off" in (await chat.ask("/alerts stocks maybe"))[0]
+        await chat.ask("/alerts 个股 关")
+        assert subscriptions.chat_settings(db, 1001).muted == {"regulator", "stocks"}
         ids = (await chat.ask("/id", user_id=1002))[0]
         assert "<code>1002</code>" in ids and "SENTIBOT_ADMIN_IDS" in ids
         in_group = (await chat.ask("/id", user_id=1003, chat_id=-100999, chat_type="group"))[0]
@@ -148,8 +151,28 @@ def test_parsers_refuse_unicode_digits_and_odd_callback_data():
     assert parse_quiet("22-07") == (22, 7) and parse_quiet("22:00-07:00") == (22, 7) and parse_quiet("0-23")
     assert all(parse_quiet(x) is None for x in ("①-⑦", "２２-０７", "٢٢-٠٧", "22-22", "7", ""))
     assert parse_callback("sub:hot") == ("sub", "hot") and parse_callback("heat:refresh") == ("heat", "refresh")
-    assert all(parse_callback(x) is None for x in (None, "", "sub:calm", "sub: hot", "sub:hot\n", "kind:stocks"))
+    assert parse_callback("kind:stocks") == ("kind", "stocks") and parse_callback("kind:digest") == ("kind", "digest")
+    assert all(parse_callback(x) is None for x in (None, "", "sub:calm", "sub: hot", "sub:hot\n", "kind:stock"))
     assert subscriptions.in_quiet_hours((22, 7), datetime(2023, 1, 1, 6, 59, tzinfo=SHANGHAI))
     assert not subscriptions.in_quiet_hours((22, 7), datetime(2023, 1, 1, 7, 0, tzinfo=SHANGHAI))
     assert subscriptions.in_quiet_hours((22, 7), datetime(2023, 1, 1, 14, 0, tzinfo=SHANGHAI).astimezone(
         SHANGHAI).replace(hour=22))
+
+
+def test_muting_stocks_drops_a_chat_from_stock_alerts_but_not_from_regulator_warnings_naming_the_stock(tmp_path):
+    db = open_store(tmp_path / "s.db")
+    stamp = "2026-12-02T15:00:00+08:00"
+    for chat in (1, 2):
+        subscriptions.subscribe(db, chat, chat, "private", None, "hot", stamp)
+        db["watches"].insert({"chat_id": chat, "code": "920001", "added_at": stamp}, pk=("chat_id", "code"))
+    subscriptions.set_kind(db, 2, "private", "stocks", False, stamp)
+    stock = add_alert(db, Alert(kind=AlertKind.FRENZY, ts=stamp, title="富士达 (920001) heat hot → frenzy",
+                                level="frenzy", dedupe_key="stock:920001", stocks=("920001",)), stamp)
+    notice = add_alert(db, Alert(kind=AlertKind.REGULATOR_WARNING, ts=stamp, title="警示", dedupe_key="n",
+                                 stocks=("920001",)), stamp)
+    market = add_alert(db, Alert(kind=AlertKind.FRENZY, ts=stamp, title="BSE heat hot → frenzy", level="frenzy",
+                                 dedupe_key="m"), stamp)
+    got = {a: sorted(r["chat_id"] for r in db.query("select chat_id from deliveries where alert_id = ?", [a]))
+           for a in (stock, notice, market)}
+    assert got == {stock: [1], notice: [1, 2], market: [1, 2]}
+    assert subscriptions.kind_of(Alert(kind=AlertKind.FRENZY, ts=stamp, title="", stocks=("920001",))) == "stocks"

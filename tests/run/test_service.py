@@ -163,7 +163,7 @@ def test_register_jobs_twice_keeps_one_job_per_id(tmp_path):
 
     ids, registered = asyncio.run(scenario())
     assert registered == sorted(ids) == ["collect_guba", "collect_market", "collect_notices", "collect_search",
-                                         "send_outbox"]
+                                         "digest", "send_outbox"]
 
 
 def test_guarded_runs_one_instance_of_a_job_at_a_time(tmp_path):
