@@ -84,7 +84,7 @@ def test_heat_snapshot_from_stored_scores(tmp_path):
     text = heat.format_heat(snap)
     assert "FRENZY" in text and "attention leads turnover by 1 day (r=0.62)" in text
     assert "&lt;加强&gt;" in text and "turnover 3.1x its 20-day mean" in text
-    assert "sources unhealthy: guba" in text and "not configured: wechat_index" in text
+    assert "sources unhealthy: Eastmoney Guba forum" in text and "not configured: WeChat search interest" in text
     plain = heat.format_heat(snap, html=False)
     assert "<b>" not in plain and "北交所<加强>交易监管" in plain
     result = CliRunner().invoke(cli, ["heat", "--db", str(tmp_path / "h.db"), "--json"])
