@@ -10,7 +10,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     TZ=Asia/Shanghai
 
-# tzdata: market hours are Asia/Shanghai. No system CJK font: the package ships the chart's (sentibot/data/fonts).
+# tzdata: market hours are Asia/Shanghai. No system CJK font: the chart's comes with the pylopdf-fonts-zh-cn dependency.
 RUN apt-get update \
     && apt-get install -y --no-install-recommends tzdata \
     && rm -rf /var/lib/apt/lists/* \

@@ -1,4 +1,4 @@
-"""What the languages cost: the Chinese chart (shipped CJK font) against the English one, and alerts rendered per
+"""What the languages cost: the Chinese chart (packaged CJK font) against the English one, and alerts rendered per
 language for 10,000 recipients against one render per recipient, each in the same run.
 
 Run: python -m benchmarks i18n   (--quick: one chart each and 1,000 recipients).
@@ -46,12 +46,12 @@ def main(argv: list[str] | None = None) -> list[dict]:
         for lang in languages:  # the baseline: a render for every recipient
             format_alert(alert, lang, alert_facts(db, alert))
         each = time.perf_counter() - start
-    print(f"chart PNG, Chinese (shipped Noto Sans CJK SC subset): {zh:.3f} s; English (DejaVu Sans): {en:.3f} s "
+    print(f"chart PNG, Chinese (packaged Noto Sans SC): {zh:.3f} s; English (DejaVu Sans): {en:.3f} s "
           f"({zh / en:.2f}x)")
     print(f"regulator alert for {recipients:,} recipients in 2 languages: cached per language {cached * 1000:.1f} ms, "
           f"rendered per recipient {each:.2f} s ({each / cached:,.0f}x)")
     return [
-        {"figure": "chart PNG in Chinese (shipped CJK font), warm", "value": round(zh, 3), "unit": "s",
+        {"figure": "chart PNG in Chinese (packaged CJK font), warm", "value": round(zh, 3), "unit": "s",
          "anchor": "the same chart in English", "anchor_value": round(en, 3), "ratio": round(zh / en, 2),
          "goal": "< 2x"},
         {"figure": f"regulator alert texts for {recipients:,} recipients, 2 languages, cached per language",

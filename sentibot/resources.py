@@ -10,5 +10,3 @@ DICT_DIR = DATA_DIR / "dict"
 DEMO_DIR = DATA_DIR / "demo"
 CODES_DIR = DATA_DIR / "codes"
 LOCALE_DIR = DATA_DIR / "locale"
-FONTS_DIR = DATA_DIR / "fonts"
-CJK_FONT = FONTS_DIR / "NotoSansCJKsc-subset.otf"  # a subset of Noto Sans CJK SC (OFL 1.1: fonts/OFL.txt)

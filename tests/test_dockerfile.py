@@ -65,7 +65,7 @@ def test_runs_as_non_root_user_created_in_the_image():
 def test_installs_tzdata_and_the_package_whose_font_draws_chinese():
     runs = " ".join(_args("RUN"))
     assert re.search(r"apt-get install[^&]*\btzdata\b", runs)
-    assert "fonts-" not in runs  # the chart's CJK font is package data (sentibot/data/fonts), not a system package
+    assert "fonts-" not in runs  # the chart's CJK font is a Python dependency (pylopdf-fonts-zh-cn), not a system package
     assert re.search(r"\bpip install \.(\s|$)", runs)
 
 

@@ -1,4 +1,5 @@
-"""What an alert's formatter needs from the stored history: the day's score components, the notice and its stocks."""
+"""What an alert's formatter needs from the stored history: the day's score components (the market's, or a stock's),
+the notice and its stocks."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ from sentibot.models import Alert, AlertKind
 def alert_facts(db: Database, alert: Alert, bot_username: str | None = None) -> Facts:
     """The Facts of one alert (empty when the history lacks them: the formatter then says less, never wrong)."""
     if alert.kind in (AlertKind.FRENZY, AlertKind.COOLING):
+        if alert.stocks:  # a stock's own alert (score/stock_rescore.py)
+            return _stock_facts(db, alert, bot_username)
         return _heat_facts(db, alert, bot_username)
     if alert.kind is AlertKind.REGULATOR_WARNING:
         return _notice_facts(db, alert, bot_username)
@@ -43,6 +46,15 @@ def _heat_facts(db: Database, alert: Alert, bot: str | None) -> Facts:
     turnover = components.get("turnover_ratio")
     return Facts(attention=tuple(attention), turnover_ratio=turnover if isinstance(turnover, (int, float)) else None,
                  strongest_since=since, first_day=first, bot_username=bot)
+
+
+def _stock_facts(db: Database, alert: Alert, bot: str | None) -> Facts:
+    """The stock's scored day: its reasons are said from these numbers in the reader's language."""
+    if not db["stock_scores"].exists():
+        return Facts(bot_username=bot)
+    row = next(db.query("select * from stock_scores where code = ? and date = ?", [alert.stocks[0], alert.ts[:10]]),
+               None)
+    return Facts(stock_row=row, bot_username=bot)
 
 
 def _notice_facts(db: Database, alert: Alert, bot: str | None) -> Facts:

@@ -48,6 +48,7 @@ class Facts:
     notice_source: str | None = None
     notice_text: str = ""
     stocks: tuple[tuple[str, str], ...] = ()  # (code, name) a notice names
+    stock_row: dict | None = None  # a stock alert's day in stock_scores (its reasons, rendered per language)
     bot_username: str | None = None
 
 
@@ -81,6 +82,61 @@ def series_name(lang: str, label: str) -> str:
 
 def meaning(lang: str, level: str) -> str:
     return i18n.t(lang, MEANINGS[level]) if level in MEANINGS else ""
+
+
+# What makes a stock component worth a line in its alert: the thresholds of score/stock_rescore.reasons_for, whose
+# stored English reasons these lines replace.
+NOTABLE = {"forum_ratio": 1.5, "popularity_ratio": 1.5, "turnover_ratio": 1.2, "turnover_rate": 5.0,
+           "limit_streak": 1, "coupling": 0.5}
+
+
+def _say(lang: str, html: bool, msgid: str, **values: object) -> str:
+    return i18n.h(lang, msgid, **values) if html else i18n.t(lang, msgid, **values)
+
+
+def stock_evidence(row: dict, lang: str, html: bool = False, notable: bool = False) -> list[str]:
+    """A stock_scores row in words (/stock shows every component; an alert, with notable, the striking ones)."""
+    numbers = {k: row[k] for k in NOTABLE if isinstance(row.get(k), (int, float))}
+    v = {k: x for k, x in numbers.items() if not notable or x >= NOTABLE[k]}
+    out = []
+    if "forum_ratio" in v:
+        out.append(_say(lang, html, N_("forum activity {ratio}x its 20-day median"), ratio=f"{v['forum_ratio']:.1f}"))
+    if "popularity_ratio" in v:
+        out.append(_say(lang, html, N_("popularity rank {ratio}x better than its 20-day median"),
+                        ratio=f"{v['popularity_ratio']:.1f}"))
+    if "turnover_ratio" in v:
+        out.append(_say(lang, html, N_("turnover {ratio}x its 20-day mean"), ratio=f"{v['turnover_ratio']:.1f}"))
+    if "turnover_rate" in v:
+        out.append(_say(lang, html, N_("turnover rate {rate}%"), rate=f"{v['turnover_rate']:.1f}"))
+    if v.get("limit_streak"):
+        n = int(v["limit_streak"])
+        out.append(i18n.hn(lang, "{n} limit-up close in a row", "{n} limit-up closes in a row", n) if html else
+                   i18n.tn(lang, "{n} limit-up close in a row", "{n} limit-up closes in a row", n))
+    if "coupling" in v:
+        r = f"{v['coupling']:.2f}"
+        if v["coupling"] >= 0.5:
+            out.append(_say(lang, html, N_("attention and turnover rise together over 20 days (rank correlation "
+                                           "{r})"), r=r))
+        elif v["coupling"] <= -0.5:
+            out.append(_say(lang, html, N_("attention and turnover move apart over 20 days (rank correlation {r})"),
+                            r=r))
+        else:
+            out.append(_say(lang, html, N_("attention and turnover are loosely linked over 20 days (rank "
+                                           "correlation {r})"), r=r))
+    return out
+
+
+def stock_label(alert: Alert) -> str:
+    """'凯华材料 (920526)' from a stock alert's stored title ('凯华材料 (920526) heat warming → frenzy')."""
+    return alert.title.split(" heat ", 1)[0]
+
+
+def alert_title(alert: Alert, lang: str) -> str:
+    """The stored title, or in another language a heat alert's move between levels (the stored one is English)."""
+    if lang == i18n.SOURCE_LANGUAGE or alert.kind not in (AlertKind.FRENZY, AlertKind.COOLING):
+        return alert.title
+    move = " → ".join(i18n.level_name(lang, lv) for lv in (previous_level(alert), alert.level) if lv)
+    return i18n.t(lang, "{stock}: {move}", stock=stock_label(alert), move=move) if alert.stocks else move
 
 
 def _times(value: float) -> str:
@@ -128,10 +184,11 @@ def previous_level(alert: Alert) -> str | None:
 def _format_frenzy(alert: Alert, lang: str, facts: Facts) -> list[str]:
     icon, level, before = LEVEL_EMOJI.get(alert.level, "🔥"), i18n.level_name(lang, alert.level), previous_level(alert)
     if alert.stocks:  # a stock's own alert (score/stock_rescore.py): its title names the stock and its code
-        stock = alert.title.split(" heat ", 1)[0]
-        head = i18n.h(lang, "{icon} <b>Stock heat up: {stock}</b> · now {level}", icon=icon, stock=stock, level=level)
-        return [head + _score(lang, alert), *[_e(r) for r in alert.reasons[:REASON_LINES] if lang == "en"],
-                f"<i>{_e(moment(lang, alert.ts))}</i>"]
+        head = i18n.h(lang, "{icon} <b>Stock heat up: {stock}</b> · now {level}", icon=icon, stock=stock_label(alert),
+                      level=level)
+        reasons = stock_evidence(facts.stock_row, lang, html=True, notable=True) if facts.stock_row else \
+            [_e(r) for r in alert.reasons if lang == i18n.SOURCE_LANGUAGE]  # the stored ones are English
+        return [head + _score(lang, alert), *reasons[:REASON_LINES], f"<i>{_e(moment(lang, alert.ts))}</i>"]
     if before:
         head = i18n.h(lang, "{icon} <b>BSE heat up: {previous} → {level}</b>", icon=icon, level=level,
                       previous=i18n.level_name(lang, before))

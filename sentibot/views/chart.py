@@ -14,9 +14,9 @@ from sentibot import i18n
 from sentibot.errors import InputError
 from sentibot.i18n import N_
 from sentibot.models import BSE50_CODE
-from sentibot.resources import CJK_FONT
 
-# Fonts with Chinese glyphs, tried when the shipped one is missing (a trimmed install): the first found is used.
+# Fonts with Chinese glyphs, tried when the packaged one is missing (an install made with --no-deps): the first
+# found is used.
 CJK_FAMILIES = ("Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "Source Han Sans CN", "WenQuanYi Micro Hei",
                 "WenQuanYi Zen Hei", "SimHei", "Microsoft YaHei", "PingFang SC", "Heiti SC", "Droid Sans Fallback")
 LEVEL_COLOURS = {"warming": "#fff3b0", "hot": "#ffc078", "frenzy": "#ff8787"}
@@ -29,11 +29,22 @@ LABELS = {  # msgids: translated with the chart's language (English when no CJK 
 }
 
 
+def packaged_font() -> Path | None:
+    """Noto Sans SC Regular (OFL 1.1) from the pylopdf-fonts-zh-cn dependency, or None when it is not installed."""
+    try:
+        import pylopdf_fonts_zh_cn  # data only: importing it loads no font and touches no matplotlib setting
+    except ImportError:
+        return None
+    path = pylopdf_fonts_zh_cn.sans_path()
+    return path if path.is_file() else None
+
+
 @lru_cache(maxsize=1)
 def cjk_font() -> str | None:
-    """Path of a font with Chinese glyphs: the subset of Noto Sans CJK SC the package ships, else an installed one."""
-    if CJK_FONT.is_file():
-        return str(CJK_FONT)
+    """Path of a font with Chinese glyphs: the packaged Noto Sans SC, else one installed on the machine."""
+    packaged = packaged_font()
+    if packaged is not None:
+        return str(packaged)
     from matplotlib import font_manager
 
     by_name = {f.name: f.fname for f in font_manager.fontManager.ttflist}

@@ -18,6 +18,7 @@ from sentibot import i18n
 from sentibot.alerts.texts import MEANINGS, day, meaning, series_name
 from sentibot.i18n import N_
 from sentibot.views.replies import kind_name
+from sentibot.views.status import SOURCE_NAMES
 
 UNHEALTHY = ("blocked", "paused", "failed")  # source_health.status values written by sources/health.py
 EMPTY_MESSAGE = N_("no scores yet: run `sentibot collect` or `sentibot replay` first")  # English in --json
@@ -84,46 +85,59 @@ def heat_snapshot(db: Database, alerts: int = 5, warnings: int = 3, now: datetim
                         last_close=close.isoformat(timespec="seconds"))
 
 
-def describe_age(age_s: int) -> str:
-    """'12 minutes ago', '5 hours ago', '3 days ago'."""
+SESSION_NAMES = {  # calendar.SESSION_STATES in words
+    "pre_open": N_("market pre-open"), "open": N_("market open"), "lunch_break": N_("market lunch break"),
+    "closed": N_("market closed"), "holiday": N_("market holiday"),
+}
+
+
+def describe_age(age_s: int, lang: str = "en") -> str:
+    """'12 minutes ago', '5 hours ago', '3 days ago' (12分钟前, ...)."""
     minutes = age_s // 60
     if minutes < 60:
-        return "just now" if minutes < 1 else f"{minutes} minute{'s' if minutes != 1 else ''} ago"
+        return i18n.t(lang, "just now") if minutes < 1 else i18n.tn(lang, "{n} minute ago", "{n} minutes ago", minutes)
     hours = minutes // 60
     if hours < 48:
-        return f"{hours} hour{'s' if hours != 1 else ''} ago"
-    return f"{hours // 24} days ago"
+        return i18n.tn(lang, "{n} hour ago", "{n} hours ago", hours)
+    return i18n.tn(lang, "{n} day ago", "{n} days ago", hours // 24)
 
 
-def describe_time(snapshot: HeatSnapshot) -> list[str]:
+def describe_time(snapshot: HeatSnapshot, lang: str = "en") -> list[str]:
     """'as of 2023-12-29 15:00 (3 days ago)' and, when due, the provisional note and the stale warning."""
-    lines = [f"as of {snapshot.as_of[:16].replace('T', ' ')} ({describe_age(snapshot.age_s)}) · market "
-             f"{snapshot.session.replace('_', ' ')}"]
+    session = SESSION_NAMES.get(snapshot.session)
+    lines = [i18n.t(lang, "as of {time} ({ago}) · {session}", time=snapshot.as_of[:16].replace("T", " "),
+                    ago=describe_age(snapshot.age_s, lang),
+                    session=i18n.t(lang, session) if session else snapshot.session)]
     if snapshot.provisional:
-        lines.append("provisional: this day's bars were read before the 15:00 close")
+        lines.append(i18n.t(lang, "provisional: this day's bars were read before the 15:00 close"))
     if snapshot.stale:
-        lines.append(f"⚠️ stale data: nothing newer than {snapshot.as_of[:10]}, before the last trading session "
-                     f"({snapshot.last_close[:10]}); collection may be stopped or a source down (see /status)")
+        lines.append(i18n.t(lang, "⚠️ stale data: nothing newer than {day}, before the last trading session ({close}); "
+                                  "collection may be stopped or a source down (see /status)",
+                            day=snapshot.as_of[:10], close=snapshot.last_close[:10]))
     return lines
 
 
-def describe_basis(basis: str) -> str:
+def describe_basis(basis: str, lang: str = "en") -> str:
     """The basis of the score in words."""
     if basis == "market_only":
-        return "basis: market data only (no attention source usable; this heat stops at hot)"
-    return "basis: attention and market"
+        return i18n.t(lang, "basis: market data only (no attention source usable; this heat stops at hot)")
+    return i18n.t(lang, "basis: attention and market")
 
 
-def describe_breadth(board: dict | None) -> str | None:
+def describe_breadth(board: dict | None, lang: str = "en") -> str | None:
     """'limit board: 30 at +30% · 0 at −30% · 12 broken · longest run 6 days · 100% of 232 stocks rose'."""
     if not board or board.get("limit_up") is None:
         return None
-    parts = [f"{board['limit_up']} at +30%", f"{board.get('limit_down') or 0} at −30%",
-             f"{board.get('broken_limit') or 0} broken", f"longest run {board.get('limit_streak_max') or 0} days"]
+    streak = int(board.get("limit_streak_max") or 0)
+    parts = [i18n.t(lang, "{n} at +30%", n=board["limit_up"]),
+             i18n.t(lang, "{n} at −30%", n=board.get("limit_down") or 0),
+             i18n.t(lang, "{n} broken", n=board.get("broken_limit") or 0),
+             i18n.tn(lang, "longest run {n} day", "longest run {n} days", streak)]
     if board.get("up_share") is not None:
-        stocks = f" of {board['stocks']}" if board.get("stocks") else ""
-        parts.append(f"{board['up_share']:.0%}{stocks} stocks rose")
-    return "limit board: " + " · ".join(parts)
+        share = format(board["up_share"], ".0%")
+        parts.append(i18n.t(lang, "{share} of {stocks} stocks rose", share=share, stocks=board["stocks"])
+                     if board.get("stocks") else i18n.t(lang, "{share} of the stocks rose", share=share))
+    return i18n.t(lang, "limit board: {parts}", parts=" · ".join(parts))
 
 
 def describe_lead_lag(lead_lag: dict, lang: str = "en") -> str:
@@ -172,6 +186,14 @@ def _why_zh(c: dict, lang: str) -> list[str]:
     return out
 
 
+def _source(lang: str, source: str) -> str:
+    return i18n.t(lang, SOURCE_NAMES[source]) if source in SOURCE_NAMES else source
+
+
+def _joined(lang: str, items: list[str]) -> str:
+    return ("、" if lang == "zh" else ", ").join(items)
+
+
 def format_heat(snapshot: HeatSnapshot | None, html: bool = True, lang: str = "en") -> str:
     """The /heat message in lang: Telegram HTML (escaped) or plain text."""
     esc = escape if html else str
@@ -183,10 +205,10 @@ def format_heat(snapshot: HeatSnapshot | None, html: bool = True, lang: str = "e
     level = i18n.level_name(lang, snapshot.level)
     lines = [bold(esc(i18n.t(lang, "BSE heat {day}: {level}", day=i18n.full_date(lang, snapshot.date),
                              level=level.upper()))) + esc(i18n.t(lang, " · score {score}", score=score))]
-    lines += [esc(line) for line in describe_time(snapshot)]
+    lines += [esc(line) for line in describe_time(snapshot, lang)]
     if c.get("reconstructed"):
         lines.append(esc(i18n.t(lang, "(reconstructed demo data)")))
-    lines.append(esc(describe_basis(snapshot.basis)))
+    lines.append(esc(describe_basis(snapshot.basis, lang)))
     market = [i18n.t(lang, "BSE 50 {close}", close=_num(c.get("close"), ".2f", lang))]
     if c.get("pct_change") is not None:
         market.append(f"{c['pct_change']:+.2f}%")
@@ -203,7 +225,7 @@ def format_heat(snapshot: HeatSnapshot | None, html: bool = True, lang: str = "e
                                 ratio=_num(s.get("ratio"), ".1f", lang), z=_num(s.get("z"), ".1f", lang))))
     if c.get("bullish_share") is not None:
         lines.append(esc(i18n.t(lang, "• bullish share of forum titles {share}", share=format(c["bullish_share"], ".0%"))))
-    board = describe_breadth(snapshot.breadth)
+    board = describe_breadth(snapshot.breadth, lang)
     if board:
         lines.append(esc(board))
     lines.append(esc(describe_lead_lag(snapshot.lead_lag, lang)))
@@ -219,10 +241,10 @@ def format_heat(snapshot: HeatSnapshot | None, html: bool = True, lang: str = "e
     for a in snapshot.recent_alerts[:3]:
         kind = kind_name(lang, a.kind.value)
         lines.append(f"· {esc(a.ts[:10])} {esc(kind)} {esc(i18n.level_name(lang, a.level))}")
-    unhealthy = [s["source"] for s in snapshot.sources if s.get("status") in UNHEALTHY]
+    unhealthy = [_source(lang, s["source"]) for s in snapshot.sources if s.get("status") in UNHEALTHY]
     if unhealthy:
-        lines.append(esc(i18n.t(lang, "sources unhealthy: {sources}", sources=", ".join(unhealthy))))
-    idle = [s["source"] for s in snapshot.sources if s.get("status") == "not_configured"]
+        lines.append(esc(i18n.t(lang, "sources unhealthy: {sources}", sources=_joined(lang, unhealthy))))
+    idle = [_source(lang, s["source"]) for s in snapshot.sources if s.get("status") == "not_configured"]
     if idle:
-        lines.append(esc(i18n.t(lang, "not configured: {sources}", sources=", ".join(idle))))
+        lines.append(esc(i18n.t(lang, "not configured: {sources}", sources=_joined(lang, idle))))
     return "\n".join(lines)

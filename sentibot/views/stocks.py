@@ -8,10 +8,12 @@ from dataclasses import dataclass
 from sqlite_utils import Database
 
 from sentibot import i18n
+from sentibot.alerts.texts import alert_title, stock_evidence
 from sentibot.i18n import N_
 from sentibot.models import Alert
 from sentibot.store.db import alert_from_row
 from sentibot.store.stock_names import Stock, names
+from sentibot.views.replies import kind_name
 
 TOP_DEFAULT, TOP_MAX = 10, 50
 EMPTY_MESSAGE = N_("no stock scores yet: stock heat needs per-stock bars and attention (run `sentibot collect` "
@@ -112,8 +114,8 @@ def stock_snapshot(db: Database, stock: Stock, alerts: int = 5, notices: int = 5
     return StockSnapshot(stock, row, rank, ranked, recent, found_notices)
 
 
-def _num(value, fmt: str, suffix: str = "") -> str:
-    return "n/a" if value is None else format(value, fmt) + suffix
+def _num(value, fmt: str, suffix: str = "", lang: str = "en") -> str:
+    return i18n.t(lang, "n/a") if value is None else format(value, fmt) + suffix
 
 
 def _change(lang: str, change: int | None) -> str:
@@ -142,42 +144,12 @@ def format_top(rows: list[TopRow], html: bool = True, day: str | None = None, la
         streak = " · " + _say(lang, html, N_("{n} limit-up"), n=r.limit_streak) if r.limit_streak else ""
         lines.append(f"{r.rank}. {LEVEL_ICON.get(r.level, '')} " + _say(
             lang, html, N_("{name} {code} {level} {score} · attention {attention} · turnover {turnover}"),
-            name=r.name, code=r.code, level=i18n.level_name(lang, r.level), score=_num(r.score, ".0f"),
-            attention=_num(r.attention_ratio, ".1f", "x"), turnover=_num(r.turnover_ratio, ".1f", "x"))
+            name=r.name, code=r.code, level=i18n.level_name(lang, r.level), score=_num(r.score, ".0f", "", lang),
+            attention=_num(r.attention_ratio, ".1f", "x", lang), turnover=_num(r.turnover_ratio, ".1f", "x", lang))
             + f"{streak} · {_change(lang, r.rank_change)}")
     lines.append(htmllib.escape(i18n.t(lang, "/stock <code|name> for one stock"), quote=False) if html else
                  i18n.t(lang, "sentibot stock CODE|NAME for one stock"))
     return "\n".join(lines)
-
-
-def describe(row: dict, lang: str = "en", html: bool = False) -> list[str]:
-    """A stock's components in words."""
-    out = []
-    if row.get("forum_ratio") is not None:
-        out.append(_say(lang, html, N_("forum activity {ratio}x its 20-day median"), ratio=f"{row['forum_ratio']:.1f}"))
-    if row.get("popularity_ratio") is not None:
-        out.append(_say(lang, html, N_("popularity rank {ratio}x better than its 20-day median"),
-                        ratio=f"{row['popularity_ratio']:.1f}"))
-    if row.get("turnover_ratio") is not None:
-        out.append(_say(lang, html, N_("turnover {ratio}x its 20-day mean"), ratio=f"{row['turnover_ratio']:.1f}"))
-    if row.get("turnover_rate") is not None:
-        out.append(_say(lang, html, N_("turnover rate {rate}%"), rate=f"{row['turnover_rate']:.1f}"))
-    if row.get("limit_streak"):
-        n = row["limit_streak"]
-        out.append(i18n.hn(lang, "{n} limit-up close in a row", "{n} limit-up closes in a row", n) if html else
-                   i18n.tn(lang, "{n} limit-up close in a row", "{n} limit-up closes in a row", n))
-    if row.get("coupling") is not None:
-        r = f"{row['coupling']:.2f}"
-        if row["coupling"] >= 0.5:
-            out.append(_say(lang, html, N_("attention and turnover rise together over 20 days (rank correlation "
-                                           "{r})"), r=r))
-        elif row["coupling"] <= -0.5:
-            out.append(_say(lang, html, N_("attention and turnover move apart over 20 days (rank correlation {r})"),
-                            r=r))
-        else:
-            out.append(_say(lang, html, N_("attention and turnover are loosely linked over 20 days (rank "
-                                           "correlation {r})"), r=r))
-    return out
 
 
 def format_stock(snap: StockSnapshot, html: bool = True, lang: str = "en") -> str:
@@ -197,12 +169,14 @@ def format_stock(snap: StockSnapshot, html: bool = True, lang: str = "en") -> st
             if snap.rank else ""
         lines.append(f"{LEVEL_ICON.get(level, '')} {esc(r['date'])}: "
                      + _bold(html, esc(i18n.level_name(lang, level).upper()))
-                     + " · " + _say(lang, html, N_("score {score}"), score=_num(r["score"], ".0f", "/100")) + place)
+                     + " · " + _say(lang, html, N_("score {score}"), score=_num(r["score"], ".0f", "/100", lang)) + place)
         if r.get("close") is not None:
             lines.append(_say(lang, html, N_("close {close}"), close=f"{r['close']:.2f}"))
-        lines += [f"• {x}" for x in describe(r, lang, html)]
+        lines += [f"• {x}" for x in stock_evidence(r, lang, html)]
     for a in snap.alerts:
-        lines.append(f"· {esc(a.ts[:10])} {esc(a.kind.value)} {esc(i18n.level_name(lang, a.level))}: {esc(a.title)}")
+        kind = a.kind.value if lang == i18n.SOURCE_LANGUAGE else kind_name(lang, a.kind.value)
+        lines.append(f"· {esc(a.ts[:10])} {esc(kind)} {esc(i18n.level_name(lang, a.level))}: "
+                     f"{esc(alert_title(a, lang))}")
     for n in snap.notices:
         lines.append(f"📄 {esc(n['published_at'][:10])} {esc(n['title'])}")
     return "\n".join(lines)
