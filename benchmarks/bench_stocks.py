@@ -1,13 +1,17 @@
-"""Stock heat: full recompute and one new day for 300 stocks x 5 years, /top latency through the fake Bot API, and
-`sentibot run` resident memory with 300 stocks tracked after 1,000 collection cycles.
+"""Stock heat: full recompute and one new day for 300 stocks x 5 years, the live rescore before/after its trailing
+window, /top latency through the fake Bot API, and `sentibot run` resident memory with 300 stocks tracked after
+1,000 collection cycles, before (every rescore recomputes every stock's whole history) and after (the window).
 
-Run: python -m benchmarks.bench_stocks [--quick] [--cycles 1000] [--no-rss]
+Run: python -m benchmarks.bench_stocks [--quick] [--cycles 1000] [--no-rss] [--stock-days 250]
 
 Anchors, measured in the same run:
 - scoring: a plain pandas rolling(20) mean + median over one 300 x 1,250 frame (bench_scoring.py's anchor);
+- live rescore (`stock_rescore.evaluate` on a store of 300 stocks): "before" is the full recompute it falls back to
+  without a stored level state (what every rescore did before the window), "after" the trailing window;
 - /top: /help through the same bot, fake Bot API and chat (the fixed cost of one command round trip);
 - memory: bench_run's loop (guba + market + notices, a rescore every 10th cycle) with the market history only,
-  run the same way in another process; then with 300 stocks' bars, forum and rank history preloaded.
+  run the same way in another process; then with 300 stocks' bars, forum and rank history preloaded, once with
+  every rescore recomputing the whole history (before) and once on the trailing window (after).
 """
 
 from __future__ import annotations
@@ -19,6 +23,8 @@ import multiprocessing
 import statistics
 import tempfile
 import time
+import tracemalloc
+from contextlib import contextmanager, nullcontext
 from datetime import datetime
 from pathlib import Path
 
@@ -159,7 +165,61 @@ def preload_stocks(db_path: Path, today, n: int = STOCKS, days: int = 250) -> No
     db.close()
 
 
-def _memory_child(with_stocks: bool, cycles: int, result) -> None:
+@contextmanager
+def full_recompute():
+    """Every stock rescore without its stored level state: the whole history reloaded and rescored (the "before")."""
+    from sentibot.score import stock_rescore
+
+    real = stock_rescore.read_state
+    stock_rescore.read_state = lambda db: None
+    try:
+        yield
+    finally:
+        stock_rescore.read_state = real
+
+
+def bench_rescore(repeats: int, days: int) -> list[dict]:
+    """One live stock rescore (load, score, save, alerts) on a store of STOCKS stocks x `days`: before and after."""
+    from sentibot.score import stock_rescore
+    from sentibot.store.db import open_store
+    from sentibot.timeutil import SHANGHAI
+    from tests.support.e2e_world import preload_calm_history
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "rescore.db"
+        now = datetime.now(SHANGHAI)
+        preload_calm_history(path, now.date())
+        preload_stocks(path, now.date(), days=days)
+        db = open_store(path)
+        stock_rescore.evaluate(db, now)  # the first run scores and stores everything
+        times: dict[str, list[float]] = {"before": [], "after": []}
+        peaks = {}
+        for i in range(repeats + 1):  # alternating, so a change in the machine's load hits both alike
+            for name in times:
+                with full_recompute() if name == "before" else nullcontext():
+                    if i == 0:  # the first of each: traced (slower), not timed
+                        tracemalloc.start()
+                        stock_rescore.evaluate(db, now)
+                        peaks[name] = tracemalloc.get_traced_memory()[1] / 1e6
+                        tracemalloc.stop()
+                        continue
+                    start = time.perf_counter()
+                    stock_rescore.evaluate(db, now)
+                    times[name].append(time.perf_counter() - start)
+        db.close()
+    before, after = statistics.median(times["before"]), statistics.median(times["after"])
+    before_mb, after_mb = peaks["before"], peaks["after"]
+    print(f"live stock rescore, {STOCKS} stocks x {days} days: before (whole history) {before * 1000:.0f} ms, peak "
+          f"traced {before_mb:.0f} MB; after (trailing window) {after * 1000:.0f} ms, peak traced {after_mb:.0f} MB")
+    return [{"figure": f"live stock rescore ({STOCKS} x {days} days)", "value": round(after * 1000), "unit": "ms",
+             "anchor": "before: whole history", "anchor_value": round(before * 1000),
+             "ratio": round(after / before, 2), "goal": "faster than before"},
+            {"figure": f"live stock rescore peak traced memory ({STOCKS} x {days} days)", "value": round(after_mb),
+             "unit": "MB", "anchor": "before: whole history", "anchor_value": round(before_mb),
+             "ratio": round(after_mb / before_mb, 2), "goal": "informational"}]
+
+
+def _memory_child(with_stocks: bool, cycles: int, result, full: bool = False) -> None:
     import logging
 
     from benchmarks.bench_run import _cycles, _serve_world
@@ -179,7 +239,8 @@ def _memory_child(with_stocks: bool, cycles: int, result) -> None:
             preload_calm_history(db, today)
             if with_stocks:
                 preload_stocks(db, today)
-            marks, took = asyncio.run(_cycles(env, db, cycles, 10))
+            with full_recompute() if full else nullcontext():
+                marks, took = asyncio.run(_cycles(env, db, cycles, 10))
     finally:
         stop.set()
         server.join(timeout=10)
@@ -191,21 +252,31 @@ def _memory_child(with_stocks: bool, cycles: int, result) -> None:
 def bench_memory(cycles: int) -> list[dict]:
     ctx = multiprocessing.get_context("spawn")
     figures = {}
-    for with_stocks in (False, True):
+    for name, with_stocks, full in (("market", False, False), ("before", True, True), ("after", True, False)):
         queue = ctx.Queue()
-        child = ctx.Process(target=_memory_child, args=(with_stocks, cycles, queue))
+        child = ctx.Process(target=_memory_child, args=(with_stocks, cycles, queue, full))
         child.start()
-        figures[with_stocks] = queue.get(timeout=3600)
+        figures[name] = queue.get(timeout=3600)
         child.join()
-    base, own = figures[False], figures[True]
+    base = figures["market"]
     end = lambda f: f["marks"][-1][1]  # noqa: E731
-    print(f"RSS after {cycles} cycles: market only {end(base):.0f} MB (peak {base['peak']:.0f}), with {STOCKS} "
-          f"stocks {end(own):.0f} MB (peak {own['peak']:.0f}); {own['took'] / cycles * 1000:.0f} vs "
-          f"{base['took'] / cycles * 1000:.0f} ms/cycle")
-    print("RSS by cycle with stocks: " + ", ".join(f"{n}: {mb:.0f}" for n, mb in own["marks"]))
+    ms = lambda f: f["took"] / cycles * 1000  # noqa: E731
+    print(f"RSS after {cycles} cycles: market only {end(base):.0f} MB (peak {base['peak']:.0f}, {ms(base):.0f} "
+          f"ms/cycle); with {STOCKS} stocks, before (whole history each rescore) {end(figures['before']):.0f} MB "
+          f"(peak {figures['before']['peak']:.0f}, {ms(figures['before']):.0f} ms/cycle), after (trailing window) "
+          f"{end(figures['after']):.0f} MB (peak {figures['after']['peak']:.0f}, {ms(figures['after']):.0f} ms/cycle)")
+    for name in ("before", "after"):
+        print(f"RSS by cycle with stocks, {name}: " + ", ".join(f"{n}: {mb:.0f}" for n, mb in figures[name]["marks"]))
+    own = figures["after"]
     return [{"figure": f"run RSS after {cycles} cycles, {STOCKS} stocks", "value": round(end(own)), "unit": "MB",
              "anchor": "market only", "anchor_value": round(end(base)), "ratio": round(end(own) / end(base), 2),
              "goal": "< 300 MB"},
+            {"figure": f"run RSS after {cycles} cycles, {STOCKS} stocks, before the window", "unit": "MB",
+             "value": round(end(figures["before"])), "anchor": "market only", "anchor_value": round(end(base)),
+             "ratio": round(end(figures["before"]) / end(base), 2), "goal": "informational"},
+            {"figure": f"run ms/cycle, {STOCKS} stocks", "value": round(ms(own)), "unit": "ms",
+             "anchor": "before the window", "anchor_value": round(ms(figures["before"])),
+             "ratio": round(ms(own) / ms(figures["before"]), 2), "goal": "informational"},
             {"figure": f"run peak RSS, {STOCKS} stocks", "value": round(own["peak"]), "unit": "MB",
              "anchor": "market only", "anchor_value": round(base["peak"]), "ratio": round(own["peak"] / base["peak"], 2),
              "goal": "informational"}]
@@ -216,8 +287,11 @@ def main(argv: list[str] | None = None) -> list[dict]:
     parser.add_argument("--quick", action="store_true", help="fewer repeats and samples, 200 cycles")
     parser.add_argument("--cycles", type=int, default=None, help="collection cycles for memory (default 1000)")
     parser.add_argument("--no-rss", action="store_true", help="skip the memory figure (the slowest)")
+    parser.add_argument("--stock-days", type=int, default=250, help="trading days of history for the live rescore")
     args = parser.parse_args(argv)
-    figures = bench_scoring(2 if args.quick else REPEATS) + bench_top(40 if args.quick else 200)
+    figures = bench_scoring(2 if args.quick else REPEATS) + bench_rescore(2 if args.quick else REPEATS,
+                                                                          args.stock_days)
+    figures += bench_top(40 if args.quick else 200)
     if not args.no_rss:
         figures += bench_memory(args.cycles or (200 if args.quick else 1000))
     print(json.dumps(figures, ensure_ascii=False))

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import math
 from datetime import date, datetime, timedelta
 
+import numpy as np
 import pandas as pd
 from sqlite_utils import Database
 
@@ -12,7 +14,7 @@ from sentibot import codes
 from sentibot.models import BSE50_CODE, Alert, AlertKind
 from sentibot.score import stocks as core
 from sentibot.score.rescore import ALERT_LOOKBACK_DAYS, _local
-from sentibot.store.db import add_alert
+from sentibot.store.db import add_alert, get_cursor, set_cursor
 from sentibot.store.stock_names import names as stock_names
 from sentibot.timeutil import SHANGHAI
 
@@ -20,10 +22,14 @@ CLOSE_TIME = "T15:00:00+08:00"  # stock heat, like the market's, is scored on th
 ALERT_LEVELS = ("hot", "frenzy")  # entering one of these raises a stock alert
 RESAVE_DAYS = 10  # a live rescore rewrites only the last days' rows (older ones cannot change)
 STOCK_SUBJECT = "[0-9][0-9][0-9][0-9][0-9][0-9]"
+ATTENTION_SERIES = (("guba", "posts", "posts"), ("guba", "reads", "reads"), ("guba", "comments", "comments"),
+                    ("em_rank", "rank", core.POPULARITY))  # (source, metric, StockInputs attention name)
 OBSERVATIONS_SQL = (
-    "select source, subject, metric, ts as date, value from observations where length(ts) = 10 and ts <= ? "
-    f"and subject glob '{STOCK_SUBJECT}' and ((source = 'guba' and metric in ('posts', 'reads', 'comments')) "
-    "or (source = 'em_rank' and metric = 'rank'))")
+    "select subject, ts as date, value from observations where source = ? and metric = ? and length(ts) = 10 "
+    f"and ts <= ? and ts >= ? and subject glob '{STOCK_SUBJECT}'")
+# the hysteresis state (level, days below) of every stock on a day no rescore re-saves: a live rescore continues it
+# from there on a trailing window of days, instead of recomputing every stock's whole history
+STATE_CURSOR = ("stock_heat", "levels")
 SAVE_SQL = (
     "INSERT INTO stock_scores (code, date, score, level, attention_ratio, forum_ratio, popularity_ratio, "
     "turnover_ratio, turnover_rate, limit_streak, coupling, close, computed_at) "
@@ -42,37 +48,73 @@ def _canonical(frame: pd.DataFrame, column: str = "code") -> pd.DataFrame:
     return frame[frame[column].notna()]
 
 
-def _wide(frame: pd.DataFrame, columns: str, values: str) -> pd.DataFrame:
-    """date x code; the same stock under its old and new code on one day (around the switch): the last row wins."""
-    part = frame.drop_duplicates(["date", columns], keep="last")
-    wide = part.pivot(index="date", columns=columns, values=values)
-    wide.index = pd.to_datetime(wide.index)
-    return wide
+def _wide(frame: pd.DataFrame, columns: str, values: list[str]) -> dict[str, pd.DataFrame]:
+    """date x code per value column; the same stock under its old and new code on one day (around the switch): the
+    last row wins."""
+    part = frame.drop_duplicates(["date", columns], keep="last").set_index(["date", columns])[values]
+    wide = part.unstack()  # one reshape for every value column: each pivot factorised the codes and dates again
+    index = pd.to_datetime(wide.index)
+    return {v: wide[v].set_axis(index, axis=0) for v in values}
 
 
-def load_inputs(db: Database, until: date) -> core.StockInputs | None:
-    """Every BSE stock's daily bars and attention up to `until`, as wide frames on the stocks' trading days."""
+def load_inputs(db: Database, until: date, start: str | None = None) -> core.StockInputs | None:
+    """Every BSE stock's daily bars and attention up to `until` (from `start` on, or all), as wide frames."""
     day = until.isoformat()
+    first = start or ""
     # pandas reads the cursor directly: building 300k row dicts through sqlite-utils took most of a rescore
     bars = pd.read_sql_query("select code, date, close, amount, turnover_rate from bars where code != ? "
-                             "and date <= ? order by rowid", db.conn, params=[BSE50_CODE, day])
+                             "and date <= ? and date >= ? order by rowid", db.conn, params=[BSE50_CODE, day, first])
     if bars.empty:
         return None
     bars = _canonical(bars)
     if bars.empty:
         return None
-    wide = {c: _wide(bars, "code", c) for c in ("close", "amount", "turnover_rate")}
+    wide = _wide(bars, "code", ["close", "amount", "turnover_rate"])
+    del bars
     index = wide["close"].index
     attention: dict[str, pd.DataFrame] = {}
-    obs = pd.read_sql_query(OBSERVATIONS_SQL, db.conn, params=[day])
-    if not obs.empty:
+    # one metric at a time: the rows of all four at once were the rescore's memory peak
+    for source, metric, name in ATTENTION_SERIES:
+        obs = pd.read_sql_query(OBSERVATIONS_SQL, db.conn, params=[source, metric, day, first])
         obs = _canonical(obs, "subject")
-        rank = obs["source"] == "em_rank"
-        obs.loc[rank, "value"] = 1000.0 / obs.loc[rank, "value"].where(obs.loc[rank, "value"] > 0)
-        obs.loc[rank, "metric"] = core.POPULARITY
-        for metric, part in obs.groupby("metric"):
-            attention[str(metric)] = _wide(part, "subject", "value").reindex(index)
+        if obs.empty:
+            continue
+        if name == core.POPULARITY:  # rank 1 is the most watched: 1000 / rank grows with attention
+            obs["value"] = 1000.0 / obs["value"].where(obs["value"] > 0)
+        attention[name] = _wide(obs, "subject", ["value"])["value"].reindex(index)
     return core.build_inputs(wide["close"], wide["amount"], wide["turnover_rate"], attention)
+
+
+def window_start(db: Database, last: str, rows: int = core.TAIL_ROWS) -> str | None:
+    """The first of the `rows` trading days (stock bar dates) ending on `last`; None when the history is shorter."""
+    # the dates of BSE stock codes only (codes.is_bse_code): exactly the index load_inputs builds
+    row = next(db.query("select distinct date from bars where code glob ? and (substr(code, 1, 3) = '920' or "
+                        "substr(code, 1, 2) in ('43', '83', '87')) and date <= ? order by date desc limit 1 offset ?",
+                        [STOCK_SUBJECT, last, rows - 1]), None)
+    return row["date"] if row else None
+
+
+def read_state(db: Database) -> tuple[str, dict[str, list[int]]] | None:
+    """The stored hysteresis state: (day, {code: [level, days below]}), codes absent are calm; None if none."""
+    raw = get_cursor(db, *STATE_CURSOR)
+    try:
+        data = json.loads(raw) if raw else None
+        return (str(data["date"]), {str(k): [int(v[0]), int(v[1])] for k, v in data["levels"].items()}) \
+            if data else None
+    except (ValueError, KeyError, TypeError, IndexError):  # unreadable: the full recompute rebuilds it
+        return None
+
+
+def write_state(db: Database, heat: core.StockHeat, before: str, stamp: str) -> None:
+    """Store the levels at the last scored day before `before` (a day no later rescore re-saves), if there is one."""
+    days = heat["level"].index
+    older = days[days < pd.Timestamp(before)]
+    if not len(older):
+        return
+    day = older[-1]
+    level, below = heat["level"].loc[day], heat["below"].loc[day]
+    levels = {str(c): [int(level[c]), int(below[c])] for c in level.index if level[c] > 0 or below[c] > 0}
+    set_cursor(db, *STATE_CURSOR, json.dumps({"date": day.date().isoformat(), "levels": levels}), stamp)
 
 
 def _num(value) -> float | None:
@@ -154,19 +196,48 @@ def alerts_from(db: Database, heat: core.StockHeat, since: date) -> list[Alert]:
     return sorted(out, key=lambda a: (a.ts, a.stocks))
 
 
+def _resave_from(db: Database, bound: date) -> str | None:
+    """The first day a live rescore rewrites: RESAVE_DAYS before the newest scored day, or `bound` if earlier."""
+    newest = next(db.query("select max(date) as d from stock_scores"))["d"]
+    if newest is None:
+        return None
+    return min(date.fromisoformat(newest) - timedelta(days=RESAVE_DAYS), bound).isoformat()
+
+
 def evaluate(db: Database, now: datetime, since: date | None = None, save_all: bool = False) -> list[Alert]:
-    """Score every stock up to `now`, save the recent scores (all with save_all or on a first run), return alerts."""
+    """Score every stock up to `now`, save the recent scores (all with save_all or on a first run), return alerts.
+
+    A live rescore loads only the trading days its re-saved rows depend on (core.TAIL_ROWS before them) and
+    continues the stored levels; without a usable stored state it recomputes every stock's whole history.
+    """
     now = _local(now)
     since = since or (now.date() - timedelta(days=ALERT_LOOKBACK_DAYS))
-    inputs = load_inputs(db, now.date())
-    if inputs is None:
-        return []
-    heat = core.score_stocks(inputs)
+    first = None if save_all else _resave_from(db, since)
+    state = read_state(db) if first is not None else None
+    if state is not None and first is not None and state[0] < first:
+        start = window_start(db, state[0])
+        inputs = load_inputs(db, now.date(), start)
+        if inputs is None:
+            return []
+        days = inputs.close.index
+        rows = int(np.sum(days > pd.Timestamp(state[0])))
+        if rows == 0:
+            return []
+        codes = inputs.close.columns
+        begin = (np.array([state[1].get(c, [0, 0])[0] for c in codes]),
+                 np.array([state[1].get(c, [0, 0])[1] for c in codes]))
+        heat = core.score_recent(inputs, rows, begin)
+    else:
+        inputs = load_inputs(db, now.date())
+        if inputs is None:
+            return []
+        heat = core.score_stocks(inputs)
+    del inputs
     stamp = now.isoformat(timespec="seconds")
-    newest = next(db.query("select max(date) as d from stock_scores"))["d"]
-    first = None if save_all or newest is None else \
-        (date.fromisoformat(newest) - timedelta(days=RESAVE_DAYS)).isoformat()
-    save(db, heat, stamp, first if first is None else min(first, since.isoformat()))
+    save(db, heat, stamp, first)
+    bound = _resave_from(db, now.date() - timedelta(days=ALERT_LOOKBACK_DAYS))  # what the next live run re-saves
+    if bound is not None:
+        write_state(db, heat, bound, stamp)
     return alerts_from(db, heat, since)
 
 

@@ -288,6 +288,24 @@ def _latest_percentile(history: np.ndarray, today: np.ndarray) -> np.ndarray:
     return np.where(~np.isnan(today) & (n >= PCT_MIN), pct, np.nan)
 
 
+def score_recent(inputs: StockInputs, rows: int, start: tuple[np.ndarray, np.ndarray] | None = None) -> StockHeat:
+    """The last `rows` days of score_stocks(inputs), the levels continuing `start` (level, below before them).
+
+    Equal to the full recompute's rows when `inputs` holds TAIL_ROWS days before them (tests/score/
+    test_stock_rescore_window.py): only these rows get percentiles, scores and levels.
+    """
+    frames = _components(inputs)
+    n = len(inputs.close)
+    pct = {}
+    for name in COMPONENTS:
+        values = frames[name].to_numpy()
+        pct[name] = np.vstack([_latest_percentile(values[:r], values[r]) for r in range(n - rows, n)])
+    recent = {k: v.iloc[n - rows:] for k, v in frames.items()}
+    _score(recent, pct)
+    _levels(recent, start)
+    return StockHeat(recent)
+
+
 def score_latest_day(inputs: StockInputs, previous: StockHeat) -> StockHeat:
     """The newest day of `inputs` only, continuing `previous` (a StockHeat up to the day before): one row."""
     recent = inputs.tail(WINDOW + 1)  # the newest ratios need the window before them, nothing older
