@@ -8,10 +8,10 @@ venv:  ## the venv with the test extra (ruff, mypy, import-linter included)
 	python3 -m venv .venv && .venv/bin/pip install -q -e '.[test]'
 
 test:  ## the fast tier: every test except the slow ones and the proof suites
-	$(PY) -m pytest -q $(FAST)
+	$(PY) -m pytest -q -n auto $(FAST)
 
 test-all:  ## the whole suite, as CI runs it (the README's command)
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n auto
 
 check: lint types layers  ## lint, types, layers
 

@@ -91,3 +91,11 @@ def test_data_readme_explains_the_directory():
     assert "sentibot.db" in text and "metadata.yml" in text and "git-ignored" in text
     ignored = (ROOT / ".gitignore").read_text(encoding="utf-8").splitlines()
     assert {"data/*.db", "data/*.db-wal", "data/*.db-shm"} <= set(ignored)
+
+
+def test_every_test_file_the_docs_name_exists():
+    """Docs that send a reader to tests/... follow the tree (tests mirror the package since issue 14)."""
+    docs = [ROOT / "README.md", ROOT / "CONTRIBUTING.md", *sorted((ROOT / "docs").glob("*.md"))]
+    missing = [f"{doc.name}: {path}" for doc in docs for path in re.findall(r"tests/[\w/*.-]+\.py", doc.read_text())
+               if not list(ROOT.glob(path))]
+    assert not missing, missing

@@ -62,29 +62,20 @@ def parse_history_arg(args: list[str], lang: str = "en") -> tuple[int | None, st
 
 
 def _alert_line(lang: str, r: dict) -> str:
-    from sentibot.alerts.texts import (  # alerts.texts reads this module's limits
-        moment,
-        previous_level,
-    )
+    from sentibot.alerts.texts import alert_title, moment  # alerts.texts reads this module's limits
 
     when = moment(lang, r["ts"]) if len(r["ts"] or "") >= 16 else r["ts"]
     score = "" if r["score"] is None else f" {r['score']:.0f}"
-    title = r["title"]
-    if r["kind"] in ("frenzy", "cooling") and lang != i18n.SOURCE_LANGUAGE:  # the stored title is English
-        from sentibot.alerts.texts import (
-            previous_level,  # alerts.texts reads this module's limits
-        )
-
-        before = previous_level(Alert(kind=AlertKind(r["kind"]), ts=r["ts"], title=title))
-        title = " → ".join(i18n.level_name(lang, lv) for lv in (before, r["level"]) if lv)
+    alert = Alert(kind=AlertKind(r["kind"]), ts=r["ts"], title=r["title"], level=r["level"],
+                  stocks=tuple(json.loads(r["stocks"] or "[]")))
     return i18n.h(lang, "• {when} <b>{kind}</b> {level}{score}: {title}", when=when,
                   kind=kind_name(lang, r["kind"]), level=i18n.level_name(lang, r["level"] or ""), score=score,
-                  title=title)
+                  title=alert_title(alert, lang))
 
 
 def history_text(db: Database, n: int, lang: str = "en") -> str:
     """The last n alerts sent to subscribers, newest first."""
-    rows = list(db.query("select ts, kind, level, score, title from alerts where audience = 'subscribers'"
+    rows = list(db.query("select ts, kind, level, score, title, stocks from alerts where audience = 'subscribers'"
                          " order by ts desc, id desc limit ?", [n]))
     if not rows:
         return i18n.h(lang, "No alerts yet.")
