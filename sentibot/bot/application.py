@@ -305,7 +305,7 @@ async def cmd_broadcast(update: Update, context) -> None:
     await reply(update, i18n.hn(lang, "Broadcasting #{id} to {n} subscriber…", "Broadcasting #{id} to {n} "
                                 "subscribers…", len(chats_), id=broadcast_id))
     recipients = await sender.send_broadcast(broadcast_id)  # through the outbox drain, like alerts
-    outcomes = ", ".join(f"{v} {k}" for k, v in sorted(recipients.items())) or i18n.t(lang, "nothing sent")
+    outcomes = replies.outcomes_text(lang, recipients)
     if broadcasts.is_finished(_db(context), broadcast_id):
         await reply(update, i18n.h(lang, "Broadcast #{id} done: {outcomes}.", id=broadcast_id, outcomes=outcomes))
     else:

@@ -39,6 +39,19 @@ STATUS_NAMES = {"ok": N_("ok"), "empty": N_("ok, nothing new"), "healthy": N_("o
                 "failed": N_("failing"), "paused": N_("paused"), "not_configured": N_("not configured")}
 
 
+# a broadcast's recipients by delivery status (/broadcast's last reply); the English words do not inflect
+OUTCOME_WORDS = {"sent": N_("{n} sent"), "blocked": N_("{n} blocked"), "failed": N_("{n} failed"),
+                 "cancelled": N_("{n} cancelled"), "pending": N_("{n} pending"), "sending": N_("{n} sending"),
+                 "unknown": N_("{n} unknown (may have arrived)"), "console": N_("{n} written to the log")}
+
+
+def outcomes_text(lang: str, counts: dict[str, int]) -> str:
+    """'1 blocked, 2 sent' in lang, statuses in name order; 'nothing sent' when there were no recipients."""
+    parts = [i18n.t(lang, OUTCOME_WORDS[status], n=n) if status in OUTCOME_WORDS else f"{n} {status}"
+             for status, n in sorted(counts.items())]
+    return i18n.t(lang, ", ").join(parts) or i18n.t(lang, "nothing sent")
+
+
 def kind_name(lang: str, kind: str) -> str:
     return i18n.t(lang, KIND_NAMES[kind]) if kind in KIND_NAMES else kind
 

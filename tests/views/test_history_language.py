@@ -21,3 +21,13 @@ def test_history_words_heat_moves_per_language_and_keeps_stored_titles(tmp_path)
     assert "BSE heat hot → frenzy" not in zh and "BSE heat hot → frenzy" in en
     assert "北交所&lt;加强&gt;交易监管" in zh and "北交所&lt;加强&gt;交易监管" in en
     assert zh.index("北交所") < zh.index("→")  # newest first
+
+
+def test_broadcast_outcomes_are_worded_per_language():
+    from sentibot.views.replies import OUTCOME_WORDS, outcomes_text
+
+    assert outcomes_text("en", {"sent": 2, "blocked": 1}) == "1 blocked, 2 sent"
+    assert outcomes_text("zh", {"sent": 2, "blocked": 1}) == "1 个已屏蔽机器人，2 个已送达"
+    assert outcomes_text("zh", {}) == i18n.t("zh", "nothing sent") != "nothing sent"
+    zh = outcomes_text("zh", dict.fromkeys(OUTCOME_WORDS, 1))
+    assert not [w for w in ("sent", "blocked", "failed", "pending", "unknown", "log") if w in zh], zh
