@@ -19,6 +19,7 @@ def _catalog_script():
     return module
 
 
+@pytest.mark.slow
 def test_the_chinese_catalog_is_complete_and_in_step_with_the_code(capsys):
     # fails when a t()/h()/tn()/hn()/N_() msgid is new (run scripts/i18n_catalog.py and translate it), when a
     # translation is missing or fuzzy, or when it lost a {placeholder} or an HTML tag

@@ -150,6 +150,7 @@ def test_per_chat_spacing_and_order_with_several_alerts(tmp_path):
         assert [s.text.count(f"alert {n}") for n, s in enumerate(fake.sent_to(chat), 1)] == [1, 1, 1]
 
 
+@pytest.mark.slow
 def test_400_fails_once_hang_is_unknown_5xx_retries_unsubscribed_is_cancelled(tmp_path):
     db = make_db(tmp_path / "outcomes.db", private=4)
     add_alert(db, alert(), NOW)
@@ -237,6 +238,7 @@ def test_cooldown_keeps_a_flapping_condition_from_spamming(tmp_path):
     assert db["alerts"].count == 3 and db["deliveries"].count == 9
 
 
+@pytest.mark.slow
 def test_a_group_that_became_a_supergroup_moves_its_subscription_and_gets_the_next_alert(tmp_path):
     from tests.support.fake_telegram import migrated_id
 
@@ -262,6 +264,7 @@ def test_a_group_that_became_a_supergroup_moves_its_subscription_and_gets_the_ne
     assert db["subscribers"].get(supergroup)["active"] == 1 and db["subscribers"].count_where("chat_id = ?", [group]) == 0
 
 
+@pytest.mark.slow
 def test_each_recipient_gets_its_language_and_each_language_is_rendered_once(tmp_path, monkeypatch):
     """1,000 recipients: odd chats chose Chinese (/lang), even ones subscribed from an English Telegram; the last
     one is unknown to chat_prefs and gets SENTIBOT_LANGUAGE (the sender's default, zh here)."""

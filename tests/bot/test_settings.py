@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import pytest
 import asyncio
 import json
 from datetime import datetime
@@ -33,6 +34,7 @@ async def tap(fake, message, data: str, user_id: int) -> None:
     await asyncio.sleep(0.05)
 
 
+@pytest.mark.slow
 def test_a_bare_subscribe_keeps_the_level_and_its_buttons_work(tmp_path):
     async def scenario(chat, db, fake):
         await chat.ask("/subscribe frenzy")
@@ -63,6 +65,7 @@ def test_a_bare_subscribe_keeps_the_level_and_its_buttons_work(tmp_path):
     run_bot(tmp_path, scenario)
 
 
+@pytest.mark.slow
 def test_a_plain_group_member_cannot_change_the_group_and_an_admin_can(tmp_path):
     async def scenario(chat, db, fake):
         fake.chat_admins[GROUP] = {GROUP_ADMIN}
@@ -90,6 +93,7 @@ def test_a_plain_group_member_cannot_change_the_group_and_an_admin_can(tmp_path)
     run_bot(tmp_path, scenario)
 
 
+@pytest.mark.slow
 def test_quiet_alerts_id_and_the_heat_refresh_button(tmp_path):
     async def scenario(chat, db, fake):
         assert "none" in (await chat.ask("/quiet"))[0]

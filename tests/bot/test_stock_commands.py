@@ -54,6 +54,7 @@ def test_top_and_stock_answer_from_the_stored_history(tmp_path):
     run_bot(tmp_path, scenario, prepared(tmp_path))
 
 
+@pytest.mark.slow
 def test_watch_unwatch_watchlist_and_the_cap(tmp_path):
     async def scenario(chat, db, fake):
         assert "watches no stocks" in (await chat.ask("/watchlist"))[0]
@@ -144,6 +145,7 @@ def test_hostile_watch_input_gets_a_clear_reply_and_changes_nothing_beyond_the_c
     run_bot(tmp_path, scenario, prepared(tmp_path))
 
 
+@pytest.mark.slow
 def test_stock_commands_answer_in_the_chats_language(tmp_path):
     async def scenario(chat, db, fake):
         await chat.ask("/lang zh", user_id=4001)

@@ -88,6 +88,7 @@ def alerts(db):
     return [dict(r, stocks=json.loads(r["stocks"])) for r in db.query("select * from alerts order by id")]
 
 
+@pytest.mark.slow
 def test_2023_statement_alerts_once_with_the_stocks_it_names(sites, tmp_path):
     bse, _, csrc = sites
     db = open_store(tmp_path / "s.db")

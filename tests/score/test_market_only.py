@@ -23,12 +23,14 @@ def scores(tmp_path_factory):
     return result, rows
 
 
+@pytest.mark.slow
 def test_market_only_replay_scores_without_attention(scores):
     result, rows = scores
     assert result.observations == 0 and result.scored > 300
     assert {c["basis"] for _, _, c in rows.values()} == {"market_only"}
 
 
+@pytest.mark.slow
 def test_it_reaches_hot_before_27_nov_and_stays_below_hot_before_the_23_oct_low(scores):
     _, rows = scores
     before_peak = [lv for day, (_, lv, _) in rows.items() if "2023-11-01" <= day < "2023-11-27"]

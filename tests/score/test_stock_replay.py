@@ -4,6 +4,7 @@ and cools down per stock; read-only commands never create a database."""
 
 from __future__ import annotations
 
+import pytest
 import json
 from datetime import date, datetime
 
@@ -26,6 +27,7 @@ def replayed(tmp_path):
     return db, replay.replay(db, *files), files
 
 
+@pytest.mark.slow
 def test_replay_surging_stocks_lead_top_and_raise_alerts_naming_them(tmp_path):
     db, result, files = replayed(tmp_path)
     stock_alerts = [a for a in result.alerts if a.stocks and a.kind is AlertKind.FRENZY]
@@ -45,6 +47,7 @@ def test_replay_surging_stocks_lead_top_and_raise_alerts_naming_them(tmp_path):
     assert [a.to_json() for a in again.alerts] == [a.to_json() for a in result.alerts]
 
 
+@pytest.mark.slow
 def test_stock_command_resolves_the_name_and_scores_the_stock(tmp_path):
     replayed(tmp_path)
     path = str(tmp_path / "h.db")
@@ -87,6 +90,7 @@ def test_read_only_commands_never_create_a_database(tmp_path):
     assert "no stock scores yet" in out.output
 
 
+@pytest.mark.slow
 def test_live_rescore_saves_recent_rows_dedupes_and_cools_down_per_stock(tmp_path):
     db, _, _ = replayed(tmp_path)
     full = {(r["code"], r["date"]): r["score"] for r in db.query("select code, date, score from stock_scores")}
@@ -118,6 +122,7 @@ def test_no_stock_bars_means_no_stock_scores(tmp_path):
     assert db["stock_scores"].count == 0
 
 
+@pytest.mark.slow
 def test_a_regulator_notice_naming_a_stock_reaches_a_chat_that_only_watches_it(tmp_path):
     from sentibot.alerts import regulator
 

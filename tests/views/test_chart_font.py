@@ -71,6 +71,7 @@ def test_the_font_comes_from_the_dependency_and_covers_the_catalog_and_every_com
     assert wanted and not {ch for ch in wanted if ord(ch) not in cmap}
 
 
+@pytest.mark.slow
 def test_a_chinese_chart_draws_every_label_with_the_packaged_font(db):
     fig = chart.chart_figure(db, 60, lang="zh")
     texts = _texts(fig)
@@ -81,6 +82,7 @@ def test_a_chinese_chart_draws_every_label_with_the_packaged_font(db):
     assert _draw(fig) == []
 
 
+@pytest.mark.slow
 def test_the_check_sees_a_missing_glyph():
     """The control for the test above: Chinese in matplotlib's default font (DejaVu Sans) is reported."""
     from matplotlib.figure import Figure
@@ -90,6 +92,7 @@ def test_the_check_sees_a_missing_glyph():
     assert _draw(fig)
 
 
+@pytest.mark.slow
 def test_without_any_cjk_font_the_labels_are_english_and_the_caption_says_so(db, monkeypatch):
     monkeypatch.setattr(chart, "cjk_font", lambda: None)  # fault injection: no CJK font at all
     fig = chart.chart_figure(db, 60, lang="zh")
