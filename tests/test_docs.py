@@ -99,3 +99,16 @@ def test_every_test_file_the_docs_name_exists():
     missing = [f"{doc.name}: {path}" for doc in docs for path in re.findall(r"tests/[\w/*.-]+\.py", doc.read_text())
                if not list(ROOT.glob(path))]
     assert not missing, missing
+
+
+def test_the_readme_layout_names_every_module():
+    """The README's layout map keeps up with the tree (issue 14: the old map left 13 modules out)."""
+    text = (ROOT / "README.md").read_text()
+    layout = text[text.index("## Layout"):]
+    layout = layout[:layout.index("```", layout.index("```") + 3)]
+    package = ROOT / "sentibot"
+    names = {p.stem for p in package.glob("*.py")} | {p.stem for p in package.glob("*/*.py")}
+    names |= {f"{p.name}/" for p in package.glob("*/*/") if (p / "__init__.py").exists()}
+    words = set(re.findall(r"\w+/?", layout))
+    missing = sorted(n for n in names - {"__init__", "__main__"} if n not in words)
+    assert not missing, f"README layout leaves out: {missing}"
