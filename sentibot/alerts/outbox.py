@@ -157,6 +157,9 @@ class Sender:
     async def send_broadcast(self, broadcast_id: int) -> dict[str, int]:
         """Drain the outbox until the broadcast is finished or the sender stops; its recipients by status."""
         while not self._stopping and not broadcasts.is_finished(self.db, broadcast_id):
+            if self.online is not None and not self.online():  # the Bot API is down: rows wait, as alerts do
+                await asyncio.sleep(1.0)
+                continue
             await asyncio.shield(self._start_drain())  # the handler's cancellation must not cut the drain off
             if self._stopping or broadcasts.is_finished(self.db, broadcast_id):
                 break

@@ -206,3 +206,20 @@ def test_one_drain_carries_alerts_and_broadcasts_and_unsubscribing_cancels_both(
     by_kind = {(r["alert_id"] is not None, r["chat_id"]): r["status"] for r in db["deliveries"].rows}
     assert by_kind[(True, 2005)] == by_kind[(False, 2005)] == S.CANCELLED
     assert broadcasts.unfinished(db) == []
+
+
+@pytest.mark.slow
+def test_a_broadcast_waits_while_the_bot_api_is_down_and_goes_out_when_it_answers(db):
+    up = asyncio.Event()
+
+    async def scenario(sender, fake):
+        sender.online = up.is_set
+        broadcast_id = sender.start_broadcast("📣 back soon", 42, list(CHATS))
+        task = asyncio.create_task(sender.send_broadcast(broadcast_id))
+        await asyncio.sleep(1.2)  # the link is down: nothing is tried, every row stays pending
+        assert sends(fake) == [] and set(statuses(db).values()) == {S.PENDING} and not task.done()
+        up.set()
+        assert await asyncio.wait_for(task, 10) == {S.SENT: len(CHATS)}
+        assert sends(fake) == sorted(CHATS)
+
+    run_sender(db, scenario)
