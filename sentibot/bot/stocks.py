@@ -301,8 +301,9 @@ async def on_chart_button(update: Update, context) -> None:
     out = Path(context.bot_data["chart_dir"]) / f"stock_{stock.code}.png"
     try:
         drawn = await asyncio.to_thread(_render, path, stock, out)
-    except SentibotError as exc:  # no scores to chart yet
-        await context.bot.send_message(chat.id, e(str(exc)), parse_mode=ParseMode.HTML)
+    except SentibotError:  # no scores to chart yet
+        await context.bot.send_message(chat.id, i18n.h(lang, "No heat scores for {stock} to chart yet.",
+                                                       stock=stock.label), parse_mode=ParseMode.HTML)
         return
     except Exception:
         log.exception("stock chart rendering failed")

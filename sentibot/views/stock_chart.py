@@ -11,12 +11,11 @@ from sqlite_utils import Database
 from sentibot.errors import InputError
 from sentibot.store.stock_names import Stock
 from sentibot import i18n
+from sentibot.i18n import N_
 from sentibot.views.chart import LABELS, LEVEL_COLOURS, _ascii, _level_runs, _mark_alerts, _patch, cjk_font
 
-STOCK_LABELS = {"zh": {"close": "收盘价", "amount": "成交额 (百万元)", "attention": "关注度 (倍于20日中位数)",
-                       "forum": "股吧", "popularity": "人气排名"},
-                "en": {"close": "close", "amount": "turnover (m yuan)", "attention": "attention (x 20-day median)",
-                       "forum": "forum", "popularity": "popularity rank"}}
+STOCK_LABELS = {"close": N_("close"), "amount": N_("turnover (m yuan)"), "attention": N_("attention (x 20-day median)"),
+                "forum": N_("forum"), "popularity": N_("popularity rank")}  # msgids, translated like LABELS
 
 
 def _frames(db: Database, stock: Stock, days: int) -> tuple[pd.DataFrame, list[dict]]:
@@ -49,7 +48,7 @@ def render_stock_chart(db: Database, stock: Stock, out_path: Path, days: int = 9
     lang = "zh" if font_path else "en"
     text = {key: i18n.t(lang, msgid) for key, msgid in LABELS.items()}  # the market chart's labels, translated
     text.update({lv: i18n.level_name(lang, lv) for lv in i18n.LEVELS})
-    own = STOCK_LABELS[lang]
+    own = {key: i18n.t(lang, msgid) for key, msgid in STOCK_LABELS.items()}
     fp = FontProperties(fname=font_path) if font_path else FontProperties()
     fig = Figure(figsize=(11, 8), dpi=100)
     ax_close, ax_amount, ax_att = fig.subplots(3, 1, sharex=True, gridspec_kw={"height_ratios": [3, 1.3, 1.7]})

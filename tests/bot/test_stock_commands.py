@@ -162,3 +162,22 @@ def test_stock_commands_answer_in_the_chats_language(tmp_path):
         assert "排行" in (await chat.ask("/help", user_id=4001))[0]  # the Chinese word for /top is listed
 
     run_bot(tmp_path, scenario, prepared(tmp_path))
+
+
+@pytest.mark.slow
+def test_the_chart_button_of_a_stock_without_scores_answers_in_the_chats_language(tmp_path):
+    from sentibot.store.chats import set_language
+
+    def prepare(db):
+        prepared(tmp_path)(db)
+        db.execute("delete from stock_scores where code = '920526'")  # known stock, nothing scored yet
+        db.conn.commit()
+        set_language(db, 1001, "zh", NOW)
+
+    async def scenario(chat, db, fake):
+        fake.inject_button("stockchart:920526")
+        await until(lambda: fake.sent_to(1001), timeout=20)
+        text = fake.sent_to(1001)[-1].text
+        assert "凯华材料" in text and "还没有热度评分" in text and "no heat scores" not in text
+
+    run_bot(tmp_path, scenario, prepare)
