@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 from datetime import date, datetime, timedelta
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -54,7 +55,8 @@ def _wide(frame: pd.DataFrame, columns: str, values: list[str]) -> dict[str, pd.
     part = frame.drop_duplicates(["date", columns], keep="last").set_index(["date", columns])[values]
     wide = part.unstack()  # one reshape for every value column: each pivot factorised the codes and dates again
     index = pd.to_datetime(wide.index)
-    return {v: wide[v].set_axis(index, axis=0) for v in values}
+    # a first-level label of the (value, code) columns selects a frame; the stubs only know a flat column's Series
+    return {v: cast(pd.DataFrame, wide[v]).set_axis(index, axis=0) for v in values}
 
 
 def load_inputs(db: Database, until: date, start: str | None = None) -> core.StockInputs | None:
@@ -149,10 +151,15 @@ def save(db: Database, heat: core.StockHeat, stamp: str, since: str | None = Non
     return len(rows)
 
 
+def _cell(frame: pd.DataFrame, day: pd.Timestamp, code: str) -> float:
+    """One stock's value on one day: the score frames hold float64 (a float); the stubs type .at as any scalar."""
+    return cast(float, frame.at[day, code])
+
+
 def reasons_for(frames: dict[str, pd.DataFrame], day: pd.Timestamp, code: str) -> tuple[str, ...]:
     """Short reasons for one stock on one day, like the market's."""
-    v = {k: frames[k].at[day, code] for k in ("ratio_posts", "ratio_reads", "ratio_comments", "ratio_popularity",
-                                              "turnover_ratio", "turnover_rate", "limit_streak", "coupling")}
+    v = {k: _cell(frames[k], day, code) for k in ("ratio_posts", "ratio_reads", "ratio_comments", "ratio_popularity",
+                                                  "turnover_ratio", "turnover_rate", "limit_streak", "coupling")}
     out = [f"forum {m} {v[f'ratio_{m}']:.1f}x its {core.WINDOW}-day median" for m in core.FORUM_METRICS
            if v[f"ratio_{m}"] == v[f"ratio_{m}"] and v[f"ratio_{m}"] >= 1.5]
     if v["ratio_popularity"] == v["ratio_popularity"] and v["ratio_popularity"] >= 1.5:
@@ -181,17 +188,17 @@ def alerts_from(db: Database, heat: core.StockHeat, since: date) -> list[Alert]:
     frames = heat.frames
     event, level = frames["event"], frames["level"]
     recent = event.loc[event.index >= pd.Timestamp(since)]
-    hits = recent.stack()
+    hits = cast(pd.Series, recent.stack())  # flat columns: stack gives a Series
     hits = hits[hits == 1]
     labels = stock_names(db)
     out = []
     for day, code in hits.index:
-        new = core.level_name(level.at[day, code])
+        new = core.level_name(_cell(level, day, code))
         if new not in ALERT_LEVELS:
             continue
-        score = frames["score"].at[day, code]
+        score = _cell(frames["score"], day, code)
         out.append(stock_alert(code, labels.get(code, code), day.date().isoformat(), new,
-                               core.level_name(frames["previous"].at[day, code]),
+                               core.level_name(_cell(frames["previous"], day, code)),
                                None if math.isnan(score) else round(float(score), 1), reasons_for(frames, day, code)))
     return sorted(out, key=lambda a: (a.ts, a.stocks))
 

@@ -8,6 +8,7 @@ agree) and one stock's score never depends on another's.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -151,9 +152,19 @@ def log_ratio(wide: pd.DataFrame, window: int = WINDOW) -> pd.DataFrame:
         return pd.DataFrame(values, index=wide.index, columns=wide.columns)
     median = positive.rolling(window, min_periods=min_periods(window)).median().shift(1)
     with np.errstate(all="ignore"):
-        out = np.log(positive) - np.log(median)
+        out = _log(positive) - _log(median)
     out.iloc[:window] = np.nan  # the core starts once a full window lies behind the day
     return out
+
+
+def _log(frame: pd.DataFrame) -> pd.DataFrame:
+    """np.log of a frame; numpy's stubs type a ufunc's result as an ndarray, pandas returns a DataFrame."""
+    return cast(pd.DataFrame, np.log(frame))
+
+
+def _exp(frame: pd.DataFrame) -> pd.DataFrame:
+    """np.exp of a frame (a DataFrame at runtime, like _log)."""
+    return cast(pd.DataFrame, np.exp(frame))
 
 
 def _attention(inputs: StockInputs) -> dict[str, pd.DataFrame]:
@@ -178,7 +189,7 @@ def _attention(inputs: StockInputs) -> dict[str, pd.DataFrame]:
                "attention_max": frame(np.nanmax(np.where(np.isnan(ratio), -np.inf, ratio), axis=0))}
     out["attention_max"] = out["attention_max"].where(out["attention_series"] > 0)
     for m in ATTENTION_METRICS:
-        out[f"ratio_{m}"] = np.exp(ratios[m]) if m in ratios else frame(np.nan)
+        out[f"ratio_{m}"] = _exp(ratios[m]) if m in ratios else frame(np.nan)
     return out
 
 
@@ -200,7 +211,7 @@ def _components(inputs: StockInputs, latest: bool = False) -> dict[str, pd.DataF
     out = _attention(inputs)
     out["turnover_ratio"] = _latest_turnover_ratio(inputs.amount) if latest else scoring.turnover_ratio(inputs.amount)
     with np.errstate(all="ignore"):
-        out["turnover"] = np.log(out["turnover_ratio"].where(out["turnover_ratio"] > 0))
+        out["turnover"] = _log(out["turnover_ratio"].where(out["turnover_ratio"] > 0))
     out["turnover_rate"] = inputs.turnover_rate
     out["limit_streak"] = limit_streak(inputs.close)
     out["limit"] = out["limit_streak"]
