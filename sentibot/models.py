@@ -27,6 +27,11 @@ class AlertKind(str, Enum):
     DIGEST = "digest"  # the daily summary after the close (sentibot.alerts.digest), to chats that turned it on
 
 
+# the kinds that mark a moment of the market: /heat's recent alerts and the chart's marks (not the admins'
+# source_down, not the daily digest, which sums the others up)
+EVENT_KINDS = tuple(k.value for k in (AlertKind.FRENZY, AlertKind.COOLING, AlertKind.REGULATOR_WARNING))
+
+
 class DeliveryStatus(StrEnum):
     """Where one outbox row (an alert or a broadcast to one chat) stands; the values are what the database stores."""
 

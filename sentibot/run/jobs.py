@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from dataclasses import dataclass, field
@@ -174,11 +173,9 @@ async def run_digest(rt: Runtime) -> int | None:
     # notices since the last summary, at most since the previous trading day's (a week offline is not "the day")
     previous = next(rt.db.query("select max(ts) as ts from alerts where kind = 'digest' and ts < ?", [stamp]))["ts"]
     since = max(previous or "", schedule.digest_since(day).isoformat(timespec="seconds"))
-    history = load_day(rt.db, day.isoformat(), since, stamp)
-    final = history.score is not None and not json.loads(history.score["components"] or "{}").get("provisional")
-    if schedule.digest_waits(now) and not (final and history.stocks):
+    digest = build_digest(load_day(rt.db, day.isoformat(), since, stamp))
+    if schedule.digest_waits(now) and (digest is None or digest.provisional or not digest.stocks):
         return None  # the after-close collection and rescore are not through yet
-    digest = build_digest(history)
     if digest is None:
         if rt.digest_skipped != day:  # said once a day, not once a tick
             rt.digest_skipped = day

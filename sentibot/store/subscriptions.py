@@ -39,9 +39,12 @@ def get(db: Database, chat_id: int) -> dict | None:
 
 def chat_settings(db: Database, chat_id: int) -> ChatSettings:
     row = get(db, chat_id)
-    if row is None:
-        return ChatSettings()
-    return ChatSettings(active=bool(row["active"]), level=row["min_level"] or DEFAULT_LEVEL,
+    return ChatSettings() if row is None else settings_of(row)
+
+
+def settings_of(row: dict) -> ChatSettings:
+    """The ChatSettings of a subscribers row."""
+    return ChatSettings(active=bool(row.get("active")), level=row.get("min_level") or DEFAULT_LEVEL,
                         quiet=quiet_of(row), muted=muted_of(row.get("muted_kinds")), digest=bool(row.get("digest")))
 
 
@@ -65,9 +68,7 @@ def kind_of(alert: Alert) -> str | None:
 def wants(row: dict, alert: Alert) -> bool:
     """Whether a chat with this subscribers row (muted_kinds, digest) gets the alert."""
     kind = kind_of(alert)
-    if kind == "digest":
-        return bool(row.get("digest"))
-    return kind is None or kind not in muted_of(row.get("muted_kinds"))
+    return kind is None or settings_of(row).wants(kind)
 
 
 def muted_chats(db: Database, kind: str) -> set[int]:

@@ -13,7 +13,7 @@ from sqlite_utils import Database
 from sentibot import i18n
 from sentibot.errors import InputError
 from sentibot.i18n import N_
-from sentibot.models import BSE50_CODE
+from sentibot.models import BSE50_CODE, EVENT_KINDS
 
 # Fonts with Chinese glyphs, tried when the packaged one is missing (an install made with --no-deps): the first
 # found is used.
@@ -77,8 +77,8 @@ def _frames(db: Database, days: int, lang: str) -> tuple[pd.DataFrame, pd.DataFr
 
     attention = load_history(db, date.fromisoformat(last)).attention
     attention = attention.loc[attention.index >= pd.Timestamp(first)] if not attention.empty else attention
-    alerts = list(db.query("select kind, ts, level from alerts where kind not in ('source_down', 'digest') and substr(ts, 1, 10) "
-                           "between ? and ? order by ts", [first, last]))
+    alerts = list(db.query(f"select kind, ts, level from alerts where kind in ({','.join('?' * len(EVENT_KINDS))})"
+                           " and substr(ts, 1, 10) between ? and ? order by ts", [*EVENT_KINDS, first, last]))
     return frame, attention, alerts, reconstructed
 
 

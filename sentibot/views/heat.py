@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlite_utils import Database
 
 from sentibot import calendar
-from sentibot.models import Alert
+from sentibot.models import EVENT_KINDS, Alert
 from sentibot.store.db import alert_from_row
 from sentibot.telegram_html import escape
 from sentibot.timeutil import SHANGHAI
@@ -66,7 +66,8 @@ def heat_snapshot(db: Database, alerts: int = 5, warnings: int = 3, now: datetim
         return None
     components = json.loads(row["components"] or "{}")
     recent = tuple(alert_from_row(r) for r in db.query(
-        "select * from alerts where kind not in ('source_down', 'digest') order by ts desc, id desc limit ?", [alerts]))
+        f"select * from alerts where kind in ({','.join('?' * len(EVENT_KINDS))}) order by ts desc, id desc limit ?",
+        [*EVENT_KINDS, alerts]))
     warns = tuple(db.query(
         "select published_at, title, url, source from notices where notice_class = 'regulator_warning' "
         "order by published_at desc limit ?", [warnings]))

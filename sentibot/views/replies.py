@@ -11,7 +11,7 @@ from sentibot.telegram_html import escape as e
 
 from sentibot import i18n
 from sentibot.i18n import N_, Safe
-from sentibot.models import Alert, AlertKind
+from sentibot.store.db import alert_from_row
 
 HISTORY_DEFAULT, HISTORY_MAX = 10, 50
 WARNINGS_SHOWN = 10
@@ -79,8 +79,7 @@ def _alert_line(lang: str, r: dict) -> str:
 
     when = moment(lang, r["ts"]) if len(r["ts"] or "") >= 16 else r["ts"]
     score = "" if r["score"] is None else f" {r['score']:.0f}"
-    alert = Alert(kind=AlertKind(r["kind"]), ts=r["ts"], title=r["title"], level=r["level"],
-                  stocks=tuple(json.loads(r["stocks"] or "[]")))
+    alert = alert_from_row(r)
     return i18n.h(lang, "• {when} <b>{kind}</b> {level}{score}: {title}", when=when,
                   kind=kind_name(lang, r["kind"]), level=i18n.level_name(lang, r["level"] or ""), score=score,
                   title=alert_title(alert, lang))
@@ -88,7 +87,7 @@ def _alert_line(lang: str, r: dict) -> str:
 
 def history_text(db: Database, n: int, lang: str = "en") -> str:
     """The last n alerts sent to subscribers, newest first."""
-    rows = list(db.query("select ts, kind, level, score, title, stocks from alerts where audience = 'subscribers'"
+    rows = list(db.query("select * from alerts where audience = 'subscribers'"
                          " order by ts desc, id desc limit ?", [n]))
     if not rows:
         return i18n.h(lang, "No alerts yet.")
